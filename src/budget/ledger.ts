@@ -1,0 +1,104 @@
+/**
+ * The per-server connection ledger: every TCP connection the remote layer opens or closes is
+ * reported here, so the budget sees real connections, not guesses. Pure: the clock is passed in.
+ *
+ * Who closes first decides what the firewall keeps counting (firewall.md):
+ *  - 'server': the server holds TIME_WAIT -> counted for timeWaitMs after close.
+ *  - 'client': the server socket goes CLOSE_WAIT -> LAST_ACK -> CLOSED at once -> counted briefly.
+ *  - 'reset':  we answered the server's FIN with RST -> the server socket is CLOSED at once.
+ *  - 'unknown': treat like 'server' (the safe assumption).
+ */
+export type ConnectionKind = 'control' | 'data';
+export type CloseSide = 'server' | 'client' | 'reset' | 'unknown';
+
+export interface ConnectionRecord {
+  id: number;
+  kind: ConnectionKind;
+  openedAt: number;
+  closedAt?: number;
+  closedBy?: CloseSide;
+  /** Free text for debugging: "RETR a/b.txt", "LIST /www". Never a secret. */
+  purpose?: string;
+}
+
+export interface LedgerOptions {
+  timeWaitMs: number;
+  /** How long a client-closed connection may still show on the server (LAST_ACK), ms. */
+  clientCloseLingerMs?: number;
+}
+
+export const DEFAULT_CLIENT_CLOSE_LINGER_MS = 1_000;
+
+export class ConnectionLedger {
+  private nextId = 1;
+  private readonly records: ConnectionRecord[] = [];
+  private readonly timeWaitMs: number;
+  private readonly clientCloseLingerMs: number;
+
+  constructor(options: LedgerOptions) {
+    this.timeWaitMs = options.timeWaitMs;
+    this.clientCloseLingerMs = options.clientCloseLingerMs ?? DEFAULT_CLIENT_CLOSE_LINGER_MS;
+  }
+
+  opened(kind: ConnectionKind, now: number, purpose?: string): number {
+    const record: ConnectionRecord = { id: this.nextId++, kind, openedAt: now };
+    if (purpose !== undefined) record.purpose = purpose;
+    this.records.push(record);
+    return record.id;
+  }
+
+  closed(id: number, by: CloseSide, now: number): void {
+    const record = this.records.find((r) => r.id === id);
+    if (!record || record.closedAt !== undefined) return;
+    record.closedAt = now;
+    record.closedBy = by;
+  }
+
+  /** Until when (ms) this connection still counts on the server's side; Infinity while open. */
+  countedUntil(record: ConnectionRecord): number {
+    if (record.closedAt === undefined) return Infinity;
+    switch (record.closedBy) {
+      case 'reset':
+        return record.closedAt;
+      case 'client':
+        return record.closedAt + this.clientCloseLingerMs;
+      default:
+        return record.closedAt + this.timeWaitMs;
+    }
+  }
+
+  /** Connections the firewall still counts at `now`: live + closed ones still lingering. */
+  counted(now: number): number {
+    let n = 0;
+    for (const r of this.records) if (this.countedUntil(r) > now) n++;
+    return n;
+  }
+
+  live(): number {
+    return this.records.filter((r) => r.closedAt === undefined).length;
+  }
+
+  /**
+   * The earliest time >= now at which counted() + extra <= budget, assuming nothing new opens.
+   * Returns Infinity when live connections alone already exceed it.
+   */
+  earliestSlot(now: number, budget: number, extra = 1): number {
+    const until = this.records.map((r) => this.countedUntil(r)).filter((t) => t > now).sort((a, b) => a - b);
+    const excess = until.length + extra - budget;
+    if (excess <= 0) return now;
+    const t = until[excess - 1];
+    return t === undefined || t === Infinity ? Infinity : t;
+  }
+
+  all(): readonly ConnectionRecord[] {
+    return this.records;
+  }
+
+  /** Total connections opened, per kind. */
+  totals(): { control: number; data: number } {
+    let control = 0;
+    let data = 0;
+    for (const r of this.records) (r.kind === 'control' ? control++ : data++);
+    return { control, data };
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The small interfaces the planner and executor use for remote access. One implementation:
+ * the basic-ftp adapter in this folder. Every connection it opens is reported to the ledger
+ * and, before opening, waits on the gate so the budget is never exceeded.
+ */
+import type { ConnectionKind, ConnectionLedger } from '../budget/ledger.js';
+import type { ListingStrategyName } from '../manifest/types.js';
+
+export type RemoteEntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+export interface RemoteEntry {
+  /** A single validated path segment (no '/', '\\', NUL, '.', '..'). */
+  name: string;
+  type: RemoteEntryType;
+  size: number;
+  /** Modification time (ms since epoch, UTC) when known. */
+  mtimeMs?: number;
+  /** How precise mtimeMs is: 1000 for MLSD/MDTM, 60_000 for LIST "Mon dd HH:MM", 86_400_000 for "Mon dd yyyy". */
+  mtimePrecisionMs?: number;
+  linkTarget?: string;
+}
+
+/** A remote tree keyed by POSIX path relative to the sync root ("a/b.txt"; directories included). */
+export type RemoteTree = Map<string, RemoteEntry>;
+
+export interface ListingResult {
+  tree: RemoteTree;
+  strategy: ListingStrategyName;
+  /** Data connections the listing opened (0 for STAT). */
+  dataConnections: number;
+}
+
+/**
+ * Asked before every new TCP connection. Resolves when the budget has room for one more;
+ * rejects (E_BLOCKED) when the executor has decided to stop opening connections.
+ */
+export interface ConnectionGate {
+  acquire(kind: ConnectionKind, purpose: string): Promise<void>;
+}
+
+export interface ServerFacts {
+  /** Which listing strategies work on this server, cheapest first. */
+  listing: ListingStrategyName[];
+  mfmt: boolean;
+  /** MDTM with a time argument sets mtime (vsftpd). */
+  mdtmSet: boolean;
+  rename: boolean;
+}
+
+export interface TransferOptions {
+  /** Upload to a temporary name in the same directory, then rename over the target. */
+  atomic: boolean;
+  /** Set the remote mtime after upload (when the server allows). */
+  mtimeMs?: number;
+}
+
+export interface RemoteSession {
+  readonly server: string;
+  /** List one directory (absolute remote path). */
+  list(dir: string): Promise<RemoteEntry[]>;
+  /** List a whole tree below root with the cheapest strategy that works. */
+  listTree(root: string): Promise<ListingResult>;
+  upload(localFile: string, remotePath: string, options: TransferOptions): Promise<void>;
+  /** Download to a temporary local file next to localFile, then rename. */
+  download(remotePath: string, localFile: string): Promise<void>;
+  mkdir(remotePath: string): Promise<void>;
+  remove(remotePath: string): Promise<void>;
+  rmdir(remotePath: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Small files (state file, lock): null when absent. */
+  readSmallFile(remotePath: string): Promise<Buffer | null>;
+  writeSmallFile(remotePath: string, content: Buffer): Promise<void>;
+  facts(): Promise<ServerFacts>;
+  close(): Promise<void>;
+}
+
+export interface RemotePool {
+  readonly server: string;
+  readonly ledger: ConnectionLedger;
+  /** Runs fn with a session no other task uses meanwhile; at most `parallel` sessions exist. */
+  withSession<T>(fn: (session: RemoteSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
