@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// The lab's firewall simulator: what CSF/lfd's connection tracking does, run in the server
+// namespace. Every interval it reads /proc/net/tcp{,6}, counts sockets per remote IP in every
+// state but LISTEN (TIME_WAIT included), optionally only for some local ports (CT_PORTS), and
+// when a count passes the limit, drops that IP with nftables for the block time.
+// Controlled over a unix socket, one JSON request per line:
+//   {"cmd":"configure","limit":100|null,"ports":[21,[30000,30099]],"blockMs":30000,"intervalMs":1000}
+//   {"cmd":"reset"}   forget peaks and blocks, unblock everyone
+//   {"cmd":"stats"}   peak, peakTimeWait, current, blocked, blocks for the client IP (+ per IP)
+//   {"cmd":"sockets"} a fresh count right now
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { countByRemoteIp, parseProcNetTcp } from '../../dist/firewall/proc-net-tcp.js';
+
+const args = process.argv.slice(2);
+const arg = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const socketPath = arg('socket');
+const clientIp = arg('client');
+if (!socketPath || !clientIp) {
+  process.stderr.write('usage: firewall-sim.mjs --socket PATH --client IP\n');
+  process.exit(2);
+}
+
+let config = { limit: null, ports: 'all', blockMs: 30_000, intervalMs: 1000 };
+let perIp = new Map(); // ip -> { peak, peakTimeWait, current, currentTimeWait }
+let blocks = []; // { ip, at, count, until }
+let samples = 0;
+let timer = null;
+
+function readSockets() {
+  let text = '';
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      text += readFileSync(f, 'utf8');
+    } catch {
+      // tcp6 may be absent
+    }
+  }
+  return parseProcNetTcp(text);
+}
+
+function nft(args) {
+  execFileSync('nft', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function blockedNow(ip, now = Date.now()) {
+  return blocks.some((b) => b.ip === ip && b.until > now);
+}
+
+function sample() {
+  samples++;
+  const now = Date.now();
+  const counts = countByRemoteIp(readSockets(), config.ports);
+  for (const rec of perIp.values()) {
+    rec.current = 0;
+    rec.currentTimeWait = 0;
+  }
+  for (const [ip, c] of counts) {
+    let rec = perIp.get(ip);
+    if (!rec) perIp.set(ip, (rec = { peak: 0, peakTimeWait: 0, current: 0, currentTimeWait: 0 }));
+    rec.current = c.total;
+    rec.currentTimeWait = c.timeWait;
+    if (c.total > rec.peak) {
+      rec.peak = c.total;
+      rec.peakTimeWait = c.timeWait;
+    }
+    if (config.limit !== null && c.total > config.limit && !blockedNow(ip, now) && ip.includes('.')) {
+      const seconds = Math.max(1, Math.ceil(config.blockMs / 1000));
+      nft(['add', 'element', 'inet', 'ftpsync_fw', 'blocked', `{ ${ip} timeout ${seconds}s }`]);
+      blocks.push({ ip, at: now, count: c.total, timeWait: c.timeWait, until: now + seconds * 1000 });
+    }
+  }
+}
+
+function schedule() {
+  if (timer) clearInterval(timer);
+  timer = setInterval(() => {
+    try {
+      sample();
+    } catch (e) {
+      process.stderr.write(`firewall-sim: ${e}\n`);
+    }
+  }, config.intervalMs);
+}
+
+function stats() {
+  const now = Date.now();
+  const rec = perIp.get(clientIp) ?? { peak: 0, peakTimeWait: 0, current: 0, currentTimeWait: 0 };
+  return {
+    limit: config.limit,
+    ports: config.ports,
+    intervalMs: config.intervalMs,
+    peak: rec.peak,
+    peakTimeWait: rec.peakTimeWait,
+    current: rec.current,
+    blocked: blockedNow(clientIp, now),
+    blocks: blocks.filter((b) => b.ip === clientIp).map(({ at, count, timeWait, until }) => ({ at, count, timeWait, until })),
+    samples,
+    perIp: Object.fromEntries(perIp),
+  };
+}
+
+function handle(req) {
+  switch (req.cmd) {
+    case 'configure':
+      config = {
+        limit: req.limit ?? null,
+        ports: req.ports ?? 'all',
+        blockMs: req.blockMs ?? 30_000,
+        intervalMs: req.intervalMs ?? 1000,
+      };
+      schedule();
+      return { ok: true, config };
+    case 'reset':
+      perIp = new Map();
+      blocks = [];
+      samples = 0;
+      nft(['flush', 'set', 'inet', 'ftpsync_fw', 'blocked']);
+      return { ok: true };
+    case 'stats':
+      return stats();
+    case 'sockets': {
+      const c = countByRemoteIp(readSockets(), req.ports ?? 'all').get(req.ip ?? clientIp);
+      return c ?? { total: 0, timeWait: 0, byState: {} };
+    }
+    default:
+      return { error: `unknown cmd ${req.cmd}` };
+  }
+}
+
+rmSync(socketPath, { force: true });
+const server = net.createServer((sock) => {
+  let buf = '';
+  sock.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let reply;
+      try {
+        reply = handle(JSON.parse(line));
+      } catch (e) {
+        reply = { error: String(e) };
+      }
+      sock.write(JSON.stringify(reply) + '\n');
+    }
+  });
+  sock.on('error', () => {});
+});
+server.listen(socketPath, () => schedule());
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
