@@ -1,0 +1,160 @@
+/**
+ * The lab client: what tests and lab scripts use to reach the lab (no vitest here, so scripts
+ * run under vite-node can import it). The lab itself is brought up once by scripts/test.mjs
+ * (or `npm run lab:up`), which then runs vitest inside the client namespace; this module reads
+ * .lab/state.json and gives tests the servers, the firewall simulator and a few controls.
+ *
+ * No lab: the suite is skipped with the reason, except with CI=true, where it fails.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const STATE_FILE = join(REPO, '.lab', 'state.json');
+
+export type LabServerName = 'vsftpd' | 'pure-ftpd' | 'proftpd';
+export const LAB_SERVERS: LabServerName[] = ['vsftpd', 'pure-ftpd', 'proftpd'];
+
+export interface LabServer {
+  name: LabServerName;
+  host: string;
+  port: number;
+  implicitTlsPort?: number;
+  user: string;
+  password: string;
+  root: string;
+  caFile: string;
+  pasvRange: [number, number];
+  features: { implicitTls: boolean };
+}
+
+export interface FirewallStats {
+  limit: number | null;
+  peak: number;
+  peakTimeWait: number;
+  current: number;
+  blocked: boolean;
+  blocks: Array<{ at: number; count: number; timeWait: number; until: number }>;
+  samples: number;
+}
+
+export interface SocketCount {
+  total: number;
+  timeWait: number;
+  byState: Record<string, number>;
+}
+
+export interface FirewallControl {
+  configure(opts: { limit: number | null; ports?: Array<number | [number, number]>; blockMs?: number; intervalMs?: number }): Promise<void>;
+  reset(): Promise<void>;
+  stats(): Promise<FirewallStats>;
+}
+
+export interface Lab {
+  clientAddress: string;
+  serverAddress: string;
+  servers: Record<LabServerName, LabServer>;
+  firewall: FirewallControl;
+  setSessionCap(server: LabServerName, cap: number | null): Promise<void>;
+  resetRoot(server: LabServerName): Promise<void>;
+  /** Give the server's user ownership of files a test wrote into its root directly. */
+  chownRoot(server: LabServerName): Promise<void>;
+  serverSockets(): Promise<SocketCount>;
+  /** Reset every live server-side socket of the client (ss -K), e.g. sessions a block left hanging. */
+  dropClientSockets(): Promise<void>;
+  waitQuiet(timeoutMs?: number): Promise<void>;
+}
+
+interface LabState {
+  serverAddress: string;
+  clientAddress: string;
+  nsServer: string;
+  fwSocket: string;
+  servers: Record<LabServerName, LabServer>;
+}
+
+function fwRequest<T>(socketPath: string, request: object): Promise<T> {
+  return new Promise((resolveReply, reject) => {
+    const sock = net.connect(socketPath);
+    let buf = '';
+    sock.setTimeout(5000, () => sock.destroy(new Error('the firewall simulator did not answer within 5 s')));
+    sock.on('connect', () => sock.write(JSON.stringify(request) + '\n'));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        sock.end();
+        const reply = JSON.parse(buf.slice(0, nl)) as T & { error?: string };
+        if (reply.error) reject(new Error(`firewall simulator: ${reply.error}`));
+        else resolveReply(reply);
+      }
+    });
+    sock.on('error', reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Why there is no lab here, or null when there is one. */
+export function labUnavailableReason(): string | null {
+  if (process.env.FTPSYNC_LAB_SKIP_REASON) return process.env.FTPSYNC_LAB_SKIP_REASON;
+  if (!existsSync(STATE_FILE)) return 'the lab is not up (run `npm test` as root, or `npm run lab:up`)';
+  return null;
+}
+
+let cached: Lab | null = null;
+
+export function getLab(): Lab {
+  if (cached) return cached;
+  const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as LabState;
+  const firewall: FirewallControl = {
+    async configure(opts) {
+      await fwRequest(state.fwSocket, { cmd: 'configure', ...opts });
+    },
+    async reset() {
+      await fwRequest(state.fwSocket, { cmd: 'reset' });
+    },
+    stats: () => fwRequest<FirewallStats>(state.fwSocket, { cmd: 'stats' }),
+  };
+  const serverSockets = () => fwRequest<SocketCount>(state.fwSocket, { cmd: 'sockets' });
+  cached = {
+    clientAddress: state.clientAddress,
+    serverAddress: state.serverAddress,
+    servers: state.servers,
+    firewall,
+    async setSessionCap(server, cap) {
+      const args = [join(REPO, 'scripts', 'lab.mjs'), 'restart', server];
+      if (cap !== null) args.push('--cap', String(cap));
+      await execFileAsync(process.execPath, args, { timeout: 30_000 });
+    },
+    async resetRoot(server) {
+      const root = state.servers[server].root;
+      await execFileAsync('find', [root, '-mindepth', '1', '-delete'], { timeout: 30_000 });
+    },
+    async chownRoot(server) {
+      const s = state.servers[server];
+      await execFileAsync('chown', ['-R', `${s.user}:${s.user}`, s.root], { timeout: 30_000 });
+    },
+    serverSockets,
+    async dropClientSockets() {
+      await execFileAsync('ip', ['netns', 'exec', state.nsServer, 'ss', '-K', '-Htn', 'dst', state.clientAddress], { timeout: 10_000 });
+    },
+    async waitQuiet(timeoutMs = 75_000) {
+      // Bounded: Linux TIME_WAIT is 60 s.
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const c = await serverSockets();
+        if (c.total === 0) return;
+        if (Date.now() > deadline) throw new Error(`lab: ${c.total} server-side sockets still open after ${timeoutMs} ms: ${JSON.stringify(c.byState)}`);
+        await sleep(500);
+      }
+    },
+  };
+  return cached;
+}
+
