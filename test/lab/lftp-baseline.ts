@@ -55,7 +55,6 @@ function countFiles(dir: string): number {
 export async function runLftpScenario(lab: Lab, sc: LftpScenario, workDir: string): Promise<LftpResult> {
   const s = lab.servers[sc.server];
   await lab.firewall.configure({ limit: null, intervalMs: 200 });
-  await lab.firewall.reset();
   await lab.dropClientSockets();
   await lab.waitQuiet();
   await lab.resetRoot(sc.server);
@@ -69,6 +68,8 @@ export async function runLftpScenario(lab: Lab, sc: LftpScenario, workDir: strin
     generateTree(local, { seed: 600, files: sc.files, dirs: sc.dirs, depth: 2, maxSmall: 512 });
   }
   const watched = sc.direction === 'download' ? local : s.root;
+  // Reset only now: the peak must not include what the previous scenario left behind.
+  await lab.firewall.reset();
   await lab.firewall.configure({ limit: sc.limit, blockMs: 20_000, intervalMs: 200 });
 
   const mirror = sc.direction === 'download' ? `mirror ${sc.mirrorOptions ?? ''} / ${local}` : `mirror -R ${sc.mirrorOptions ?? ''} ${local} /`;
