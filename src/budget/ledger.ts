@@ -98,7 +98,10 @@ export class ConnectionLedger {
   totals(): { control: number; data: number } {
     let control = 0;
     let data = 0;
-    for (const r of this.records) (r.kind === 'control' ? control++ : data++);
+    for (const r of this.records) {
+      if (r.kind === 'control') control++;
+      else data++;
+    }
     return { control, data };
   }
 }
