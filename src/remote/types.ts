@@ -62,7 +62,7 @@ export interface RemoteSession {
   listTree(root: string): Promise<ListingResult>;
   upload(localFile: string, remotePath: string, options: TransferOptions): Promise<void>;
   /** Download to a temporary local file next to localFile, then rename. */
-  download(remotePath: string, localFile: string): Promise<void>;
+  download(remotePath: string, localFile: string, mtimeMs?: number): Promise<void>;
   mkdir(remotePath: string): Promise<void>;
   remove(remotePath: string): Promise<void>;
   rmdir(remotePath: string): Promise<void>;

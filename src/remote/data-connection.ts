@@ -1,0 +1,238 @@
+/**
+ * Transfer strategies for basic-ftp's Client.prepareTransfer: passive (EPSV, then PASV) and
+ * active (EPRT/PORT), both asking the budget gate before opening, reporting every data
+ * connection to the ledger, and applying the close policy:
+ *  - 'reset': the data socket is opened half-open; when the server's FIN arrives (all data read)
+ *    we answer with RST, so the server goes straight to CLOSED and keeps no TIME_WAIT.
+ *  - 'normal': a regular close.
+ */
+import net, { type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import type { FTPContext, FTPResponse } from 'basic-ftp';
+import type { ConnectionLedger } from '../budget/ledger.js';
+import type { DataClosePolicy } from '../manifest/types.js';
+import type { ConnectionGate } from './types.js';
+import { trackSocket } from './socket-tracking.js';
+
+export interface DataConnectionOptions {
+  ledger: ConnectionLedger;
+  gate: ConnectionGate;
+  now: () => number;
+  closePolicy: DataClosePolicy;
+  timeoutMs: number;
+  /** What the next transfer is, for the ledger ("RETR a.txt"). */
+  purpose: () => string;
+  /** Active mode: address to advertise and local ports to listen on. */
+  active?: { address?: string; portRange?: [number, number] };
+  /** Called with the number of data connections opened (for listing cost accounting). */
+  onOpen?: () => void;
+}
+
+type FtpContextInternals = FTPContext & { tlsSessionStore?: Buffer; tlsOptions: object; ipFamily?: number };
+
+/** Wrap the raw socket in TLS when the control connection uses TLS, reusing its session. */
+function maybeTls(ftp: FtpContextInternals, raw: Socket): Socket {
+  if (!(ftp.socket instanceof TLSSocket)) return raw;
+  const tls = tlsConnect({ ...ftp.tlsOptions, socket: raw, session: (ftp.tlsSessionStore ?? ftp.socket.getSession()) as Buffer | undefined });
+  tls.on('session', (s: Buffer) => (ftp.tlsSessionStore = s));
+  return tls;
+}
+
+/**
+ * Track a fresh data socket and apply the close policy. `socket` is what transfers use (TLS or
+ * the raw TCP socket). The reset close is applied to plain connections only: under TLS the TCP
+ * handle belongs to the TLS layer, and the lab has not shown the reset safe there yet.
+ */
+function instrument(raw: Socket, socket: Socket, o: DataConnectionOptions): void {
+  const tracked = trackSocket(socket, o.ledger, 'data', o.purpose(), o.now);
+  o.onOpen?.();
+  if (o.closePolicy === 'reset' && socket === raw) {
+    raw.once('end', () => {
+      // The server's FIN: every byte has arrived. Answer with RST instead of FIN.
+      tracked.markReset();
+      raw.resetAndDestroy();
+    });
+  }
+}
+
+function parseEpsv(message: string): number {
+  const m = /[|!]{3}(\d+)[|!]/.exec(message);
+  if (!m) throw new Error(`Can't parse EPSV response: ${message}`);
+  return Number(m[1]);
+}
+
+function parsePasv(message: string): { host: string; port: number } {
+  const m = /(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(message);
+  if (!m) throw new Error(`Can't parse PASV response: ${message}`);
+  return { host: `${m[1]}.${m[2]}.${m[3]}.${m[4]}`, port: Number(m[5]) * 256 + Number(m[6]) };
+}
+
+function connectData(ftp: FtpContextInternals, host: string, port: number, o: DataConnectionOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // allowHalfOpen: keep our side open after the server's FIN, so we decide how to close.
+    const raw = new net.Socket({ allowHalfOpen: o.closePolicy === 'reset' && !(ftp.socket instanceof TLSSocket) });
+    const fail = (err: Error) => {
+      raw.destroy();
+      reject(new Error(`Can't open data connection to ${host}:${port}: ${err.message}`));
+    };
+    raw.setTimeout(o.timeoutMs, () => fail(new Error('timeout')));
+    raw.once('error', fail);
+    raw.connect({ host, port }, () => {
+      raw.setTimeout(0);
+      raw.removeListener('error', fail);
+      const socket = maybeTls(ftp, raw);
+      instrument(raw, socket, o);
+      ftp.dataSocket = socket;
+      resolve();
+    });
+  });
+}
+
+/** Passive mode: EPSV, falling back to PASV (the data host is always the control host). */
+export function passiveStrategy(o: DataConnectionOptions): (ftp: FTPContext) => Promise<FTPResponse> {
+  let useEpsv = true;
+  return async (ftpCtx) => {
+    const ftp = ftpCtx as FtpContextInternals;
+    await o.gate.acquire('data', o.purpose());
+    const controlHost = ftp.socket.remoteAddress;
+    if (!controlHost) throw new Error('The control connection is closed.');
+    if (useEpsv) {
+      try {
+        const res = await ftp.request('EPSV');
+        await connectData(ftp, controlHost, parseEpsv(res.message), o);
+        return res;
+      } catch (e) {
+        if (!(e instanceof Error) || !/^5\d\d|EPSV/.test(`${(e as { code?: number }).code ?? ''} ${e.message}`)) throw e;
+        useEpsv = false;
+      }
+    }
+    const res = await ftp.request('PASV');
+    // Never follow a PASV answer to another host (FTP bounce); use the control host.
+    await connectData(ftp, controlHost, parsePasv(res.message).port, o);
+    return res;
+  };
+}
+
+/**
+ * Active mode: listen locally, send EPRT (or PORT), and let the server connect to us when the
+ * transfer command is sent. basic-ftp wants ftp.dataSocket set before the command, so it gets a
+ * stand-in stream that is joined to the server's connection when it arrives.
+ */
+export function activeStrategy(o: DataConnectionOptions): (ftp: FTPContext) => Promise<FTPResponse> {
+  return async (ftpCtx) => {
+    const ftp = ftpCtx as FtpContextInternals;
+    await o.gate.acquire('data', o.purpose());
+    const localAddress = ftp.socket.localAddress;
+    if (!localAddress) throw new Error('The control connection is closed.');
+    const listener = await listenInRange(localAddress.replace(/^::ffff:/, ''), o.active?.portRange);
+    const port = (listener.address() as net.AddressInfo).port;
+    const advertised = o.active?.address ?? localAddress.replace(/^::ffff:/, '');
+    const stand = new ActiveDataStream(listener, o.timeoutMs, (raw) => {
+      const socket = maybeTls(ftp, raw);
+      instrument(raw, socket, o);
+      return socket;
+    });
+    ftp.dataSocket = stand as unknown as Socket;
+    let res: FTPResponse;
+    try {
+      res = net.isIPv6(advertised)
+        ? await ftp.request(`EPRT |2|${advertised}|${port}|`)
+        : await ftp.request(`PORT ${advertised.split('.').join(',')},${Math.floor(port / 256)},${port % 256}`);
+    } catch (e) {
+      listener.close();
+      throw e;
+    }
+    return res;
+  };
+}
+
+function listenInRange(host: string, range?: [number, number]): Promise<net.Server> {
+  const ports = range ? Array.from({ length: range[1] - range[0] + 1 }, (_, i) => range[0] + i) : [0];
+  return new Promise((resolve, reject) => {
+    const tryNext = (i: number) => {
+      const port = ports[i];
+      if (port === undefined) {
+        reject(new Error(`no free local port for active mode in ${range?.join('-')}`));
+        return;
+      }
+      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+      server.once('error', () => tryNext(i + 1));
+      server.listen({ host, port, exclusive: true }, () => resolve(server));
+    };
+    tryNext(0);
+  });
+}
+
+/**
+ * The stand-in data socket for active mode: a Duplex that buffers until the server connects,
+ * then pipes both ways. Only one connection is accepted; the listener closes after it.
+ */
+class ActiveDataStream extends Duplex {
+  private real: Socket | null = null;
+  private pendingWrites: Array<{ chunk: Buffer; cb: (e?: Error | null) => void }> = [];
+  private pendingFinal: ((e?: Error | null) => void) | null = null;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+
+  constructor(
+    private readonly listener: net.Server,
+    timeoutMs: number,
+    wrap: (raw: Socket) => Socket,
+  ) {
+    super({ allowHalfOpen: true });
+    const timer = setTimeout(() => {
+      this.destroy(new Error('Timeout: the server did not connect back for the active-mode data connection'));
+    }, timeoutMs);
+    listener.once('connection', (raw: Socket) => {
+      clearTimeout(timer);
+      listener.close();
+      const real = wrap(raw);
+      this.real = real;
+      this.remoteAddress = raw.remoteAddress;
+      this.remotePort = raw.remotePort;
+      real.on('data', (d: Buffer) => {
+        if (!this.push(d)) real.pause();
+      });
+      real.on('end', () => this.push(null));
+      real.on('error', (e) => this.destroy(e));
+      real.on('close', () => {
+        if (!this.readableEnded) this.push(null);
+      });
+      raw.resume();
+      for (const w of this.pendingWrites.splice(0)) real.write(w.chunk, w.cb);
+      if (this.pendingFinal) {
+        const cb = this.pendingFinal;
+        this.pendingFinal = null;
+        real.end(() => cb());
+      }
+    });
+  }
+
+  override _read(): void {
+    this.real?.resume();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    if (this.real) this.real.write(chunk, cb);
+    else this.pendingWrites.push({ chunk, cb });
+  }
+  override _final(cb: (e?: Error | null) => void): void {
+    if (this.real) this.real.end(() => cb());
+    else this.pendingFinal = cb;
+  }
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    this.listener.close();
+    this.real?.destroy();
+    cb(err);
+  }
+  setTimeout(): this {
+    return this;
+  }
+  /** basic-ftp's transfer watchdog measures progress with these. */
+  get bytesRead(): number {
+    return this.real?.bytesRead ?? 0;
+  }
+  get bytesWritten(): number {
+    return this.real?.bytesWritten ?? 0;
+  }
+}

@@ -1,0 +1,394 @@
+/**
+ * The one adapter over basic-ftp: a RemoteSession on one FTP control connection. Every TCP
+ * connection it opens asks the gate first and is reported to the ledger; data connections use
+ * our own passive/active strategies (data-connection.ts); STAT listings are read with our own
+ * line reader (listing.ts). Recursive helpers of basic-ftp are never used: they hide connections.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm, utimes } from 'node:fs/promises';
+import net from 'node:net';
+import { basename, dirname, join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
+import { Client, FTPError } from 'basic-ftp';
+import type { ConnectionLedger } from '../budget/ledger.js';
+import { FtpsyncError } from '../errors.js';
+import type { ListingStrategyName, ServerConfig } from '../manifest/types.js';
+import { readFileSync } from 'node:fs';
+import { activeStrategy, passiveStrategy } from './data-connection.js';
+import { toFtpsyncError } from './errors.js';
+import { parseListingText, rawControlCommand } from './listing.js';
+import { remoteSplit, tempNameFor } from './safe-names.js';
+import type { ConnectionGate, ListingResult, RemoteEntry, RemoteSession, RemoteTree, ServerFacts, TransferOptions } from './types.js';
+
+export interface SessionDeps {
+  ledger: ConnectionLedger;
+  gate: ConnectionGate;
+  now?: () => number;
+  /** Facts shared by the sessions of one pool (what the server supports), filled on first use. */
+  shared?: SharedServerFacts;
+}
+
+export interface SharedServerFacts {
+  features?: Map<string, string>;
+  listing?: ListingStrategyName;
+  /** STAT results that looked wrong: never try STAT again on this server. */
+  statBroken?: boolean;
+  warnings: Set<string>;
+}
+
+type ClientInternals = Client & { ftp: Client['ftp'] & { _newSocket: () => net.Socket } };
+
+const LISTING_ORDER: ListingStrategyName[] = ['stat', 'mlsd', 'list'];
+
+function mfmtTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+}
+
+export class FtpSession implements RemoteSession {
+  readonly server: string;
+  private readonly client: ClientInternals;
+  private readonly now: () => number;
+  private readonly shared: SharedServerFacts;
+  private controlId: number | null = null;
+  private purpose = 'transfer';
+  /** Data connections opened by this session (listing cost accounting). */
+  dataConnections = 0;
+
+  private constructor(
+    private readonly config: ServerConfig,
+    private readonly deps: SessionDeps,
+  ) {
+    this.server = config.name;
+    this.now = deps.now ?? Date.now;
+    this.shared = deps.shared ?? { warnings: new Set() };
+    this.client = new Client(config.timeouts.dataMs) as ClientInternals;
+    const strategyOptions = {
+      ledger: deps.ledger,
+      gate: deps.gate,
+      now: this.now,
+      closePolicy: config.dataClose,
+      timeoutMs: config.timeouts.dataMs,
+      purpose: () => this.purpose,
+      onOpen: () => this.dataConnections++,
+      ...(config.active ? { active: config.active } : {}),
+    };
+    this.client.prepareTransfer = config.mode === 'active' ? activeStrategy(strategyOptions) : passiveStrategy(strategyOptions);
+  }
+
+  /** Open a session: control connection (counted), TLS, login, binary mode. */
+  static async open(config: ServerConfig, deps: SessionDeps): Promise<FtpSession> {
+    const s = new FtpSession(config, deps);
+    await s.connect();
+    return s;
+  }
+
+  get closed(): boolean {
+    return this.client.closed;
+  }
+
+  private tlsOptions(): ConnectionOptions {
+    const o: ConnectionOptions = { rejectUnauthorized: this.config.verifyCertificate, servername: this.config.servername ?? (net.isIP(this.config.host) ? '' : this.config.host) };
+    if (!o.servername) delete o.servername;
+    if (this.config.ca) o.ca = readFileSync(this.config.ca);
+    // Node verifies an IP host against the certificate's IP SANs when no servername is given.
+    (o as ConnectionOptions & { host: string }).host = this.config.host;
+    return o;
+  }
+
+  private async connect(): Promise<void> {
+    const { config, deps } = this;
+    await deps.gate.acquire('control', 'login');
+    // Our own control socket, so the ledger sees it open and close.
+    this.client.ftp._newSocket = () => {
+      const sock = new net.Socket();
+      sock.once('connect', () => {
+        this.controlId = deps.ledger.opened('control', this.now(), `control ${config.host}:${config.port}`);
+      });
+      sock.once('close', () => this.controlClosed('unknown'));
+      return sock;
+    };
+    const timeout = new Promise<never>((_, reject) => {
+      const t = setTimeout(() => reject(new Error(`Timeout: no answer from ${config.host}:${config.port} within ${config.timeouts.connectMs} ms`)), config.timeouts.connectMs);
+      t.unref();
+    });
+    try {
+      await Promise.race([this.handshake(), timeout]);
+    } catch (e) {
+      this.client.close();
+      this.controlClosed('unknown');
+      throw toFtpsyncError(e, { server: config.name, op: 'login' });
+    }
+  }
+
+  private async handshake(): Promise<void> {
+    const { config } = this;
+    if (config.tls === 'implicit') {
+      await this.client.connectImplicitTLS(config.host, config.port, this.tlsOptions());
+      // connectImplicitTLS makes its own TLS socket: account for it here.
+      if (this.controlId === null) this.controlId = this.deps.ledger.opened('control', this.now(), `control ${config.host}:${config.port} (implicit TLS)`);
+      this.client.ftp.socket.once('close', () => this.controlClosed('unknown'));
+    } else {
+      await this.client.connect(config.host, config.port);
+      if (config.tls === 'explicit') {
+        await this.client.useTLS(this.tlsOptions());
+        this.client.ftp.socket.once('close', () => this.controlClosed('unknown'));
+      }
+    }
+    await this.client.login(config.user, config.password?.reveal() ?? '');
+    await this.client.send('TYPE I');
+    await this.client.sendIgnoringError('OPTS UTF8 ON');
+    if (config.tls !== 'none') {
+      await this.client.sendIgnoringError('PBSZ 0');
+      await this.client.sendIgnoringError('PROT P');
+    }
+  }
+
+  private controlClosed(side: 'client' | 'unknown'): void {
+    if (this.controlId !== null) {
+      this.deps.ledger.closed(this.controlId, side, this.now());
+      this.controlId = null;
+    }
+  }
+
+  private fail(e: unknown, op: string, remotePath?: string): FtpsyncError {
+    return toFtpsyncError(e, { server: this.server, op, ...(remotePath !== undefined ? { remotePath } : {}) });
+  }
+
+  async facts(): Promise<ServerFacts> {
+    if (!this.shared.features) {
+      try {
+        this.shared.features = await this.client.features();
+      } catch {
+        this.shared.features = new Map();
+      }
+    }
+    const f = this.shared.features;
+    return {
+      listing: this.shared.listing ? [this.shared.listing] : LISTING_ORDER.filter((s) => s !== 'mlsd' || f.has('MLST')),
+      mfmt: f.has('MFMT'),
+      mdtmSet: !f.has('MFMT'),
+      rename: true,
+    };
+  }
+
+  /** STAT over the control connection: zero data connections. null when the server won't. */
+  private async statList(dir: string): Promise<RemoteEntry[] | null> {
+    await this.client.cd(dir);
+    const reply = await rawControlCommand(this.client.ftp.socket, 'STAT .', this.config.timeouts.dataMs);
+    if (reply.code < 211 || reply.code > 213) return null;
+    return this.checked(parseListingText(reply.body.join('\n')), dir);
+  }
+
+  private checked(parsed: ReturnType<typeof parseListingText>, dir: string): RemoteEntry[] {
+    for (const r of parsed.rejected) {
+      this.shared.warnings.add(`${this.server}: ignored unsafe name ${JSON.stringify(r.name)} in ${dir} (it ${r.reason})`);
+    }
+    return parsed.entries;
+  }
+
+  /** Run a listing command (MLSD, LIST -a) in the current directory over a data connection; return its text. */
+  private async rawList(command: string): Promise<string> {
+    let text = '';
+    // basic-ftp's list() does the transfer through our strategy; we keep the raw text and parse it ourselves.
+    this.client.parseList = (raw: string) => {
+      text = raw;
+      return [];
+    };
+    this.client.availableListCommands = [command];
+    await this.client.list();
+    return text;
+  }
+
+  async list(dir: string): Promise<RemoteEntry[]> {
+    const strategy = await this.pickListing(dir);
+    try {
+      if (strategy === 'stat') {
+        const entries = await this.statList(dir);
+        if (entries) return entries;
+        // STAT stopped answering with a listing: fall back for the rest of this run.
+        this.shared.statBroken = true;
+        delete this.shared.listing;
+        return this.list(dir);
+      }
+      return await this.listWithData(dir, strategy === 'mlsd' ? 'MLSD' : 'LIST -a');
+    } catch (e) {
+      if (e instanceof FTPError && e.code === 550) throw new FtpsyncError('E_FTP', `${this.server}: ${dir}: no such directory`, undefined, { server: this.server, remotePath: dir, ftpCode: 550 });
+      throw this.fail(e, 'list', dir);
+    }
+  }
+
+  private async listWithData(dir: string, command: string): Promise<RemoteEntry[]> {
+    await this.client.cd(dir);
+    this.purpose = `${command} ${dir}`;
+    const text = await this.rawList(command);
+    return this.checked(parseListingText(text), dir);
+  }
+
+  private async pickListing(dir: string): Promise<ListingStrategyName> {
+    if (this.config.listing !== 'auto') return this.config.listing === 'stat-recursive' || this.config.listing === 'list-recursive' ? 'stat' : this.config.listing;
+    if (this.shared.listing) return this.shared.listing;
+    const facts = await this.facts();
+    for (const s of facts.listing) {
+      if (s === 'stat' && this.shared.statBroken) continue;
+      if (s === 'stat') {
+        try {
+          const entries = await this.statList(dir);
+          if (entries) {
+            this.shared.listing = 'stat';
+            return 'stat';
+          }
+        } catch (e) {
+          if (!(e instanceof FTPError)) throw e;
+        }
+        this.shared.statBroken = true;
+        continue;
+      }
+      this.shared.listing = s;
+      return s;
+    }
+    this.shared.listing = 'list';
+    return 'list';
+  }
+
+  async listTree(root: string): Promise<ListingResult> {
+    const before = this.dataConnections;
+    const tree: RemoteTree = new Map();
+    const queue: string[] = [''];
+    // Bounded: a hostile server could list directories forever.
+    for (let visited = 0; queue.length > 0; visited++) {
+      if (visited > 1_000_000) throw new FtpsyncError('E_FTP', `${this.server}: ${root}: more than a million directories; refusing to go on`);
+      const rel = queue.shift()!;
+      const dir = rel === '' ? root : `${root === '/' ? '' : root}/${rel}`;
+      for (const e of await this.list(dir)) {
+        const path = rel === '' ? e.name : `${rel}/${e.name}`;
+        tree.set(path, e);
+        if (e.type === 'dir') queue.push(path);
+      }
+    }
+    const strategy = this.shared.listing ?? 'list';
+    return { tree, strategy, dataConnections: this.dataConnections - before };
+  }
+
+  async upload(localFile: string, remotePath: string, options: TransferOptions): Promise<void> {
+    const { dir, name } = remoteSplit(remotePath);
+    const target = options.atomic ? `${dir === '/' ? '' : dir}/${tempNameFor(name, randomBytes(4).toString('hex'))}` : remotePath;
+    this.purpose = `STOR ${remotePath}`;
+    try {
+      await this.client.uploadFrom(createReadStream(localFile), target);
+      if (options.atomic) await this.renameOver(target, remotePath);
+    } catch (e) {
+      if (options.atomic && !this.client.closed) await this.client.remove(target, true).catch(() => undefined);
+      throw this.fail(e, 'upload', remotePath);
+    }
+    if (options.mtimeMs !== undefined) await this.setMtime(remotePath, options.mtimeMs);
+  }
+
+  /** RNFR/RNTO over the target; servers that refuse to overwrite get a delete first (warned). */
+  private async renameOver(from: string, to: string): Promise<void> {
+    try {
+      await this.client.rename(from, to);
+    } catch (e) {
+      if (!(e instanceof FTPError) || e.code < 500) throw e;
+      this.shared.warnings.add(`${this.server}: the server refuses to rename over an existing file; ftpsync deletes the old file first (a short window without it)`);
+      await this.client.remove(to, true);
+      await this.client.rename(from, to);
+    }
+  }
+
+  private async setMtime(remotePath: string, ms: number): Promise<void> {
+    const facts = await this.facts();
+    const cmd = facts.mfmt ? `MFMT ${mfmtTime(ms)} ${remotePath}` : `MDTM ${mfmtTime(ms)} ${remotePath}`;
+    const res = await this.client.sendIgnoringError(cmd);
+    if (res.code >= 400) this.shared.warnings.add(`${this.server}: cannot set modification times (${cmd.split(' ')[0]} answered ${res.code}); compare: size or checksum is more reliable here`);
+  }
+
+  async download(remotePath: string, localFile: string, mtimeMs?: number): Promise<void> {
+    const tmp = join(dirname(localFile), tempNameFor(basename(localFile), randomBytes(4).toString('hex')));
+    this.purpose = `RETR ${remotePath}`;
+    try {
+      await this.client.downloadTo(createWriteStream(tmp), remotePath);
+      if (mtimeMs !== undefined) await utimes(tmp, new Date(mtimeMs), new Date(mtimeMs));
+      await rename(tmp, localFile);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw this.fail(e, 'download', remotePath);
+    }
+  }
+
+  async mkdir(remotePath: string): Promise<void> {
+    const parts = remotePath.split('/').filter(Boolean);
+    let path = '';
+    for (const p of parts) {
+      path += `/${p}`;
+      const res = await this.client.sendIgnoringError(`MKD ${path}`).catch((e: unknown) => {
+        throw this.fail(e, 'mkdir', path);
+      });
+      // 550/521: exists already (or not allowed: the next step says which).
+      if (res.code >= 400 && res.code !== 550 && res.code !== 521) throw new FtpsyncError('E_FTP', `${this.server} ${path}: mkdir failed: ${res.message}`, undefined, { server: this.server, remotePath: path, ftpCode: res.code });
+    }
+  }
+
+  async remove(remotePath: string): Promise<void> {
+    await this.client.remove(remotePath).catch((e: unknown) => {
+      throw this.fail(e, 'delete', remotePath);
+    });
+  }
+
+  async rmdir(remotePath: string): Promise<void> {
+    await this.client.removeEmptyDir(remotePath).catch((e: unknown) => {
+      throw this.fail(e, 'rmdir', remotePath);
+    });
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await this.renameOver(from, to).catch((e: unknown) => {
+      throw this.fail(e, 'rename', from);
+    });
+  }
+
+  async readSmallFile(remotePath: string): Promise<Buffer | null> {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        chunks.push(chunk);
+        cb();
+      },
+    });
+    // Ask over the control connection first: a missing file then costs no data connection
+    // (and proftpd resets a data connection whose RETR it refuses).
+    const size = await this.client.sendIgnoringError(`SIZE ${remotePath}`).catch((e: unknown) => {
+      throw this.fail(e, 'read', remotePath);
+    });
+    if (size.code === 550) return null;
+    this.purpose = `RETR ${remotePath}`;
+    try {
+      await this.client.downloadTo(sink, remotePath);
+    } catch (e) {
+      if (e instanceof FTPError && e.code === 550) return null;
+      throw this.fail(e, 'read', remotePath);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  async writeSmallFile(remotePath: string, content: Buffer): Promise<void> {
+    const { dir, name } = remoteSplit(remotePath);
+    const tmp = `${dir === '/' ? '' : dir}/${tempNameFor(name, randomBytes(4).toString('hex'))}`;
+    this.purpose = `STOR ${remotePath}`;
+    try {
+      await this.client.uploadFrom(Readable.from([content]), tmp);
+      await this.renameOver(tmp, remotePath);
+    } catch (e) {
+      throw this.fail(e, 'write', remotePath);
+    }
+  }
+
+  async close(): Promise<void> {
+    // A session basic-ftp already closed (error, timeout) went down without us: side unknown.
+    this.controlClosed(this.client.closed ? 'unknown' : 'client');
+    this.client.close();
+  }
+}
