@@ -36,8 +36,11 @@ export interface PlannedAction {
   sha256?: string;
   /** New TCP connections this action opens that the firewall counts, and for how long after close. */
   cost: { connections: number; countedMs: number };
-  /** Ids of actions that must complete before this one starts. */
-  dependsOn: string[];
+  /**
+   * Ordering barrier within its sync: every action of a lower stage completes before this one
+   * starts (mkdir by depth, uploads, `last` uploads, deletes, rmdir deepest first, state file).
+   */
+  stage: number;
 }
 
 export interface Phase {
@@ -45,6 +48,8 @@ export interface Phase {
   actionIds: string[];
   /** Counted connections opened in this phase. */
   connections: number;
+  /** When the phase starts, ms after apply starts (pauses included). */
+  startMs: number;
   /** Estimated duration of the phase's work, ms. */
   estimatedMs: number;
   /** Pause after this phase so counted connections drain below the budget, ms (0 for the last). */
@@ -81,6 +86,8 @@ export interface ServerPlan {
   /** (ceil(N/B) − 1) × timeWait + transfer time. */
   theoreticalMinMs: number;
   etaMs: number;
+  /** The schedule's guarantee: etaMs ≤ this (theoretical minimum + what the order requires). */
+  boundMs: number;
   warnings: string[];
 }
 
