@@ -204,8 +204,8 @@ export class FtpSession implements RemoteSession {
   }
 
   async list(dir: string): Promise<RemoteEntry[]> {
-    const strategy = await this.pickListing(dir);
     try {
+      const strategy = await this.pickListing(dir);
       if (strategy === 'stat') {
         const entries = await this.statList(dir);
         if (entries) return entries;
@@ -229,6 +229,8 @@ export class FtpSession implements RemoteSession {
   }
 
   private async pickListing(dir: string): Promise<ListingStrategyName> {
+    // A missing directory is a 550 here, before any strategy is judged on it.
+    await this.client.cd(dir);
     if (this.config.listing !== 'auto') return this.config.listing === 'stat-recursive' || this.config.listing === 'list-recursive' ? 'stat' : this.config.listing;
     if (this.shared.listing) return this.shared.listing;
     const facts = await this.facts();

@@ -1,0 +1,70 @@
+/**
+ * The budget gate: asked before every new TCP connection. It waits until the ledger says the
+ * firewall counts fewer than `limit` connections, so the budget holds whatever the plan said
+ * (retries, reconnects and listings included). Clock and sleep are injected.
+ */
+import { FtpsyncError } from '../errors.js';
+import type { ConnectionKind, ConnectionLedger } from './ledger.js';
+
+export interface GateOptions {
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Told about every wait: how long, and how many connections were still counted. */
+  onWait?: (waitMs: number, counted: number, purpose: string) => void;
+}
+
+export class BudgetGate {
+  private halted: FtpsyncError | null = null;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** Serializes acquisitions so two tasks never both take the last slot. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ledger: ConnectionLedger,
+    /** floor(maxConnections × headroom): every counted connection, control ones included. */
+    readonly limit: number,
+    private readonly options: GateOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  acquire(kind: ConnectionKind, purpose: string): Promise<void> {
+    const run = this.queue.then(() => this.waitForSlot(kind, purpose));
+    // The next caller waits for this one to have its slot (not for its transfer).
+    this.queue = run.then(
+      () => this.settle(),
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** A connection is reported to the ledger only when it connects: give it a moment. */
+  private settle(): Promise<void> {
+    return this.sleep(0);
+  }
+
+  private async waitForSlot(_kind: ConnectionKind, purpose: string): Promise<void> {
+    for (let i = 0; ; i++) {
+      if (this.halted) throw this.halted;
+      const now = this.now();
+      const at = this.ledger.earliestSlot(now, this.limit, 1);
+      if (at <= now) return;
+      // Infinity: live connections fill the budget; they will close, so look again soon.
+      const wait = at === Infinity ? 200 : at - now;
+      this.options.onWait?.(wait, this.ledger.counted(now), purpose);
+      await this.sleep(Math.min(wait, 1000));
+      if (i > 1_000_000) throw new FtpsyncError('E_INTERNAL', 'the budget gate waited too long');
+    }
+  }
+
+  /** Stop handing out connections (a block was detected): every waiter and caller gets err. */
+  halt(err: FtpsyncError): void {
+    this.halted = err;
+  }
+
+  resume(): void {
+    this.halted = null;
+  }
+}

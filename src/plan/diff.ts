@@ -1,0 +1,196 @@
+/**
+ * The diff (pure): local snapshot × remote tree × compare method → ordered actions with stages.
+ * Stages make the order a deploy needs: directories before their contents (by depth), uploads,
+ * then `last` uploads, deletes only after every upload landed, rmdir deepest first, the state
+ * file last.
+ */
+import picomatch from 'picomatch';
+import type { LocalEntry } from '../local/walk.js';
+import type { CompareMethod, SyncConfig } from '../manifest/types.js';
+import { isTempName, unsafeNameReason } from '../remote/safe-names.js';
+import type { RemoteEntry, RemoteTree } from '../remote/types.js';
+import type { ActionKind, ActionReason, PlannedAction, SyncSummary } from './types.js';
+
+/** Files ftpsync keeps in a sync's remote root; never synced, never deleted by a sync. */
+export const STATE_FILE = '.ftpsync-state.json';
+export const LOCK_FILE = '.ftpsync.lock';
+
+/** The checksum state kept on the server: what ftpsync uploaded, with content hashes. */
+export interface SyncState {
+  version: 1;
+  files: Record<string, { size: number; sha256: string }>;
+}
+
+export interface DiffInput {
+  server: string;
+  sync: SyncConfig;
+  local: Map<string, LocalEntry>;
+  remote: RemoteTree;
+  /** sha256 of local files (uploads with compare: checksum). */
+  localHashes?: Map<string, string>;
+  /** The parsed state file, or null when missing or corrupt (then: compare by listing). */
+  state?: SyncState | null;
+}
+
+export interface DiffResult {
+  actions: Omit<PlannedAction, 'cost'>[];
+  summary: SyncSummary;
+  warnings: string[];
+}
+
+// Stage layout: mkdir by depth in [0, 99], transfers 100, last 101, deletes 102, rmdir 103.. (deepest first), state 9999.
+const STAGE_TRANSFER = 100;
+const STAGE_LAST = 101;
+const STAGE_DELETE = 102;
+const STAGE_RMDIR = 103;
+const STAGE_STATE = 9999;
+const MAX_DEPTH_STAGES = 99;
+
+const depth = (p: string) => p.split('/').length;
+
+function assertSafePath(p: string): void {
+  for (const seg of p.split('/')) {
+    const r = unsafeNameReason(seg);
+    if (r) throw new Error(`internal: unsafe path segment ${JSON.stringify(seg)} reached the diff (${r})`);
+  }
+}
+
+/** Is the remote file the same as the local one, by this compare method? */
+export function sameFile(method: CompareMethod, local: LocalEntry, remote: RemoteEntry, direction: 'upload' | 'download'): boolean {
+  if (local.size !== remote.size) return false;
+  if (method === 'size' || method === 'checksum') return true;
+  if (remote.mtimeMs === undefined) return true; // no time to compare: size decides (warned)
+  // Listings round times down (minute, or day for old files) and servers may show another zone:
+  // only a source newer than the target by more than the listing's precision counts as changed.
+  const tolerance = Math.max(remote.mtimePrecisionMs ?? 1000, 2000);
+  return direction === 'upload' ? local.mtimeMs <= remote.mtimeMs + tolerance : remote.mtimeMs <= local.mtimeMs + tolerance;
+}
+
+export function diffSync(input: DiffInput): DiffResult {
+  const { server, sync } = input;
+  const warnings: string[] = [];
+  const actions: Omit<PlannedAction, 'cost'>[] = [];
+  const counts: SyncSummary['counts'] = { unchanged: 0 };
+  let bytes = 0;
+  const lastMatch = sync.last.length ? picomatch(sync.last, { dot: true }) : () => false;
+  const exMatch = sync.exclude.length ? picomatch(sync.exclude, { dot: true }) : () => false;
+  const incMatch = sync.include.length ? picomatch(sync.include, { dot: true }) : () => true;
+  const add = (kind: ActionKind, path: string, stage: number, reason: ActionReason, extra: Partial<PlannedAction> = {}) => {
+    assertSafePath(path || '.');
+    actions.push({ id: `${server}/${sync.name}/${kind}/${path}`, server, sync: sync.name, kind, path, size: 0, reason, stage, ...extra });
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  };
+
+  let compareUsed: CompareMethod = sync.compare;
+  if (sync.compare === 'checksum' && sync.direction === 'upload' && !input.state) {
+    compareUsed = 'size-mtime';
+    warnings.push(`${server}/${sync.name}: no valid checksum state file on the server (${STATE_FILE}); compared by listing (size-mtime) this time. apply writes a new state file.`);
+  }
+
+  // Remote paths the sync manages: not ours (state/lock), not excluded, inside includes.
+  const remote = new Map<string, RemoteEntry>();
+  for (const [p, e] of input.remote) {
+    const name = p.split('/').pop()!;
+    if (p === STATE_FILE || p === LOCK_FILE) continue;
+    if (e.type === 'symlink' || e.type === 'other') {
+      warnings.push(`${server}/${sync.name}: ${p} is a ${e.type} on the server; left alone`);
+      continue;
+    }
+    if (isTempName(name)) {
+      // A partial file left by an interrupted run: never a real file, always removed.
+      if (sync.direction === 'upload') add('delete', p, STAGE_DELETE, 'extraneous');
+      continue;
+    }
+    if (exMatch(p) || (e.type === 'dir' && exMatch(`${p}/`)) || [...ancestors(p)].some((a) => exMatch(a) || exMatch(`${a}/`))) continue;
+    if (e.type === 'file' && !incMatch(p)) continue;
+    remote.set(p, e);
+  }
+
+  const [src, dst] = sync.direction === 'upload' ? [input.local, remote] : [remote, input.local];
+  const mkdirKind: ActionKind = sync.direction === 'upload' ? 'mkdir' : 'mkdir-local';
+  const xferKind: ActionKind = sync.direction === 'upload' ? 'upload' : 'download';
+  const delKind: ActionKind = sync.direction === 'upload' ? 'delete' : 'delete-local';
+  const rmdirKind: ActionKind = sync.direction === 'upload' ? 'rmdir' : 'rmdir-local';
+
+  const sorted = [...src.keys()].sort();
+  for (const p of sorted) {
+    const s = src.get(p)!;
+    const d = dst.get(p);
+    if (s.type === 'dir') {
+      if (!d) add(mkdirKind, p, Math.min(depth(p) - 1, MAX_DEPTH_STAGES), 'new');
+      else if (d.type !== 'dir') warnings.push(`${server}/${sync.name}: ${p} is a directory on one side and a file on the other; left alone`);
+      continue;
+    }
+    if (d && d.type === 'dir') {
+      warnings.push(`${server}/${sync.name}: ${p} is a file on one side and a directory on the other; left alone`);
+      continue;
+    }
+    let changed: boolean;
+    if (!d) changed = true;
+    else if (compareUsed === 'checksum') {
+      const st = input.state?.files[p];
+      const hash = input.localHashes?.get(p);
+      changed = !st || !hash || st.sha256 !== hash || st.size !== d.size || (s as LocalEntry).size !== d.size;
+    } else {
+      const [l, r] = sync.direction === 'upload' ? [s as LocalEntry, d as RemoteEntry] : [d as LocalEntry, s as RemoteEntry];
+      changed = !sameFile(compareUsed, l, r, sync.direction);
+    }
+    if (!changed) {
+      counts.unchanged++;
+      continue;
+    }
+    const stage = lastMatch(p) || lastMatch(p.split('/').pop()!) ? STAGE_LAST : STAGE_TRANSFER;
+    const extra: Partial<PlannedAction> = { size: s.size };
+    if (s.mtimeMs !== undefined) extra.mtimeMs = s.mtimeMs;
+    const hash = input.localHashes?.get(p);
+    if (hash) extra.sha256 = hash;
+    add(xferKind, p, stage, d ? 'changed' : 'new', extra);
+    bytes += s.size;
+  }
+
+  if (sync.delete) {
+    const gone = [...dst.keys()].filter((p) => !src.has(p)).sort();
+    for (const p of gone.filter((x) => dst.get(x)!.type !== 'dir')) add(delKind, p, STAGE_DELETE, 'extraneous');
+    const dirs = gone.filter((x) => dst.get(x)!.type === 'dir').sort((a, b) => depth(b) - depth(a) || a.localeCompare(b));
+    const maxDepth = dirs.length ? depth(dirs[0]!) : 0;
+    for (const p of dirs) add(rmdirKind, p, STAGE_RMDIR + (maxDepth - depth(p)), 'extraneous');
+  }
+
+  if (sync.compare === 'checksum' && sync.direction === 'upload' && (actions.length > 0 || !input.state)) {
+    add('write-state', STATE_FILE, STAGE_STATE, 'state');
+  }
+
+  actions.sort((a, b) => a.stage - b.stage || a.path.localeCompare(b.path));
+  const summary: SyncSummary = {
+    name: sync.name,
+    direction: sync.direction,
+    localPath: sync.localPath,
+    remotePath: sync.remotePath,
+    compareRequested: sync.compare,
+    compareUsed,
+    counts,
+    bytes,
+  };
+  if (compareUsed === 'size-mtime' && [...remote.values()].some((e) => e.type === 'file' && e.mtimeMs === undefined)) {
+    warnings.push(`${server}/${sync.name}: the server's listing has no modification times; files of equal size count as unchanged. Use compare: checksum.`);
+  }
+  return { actions, summary, warnings };
+}
+
+function* ancestors(p: string): Generator<string> {
+  const parts = p.split('/');
+  for (let i = 1; i < parts.length; i++) yield parts.slice(0, i).join('/');
+}
+
+/** Parse the remote state file; null when it is missing or not ours (corrupt, other version). */
+export function parseState(content: Buffer | null): SyncState | null {
+  if (!content) return null;
+  try {
+    const j = JSON.parse(content.toString('utf8')) as SyncState;
+    if (j.version !== 1 || typeof j.files !== 'object' || j.files === null) return null;
+    for (const v of Object.values(j.files)) if (typeof v?.size !== 'number' || typeof v?.sha256 !== 'string') return null;
+    return j;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Plan formatters (pure): text for terminals, markdown for pull-request comments, JSON for apply.
+ */
+import { formatDuration } from '../manifest/duration.js';
+import type { ActionKind, Plan, PlannedAction, ServerPlan } from './types.js';
+
+const KIND_LABEL: Record<ActionKind, string> = {
+  mkdir: 'mkdir',
+  upload: 'upload',
+  delete: 'delete',
+  rmdir: 'rmdir',
+  download: 'download',
+  'mkdir-local': 'mkdir (local)',
+  'delete-local': 'delete (local)',
+  'rmdir-local': 'rmdir (local)',
+  'write-state': 'write state file',
+};
+const KIND_ORDER: ActionKind[] = ['mkdir', 'upload', 'download', 'mkdir-local', 'delete', 'delete-local', 'rmdir', 'rmdir-local', 'write-state'];
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+function countsLine(counts: Partial<Record<ActionKind, number>> & { unchanged: number }): string {
+  const parts = KIND_ORDER.filter((k) => counts[k]).map((k) => `${counts[k]} ${KIND_LABEL[k]}`);
+  parts.push(`${counts.unchanged} unchanged`);
+  return parts.join(', ');
+}
+
+function symbol(kind: ActionKind): string {
+  if (kind.startsWith('delete') || kind.startsWith('rmdir')) return '-';
+  if (kind === 'upload' || kind === 'download' || kind === 'write-state') return '~';
+  return '+';
+}
+
+function describeAction(a: PlannedAction): string {
+  const mark = a.kind === 'upload' || a.kind === 'download' ? (a.reason === 'new' ? '+' : '~') : symbol(a.kind);
+  return `${mark} ${KIND_LABEL[a.kind]} ${a.path}${a.size ? ` (${formatBytes(a.size)})` : ''}`;
+}
+
+function phaseLine(s: ServerPlan, i: number): string {
+  const p = s.phases[i]!;
+  const pause = p.pauseAfterMs > 0 ? `, then pause ${formatDuration(p.pauseAfterMs)}` : '';
+  return `phase ${i + 1}: ${p.actionIds.length} action(s), ${p.connections} counted connection(s), ~${formatDuration(p.estimatedMs)}${pause}`;
+}
+
+function budgetLine(s: ServerPlan): string {
+  return `budget ${s.budget} connections (maxConnections ${s.maxConnections} × headroom ${s.headroom} − ${s.parallel} session(s)), TIME_WAIT ${formatDuration(s.timeWaitMs)}`;
+}
+
+export interface TextOptions {
+  /** Files listed per server before "… and N more". */
+  maxFiles?: number;
+}
+
+export function formatText(plan: Plan, o: TextOptions = {}): string {
+  const maxFiles = o.maxFiles ?? 50;
+  const out: string[] = [];
+  if (plan.servers.length === 0) return 'Nothing to plan: no server has a sync.\n';
+  for (const s of plan.servers) {
+    out.push(`Server ${s.server} (${s.host})`);
+    out.push(`  ${budgetLine(s)}`);
+    out.push(`  listing: ${s.listing.strategy}, ${s.listing.dataConnections} data connection(s)`);
+    for (const sy of s.syncs) {
+      const cmp = sy.compareUsed === sy.compareRequested ? sy.compareUsed : `${sy.compareUsed} (asked: ${sy.compareRequested})`;
+      out.push(`  sync ${sy.name} (${sy.direction} ${sy.direction === 'upload' ? `${sy.localPath} → ${sy.remotePath}` : `${sy.remotePath} → ${sy.localPath}`}, compare ${cmp}): ${countsLine(sy.counts)}; ${formatBytes(sy.bytes)}`);
+    }
+    if (s.actions.length === 0) {
+      out.push('  no changes');
+    } else {
+      for (let i = 0; i < s.phases.length; i++) out.push(`  ${phaseLine(s, i)}`);
+      out.push(`  ${s.countedConnections} counted connection(s); ETA ${formatDuration(s.etaMs)} (theoretical minimum ${formatDuration(s.theoreticalMinMs)})`);
+      for (const a of s.actions.slice(0, maxFiles)) out.push(`    ${describeAction(a)}`);
+      if (s.actions.length > maxFiles) out.push(`    … and ${s.actions.length - maxFiles} more (--format json lists every action)`);
+    }
+    for (const w of s.warnings) out.push(`  warning: ${w}`);
+    out.push('');
+  }
+  const total = plan.servers.reduce((n, s) => n + s.actions.length, 0);
+  out.push(total === 0 ? 'No changes.' : `Plan: ${total} action(s) on ${plan.servers.filter((s) => s.actions.length).length} server(s). Run \`ftpsync apply\` to carry it out.`);
+  return `${out.join('\n')}\n`;
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/([\\`*_{}[\]<>|#])/g, '\\$1');
+}
+
+export function formatMarkdown(plan: Plan, o: { maxFiles?: number } = {}): string {
+  const maxFiles = o.maxFiles ?? 200;
+  const out: string[] = ['<!-- ftpsync-plan -->', '## ftpsync plan', ''];
+  const total = plan.servers.reduce((n, s) => n + s.actions.length, 0);
+  out.push(total === 0 ? '**No changes.**' : `**${total} action(s)** on ${plan.servers.filter((s) => s.actions.length).length} server(s).`, '');
+  out.push('| server | changes | counted connections | phases | pauses | ETA | theoretical minimum |', '|---|---|---|---|---|---|---|');
+  for (const s of plan.servers) {
+    const changes = s.syncs.map((sy) => `${escapeMd(sy.name)}: ${countsLine(sy.counts)}`).join('<br>');
+    const pauses = s.phases.filter((p) => p.pauseAfterMs > 0).length;
+    out.push(`| ${escapeMd(s.server)} | ${changes} | ${s.countedConnections} / budget ${s.budget} | ${s.phases.length} | ${pauses} | ${formatDuration(s.etaMs)} | ${formatDuration(s.theoreticalMinMs)} |`);
+  }
+  for (const s of plan.servers) {
+    out.push('', `### ${escapeMd(s.server)}`, '', `${budgetLine(s)}; listing by ${s.listing.strategy} (${s.listing.dataConnections} data connection(s)).`);
+    if (s.phases.length) {
+      out.push('');
+      for (let i = 0; i < s.phases.length; i++) out.push(`- ${phaseLine(s, i)}`);
+    }
+    for (const w of s.warnings) out.push('', `> ⚠️ ${escapeMd(w)}`);
+    if (s.actions.length) {
+      out.push('', `<details><summary>${s.actions.length} file action(s)</summary>`, '', '```diff');
+      for (const a of s.actions.slice(0, maxFiles)) out.push(describeAction(a).replace(/^~/, '!'));
+      if (s.actions.length > maxFiles) out.push(`# … and ${s.actions.length - maxFiles} more`);
+      out.push('```', '', '</details>');
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function formatJson(plan: Plan): string {
+  return `${JSON.stringify(plan, null, 2)}\n`;
+}
