@@ -42,6 +42,9 @@ export interface ScheduleInput {
   initiallyCounted?: number[];
 }
 
+/** Counting times at least this long are TIME_WAIT-scale (see the theoretical minimum). */
+const LONG_COUNT_MS = 10_000;
+
 /** Count of expiries strictly after t. */
 function countedAt(expiries: number[], t: number): number {
   let n = 0;
@@ -108,16 +111,24 @@ export function schedule(input: ScheduleInput): Schedule {
     ph.estimatedMs = phaseEnd - ph.startMs;
   }
   const etaMs = Math.max(0, stageEnd, ...lanes);
-  // Theoretical minimum for N counted connections under budget B with counting time W.
-  const counted = actions.filter((a) => a.connections > 0);
-  const w = counted.length ? Math.max(...counted.map((a) => a.countedMs)) : 0;
+  // Theoretical minimum (firewall.md): N connections that keep counting for W (TIME_WAIT-scale,
+  // here >= 10 s) under budget B need at least (ceil(N/B) − 1) × W, plus the transfer time.
+  // Connections that stop counting within seconds (uploads) add only their transfer time.
+  const lingering = actions.filter((a) => a.connections > 0 && a.countedMs >= LONG_COUNT_MS);
+  const n = lingering.reduce((k, a) => k + a.connections, 0);
+  const w = lingering.length ? Math.max(...lingering.map((a) => a.countedMs)) : 0;
   const transferMs = actions.reduce((t, a) => t + a.durationMs, 0) / Math.max(1, parallel);
-  const theoreticalMinMs = Math.round((Math.max(0, Math.ceil(totalCost / budget) - 1)) * w + transferMs);
+  const theoreticalMinMs = Math.round(Math.max(0, Math.ceil(n / budget) - 1) * w + transferMs);
   // What the order adds at most: every stage barrier can idle lanes for up to one action's duration,
   // and each phase can end with lanes unevenly loaded by up to one action.
   const maxDur = actions.reduce((m, a) => Math.max(m, a.durationMs), 0);
   const stages = new Set(actions.map((a) => a.stage)).size;
   const initialWait = input.initiallyCounted?.length ? Math.max(0, ...input.initiallyCounted) : 0;
-  const boundMs = Math.round(theoreticalMinMs + (stages + phases.length) * maxDur + Math.ceil(totalCost / budget) * maxDur + initialWait);
+  // The guarantee: every pause waits for at most one counting time plus one action, and there
+  // are at most ceil(N/B) − 1 of them (each phase takes min(B, what is left)); stage barriers and
+  // uneven lanes cost at most one action's duration each.
+  const wMax = actions.reduce((m, a) => (a.connections > 0 ? Math.max(m, a.countedMs) : m), 0);
+  const pausesAtMost = Math.max(0, Math.ceil(totalCost / budget) - 1);
+  const boundMs = Math.round(transferMs + pausesAtMost * (wMax + maxDur) + (stages + phases.length) * maxDur + initialWait);
   return { phases, starts, etaMs: Math.round(etaMs), countedConnections: totalCost, theoreticalMinMs, boundMs };
 }

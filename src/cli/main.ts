@@ -6,12 +6,13 @@
 import { Command, CommanderError } from 'commander';
 import { isFtpsyncError } from '../errors.js';
 import { packageVersion } from '../paths.js';
+import { registerApply } from './commands/apply.js';
 import { registerInit } from './commands/init.js';
 import { registerPlan } from './commands/plan.js';
 import { registerValidate } from './commands/validate.js';
 import { disableColor, err, style } from './output.js';
 
-const COMMANDS: Array<(program: Command) => void> = [registerValidate, registerPlan, registerInit];
+const COMMANDS: Array<(program: Command) => void> = [registerValidate, registerPlan, registerApply, registerInit];
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { FtpsyncError } from '../../errors.js';
+import { formatDuration } from '../../manifest/duration.js';
+import type { Manifest } from '../../manifest/types.js';
+import { fingerprintKey, readSyncInputs } from '../../plan/build.js';
+import { localDigest, remoteDigest } from '../../plan/fingerprint.js';
+import { formatBytes } from '../../plan/format.js';
+import { PLAN_FORMAT_VERSION, type Plan } from '../../plan/types.js';
+import { runServerPlan, type ServerResult } from '../../run/executor.js';
+import { Journal } from '../../run/journal.js';
+import { makeReporter } from '../../run/progress.js';
+import { DEFAULT_MANIFEST, loadManifestForCommand } from '../manifest.js';
+import { logLine, out } from '../output.js';
+import { makePlan, planningContext, type PlanningContext } from './plan.js';
+
+/** Refuse a saved plan whose inputs changed: say what changed. */
+async function checkFingerprint(plan: Plan, manifest: Manifest, digest: string, ctx: PlanningContext): Promise<void> {
+  const changes: string[] = [];
+  if (plan.formatVersion !== PLAN_FORMAT_VERSION) throw new FtpsyncError('E_PLAN_INVALID', `plan format ${String(plan.formatVersion)} is not supported (expected ${PLAN_FORMAT_VERSION})`, 'Make a new plan with this version of ftpsync.');
+  if (plan.fingerprint.manifest !== digest) changes.push(`the manifest ${manifest.file} changed`);
+  for (const sp of plan.servers) {
+    const server = manifest.servers[sp.server];
+    if (!server) {
+      changes.push(`server ${sp.server} is no longer in the manifest`);
+      continue;
+    }
+    for (const sy of sp.syncs) {
+      const sync = manifest.syncs.find((s) => s.name === sy.name);
+      if (!sync) {
+        changes.push(`sync ${sy.name} is no longer in the manifest`);
+        continue;
+      }
+      const input = await readSyncInputs(server, sync, ctx.poolFor(server));
+      const key = fingerprintKey(sp.server, sy.name);
+      if (plan.fingerprint.local[key] !== localDigest(input.local, input.hashes)) changes.push(`local files of ${key} changed (${sync.localPath})`);
+      if (plan.fingerprint.remote[key] !== remoteDigest(input.remote)) changes.push(`remote files of ${key} changed (${sync.remotePath} on ${sp.server})`);
+    }
+  }
+  if (changes.length) {
+    throw new FtpsyncError('E_PLAN_STALE', `the plan is stale:\n  - ${changes.join('\n  - ')}`, 'Make a new plan (`ftpsync plan --out plan.json`), review it, then apply that.');
+  }
+}
+
+function summaryLines(results: ServerResult[], notRun: string[]): string[] {
+  const lines = ['', 'Summary:'];
+  for (const r of results) {
+    const d = r.done;
+    const did = Object.entries(d).map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing to do';
+    lines.push(`  ${r.server}: ${r.ok ? 'ok' : 'FAILED'}: ${did}; ${formatBytes(r.bytes)}; skipped ${r.skippedFromJournal} (done in an earlier run); failed ${r.failed.length}; connections ${r.connections.control} control + ${r.connections.data} data, peak counted ${r.peakCounted}; ${formatDuration(r.elapsedMs)}`);
+    for (const f of r.failed.slice(0, 20)) lines.push(`    failed ${f.path}: ${f.error}`);
+    if (r.error && !r.ok) lines.push(...r.error.split('\n').map((l) => `    ${l}`));
+  }
+  if (notRun.length) lines.push(`  not run (an earlier stage failed): ${notRun.join(', ')} — these servers still have the previous release`);
+  return lines;
+}
+
+export function registerApply(program: Command): void {
+  program
+    .command('apply [plan]')
+    .description('Carry out a plan: without PLAN, plan and apply now; with a saved plan.json, first refuse it if the manifest, local files or remote listing changed since. Runs rollout stages in order, each server inside its firewall budget, resumable after a crash.')
+    .option('-c, --config <file>', 'manifest file', DEFAULT_MANIFEST)
+    .option('--server <name...>', 'only these servers')
+    .option('--json', 'one JSON event per line')
+    .action(async (planFile: string | undefined, opts: { config: string; server?: string[]; json?: boolean }) => {
+      const { manifest, result } = loadManifestForCommand(opts.config, { requireEnv: true });
+      const ctx = planningContext();
+      const reporter = makeReporter({ json: Boolean(opts.json), line: out });
+      try {
+        let plan: Plan;
+        if (planFile) {
+          try {
+            plan = JSON.parse(readFileSync(planFile, 'utf8')) as Plan;
+          } catch (e) {
+            throw new FtpsyncError('E_PLAN_INVALID', `${planFile}: not a plan file: ${(e as Error).message}`, 'Make one with `ftpsync plan --out plan.json`.');
+          }
+          await checkFingerprint(plan, manifest, result.digest!, ctx);
+          if (opts.server) plan = { ...plan, servers: plan.servers.filter((s) => opts.server!.includes(s.server)) };
+        } else {
+          plan = await makePlan(manifest, result.digest!, ctx, opts.server);
+        }
+        const planKey = `${plan.fingerprint.manifest.slice(0, 16)}:${Object.values(plan.fingerprint.local).join(',').slice(0, 64)}`;
+        const results: ServerResult[] = [];
+        const notRun: string[] = [];
+        let halt = false;
+        for (const stage of plan.rollout.stages) {
+          const servers = plan.servers.filter((s) => stage.servers.includes(s.server));
+          if (halt) {
+            notRun.push(...servers.map((s) => s.server));
+            continue;
+          }
+          if (!opts.json) logLine(`stage ${stage.name}: ${servers.map((s) => s.server).join(', ') || '(nothing to do)'}`);
+          const stageResults = await Promise.all(
+            servers.map(async (sp) => {
+              const server = manifest.servers[sp.server]!;
+              const pool = ctx.poolFor(server);
+              const journal = new Journal(join(dirname(manifest.file), '.ftpsync', `journal-${sp.server}.jsonl`), planKey);
+              try {
+                return await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(sp.server)), pool, ledger: ctx.ledgers.get(sp.server)!, gate: ctx.gates.get(sp.server)!, journal, reporter });
+              } catch (e) {
+                return { server: sp.server, ok: false, error: (e as Error).message, done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 } satisfies ServerResult;
+              }
+            }),
+          );
+          results.push(...stageResults);
+          if (stageResults.some((r) => !r.ok) && plan.rollout.haltOnFailure) halt = true;
+        }
+        if (opts.json) out(JSON.stringify({ event: 'summary', results, notRun }));
+        else for (const l of summaryLines(results, notRun)) out(l);
+        process.exitCode = results.every((r) => r.ok) && notRun.length === 0 ? 0 : 1;
+      } finally {
+        await ctx.close();
+      }
+    });
+}

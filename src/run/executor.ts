@@ -1,0 +1,233 @@
+/**
+ * Run one server's plan: phases in order, each started only when the live ledger has room for
+ * it (the plan's pause, corrected by what the firewall still counts), stages as barriers,
+ * at most `parallel` sessions. Uploads land atomically; deletes of a sync run only if every
+ * transfer of that sync landed; a block stops new connections at once.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { hostname } from 'node:os';
+import type { BudgetGate } from '../budget/gate.js';
+import type { ConnectionLedger } from '../budget/ledger.js';
+import { FtpsyncError, isFtpsyncError } from '../errors.js';
+import { walkLocal } from '../local/walk.js';
+import type { ServerConfig, SyncConfig } from '../manifest/types.js';
+import { LOCK_FILE, STATE_FILE, type SyncState } from '../plan/diff.js';
+import type { PlannedAction, ServerPlan } from '../plan/types.js';
+import { classify, toFtpsyncError } from '../remote/errors.js';
+import type { FtpRemotePool } from '../remote/pool.js';
+import { localJoin, remoteJoin } from '../remote/safe-names.js';
+import type { RemoteSession } from '../remote/types.js';
+import { blockExplanation, looksBlocked } from './block-detect.js';
+import type { Journal } from './journal.js';
+import type { Reporter } from './progress.js';
+
+export interface ServerRunDeps {
+  server: ServerConfig;
+  syncs: SyncConfig[];
+  pool: FtpRemotePool;
+  ledger: ConnectionLedger;
+  gate: BudgetGate;
+  journal: Journal;
+  reporter: Reporter;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface ServerResult {
+  server: string;
+  ok: boolean;
+  error?: string;
+  done: Partial<Record<PlannedAction['kind'], number>>;
+  skippedFromJournal: number;
+  failed: Array<{ path: string; error: string }>;
+  bytes: number;
+  connections: { control: number; data: number };
+  peakCounted: number;
+  elapsedMs: number;
+}
+
+const MAX_TRIES = 3;
+
+export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise<ServerResult> {
+  const now = d.now ?? Date.now;
+  const sleep = d.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const started = now();
+  const result: ServerResult = { server: plan.server, ok: true, done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 };
+  const byId = new Map(plan.actions.map((a) => [a.id, a]));
+  const syncByName = new Map(d.syncs.map((s) => [s.name, s]));
+  const failedSyncs = new Set<string>();
+  let successes = 0;
+  let halted: FtpsyncError | null = null;
+  const peakTimer = setInterval(() => (result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()))), 250);
+  const locks: string[] = [];
+
+  try {
+    // A lock per sync root, so two applies never interleave on one server and path.
+    await d.pool.withSession(async (s) => {
+      for (const sync of d.syncs) {
+        if (sync.direction !== 'upload') continue;
+        await s.mkdir(sync.remotePath);
+        const lockPath = remoteJoin(sync.remotePath, LOCK_FILE);
+        const existing = await s.readSmallFile(lockPath);
+        if (existing) {
+          let owner = existing.toString('utf8').slice(0, 200);
+          try {
+            const j = JSON.parse(existing.toString('utf8')) as { host?: string; pid?: number; at?: string };
+            const age = j.at ? Math.round((Date.now() - Date.parse(j.at)) / 60_000) : null;
+            owner = `${j.host ?? '?'} pid ${j.pid ?? '?'}, ${age === null ? 'age unknown' : `${age} min ago`}`;
+          } catch {
+            // not ours or corrupt: show it raw
+          }
+          throw new FtpsyncError('E_LOCKED', `${plan.server} ${sync.remotePath}: another apply holds the lock (${owner})`, `If no apply is running, delete ${lockPath} on the server and run apply again.`, { server: plan.server, remotePath: lockPath });
+        }
+        await s.writeSmallFile(lockPath, Buffer.from(JSON.stringify({ host: hostname(), pid: process.pid, at: new Date().toISOString(), tool: 'ftpsync' })));
+        locks.push(lockPath);
+      }
+    });
+
+    for (const phase of plan.phases) {
+      if (halted) break;
+      // Pause: until the live ledger has room for this phase (as the plan computed, but measured).
+      const want = Math.min(phase.connections, d.gate.limit - plan.parallel);
+      if (want > 0) {
+        const at = d.ledger.earliestSlot(now(), d.gate.limit, want);
+        if (at > now() && at !== Infinity) {
+          d.reporter.pause(plan.server, at - now(), d.ledger.counted(now()), d.gate.limit);
+          while (now() < at) await sleep(Math.min(1000, at - now()));
+        }
+      }
+      d.reporter.phase(plan.server, phase.index + 1, plan.phases.length, phase.actionIds.length, phase.connections);
+      // Stages inside a phase run one after another; actions of a stage run in parallel.
+      const stages = new Map<number, PlannedAction[]>();
+      for (const id of phase.actionIds) {
+        const a = byId.get(id)!;
+        if (!stages.has(a.stage)) stages.set(a.stage, []);
+        stages.get(a.stage)!.push(a);
+      }
+      for (const stage of [...stages.keys()].sort((x, y) => x - y)) {
+        if (halted) break;
+        const queue = [...stages.get(stage)!];
+        const worker = async () => {
+          for (let a = queue.shift(); a && !halted; a = queue.shift()) {
+            if (d.journal.has(a.id)) {
+              result.skippedFromJournal++;
+              continue;
+            }
+            // No deletion (and no state claim) when a transfer of the sync failed.
+            if (failedSyncs.has(a.sync) && ['delete', 'rmdir', 'delete-local', 'rmdir-local', 'write-state'].includes(a.kind)) continue;
+            const sync = syncByName.get(a.sync)!;
+            for (let attempt = 1; ; attempt++) {
+              try {
+                await d.pool.withSession((s) => runAction(s, a!, sync, plan));
+                d.journal.record(a.id);
+                result.done[a.kind] = (result.done[a.kind] ?? 0) + 1;
+                if (a.kind === 'upload' || a.kind === 'download') result.bytes += a.size;
+                successes++;
+                d.reporter.progress(plan.server, a, d.ledger.counted(now()), d.gate.limit);
+                break;
+              } catch (e) {
+                const err = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, remotePath: a.path, op: a.kind });
+                const cls = classify(err);
+                if (looksBlocked({ errorClass: cls, successesBefore: successes })) {
+                  halted = err;
+                  d.gate.halt(err);
+                  d.reporter.blocked(blockExplanation(d.server, d.ledger.counted(now()), d.gate.limit, err.message));
+                  break;
+                }
+                if (cls === 'session-limit' && attempt < MAX_TRIES) {
+                  d.pool.setMaxSessions(Math.max(1, plan.parallel - attempt));
+                  d.reporter.note(plan.server, `the server capped sessions (${err.message}); going on with fewer`);
+                  await sleep(1000 * attempt);
+                  continue;
+                }
+                if ((cls === 'transient' || cls === 'maybe-blocked') && attempt < MAX_TRIES) {
+                  await sleep(500 * 2 ** attempt);
+                  continue;
+                }
+                result.failed.push({ path: `${a.sync}:${a.path}`, error: err.message });
+                failedSyncs.add(a.sync);
+                d.reporter.note(plan.server, `failed: ${a.kind} ${a.path}: ${err.message}`);
+                break;
+              }
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: Math.max(1, plan.parallel) }, worker));
+      }
+    }
+  } catch (e) {
+    halted = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, op: 'apply' });
+  } finally {
+    clearInterval(peakTimer);
+    if (locks.length && !halted) {
+      await d.pool.withSession(async (s) => {
+        for (const l of locks) await s.remove(l).catch(() => undefined);
+      }).catch(() => undefined);
+    }
+  }
+  result.connections = d.ledger.totals();
+  result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()));
+  result.elapsedMs = now() - started;
+  if (halted) {
+    result.ok = false;
+    result.error = halted.message + (halted.hint ? `\nhint: ${halted.hint}` : '');
+  } else if (result.failed.length) {
+    result.ok = false;
+    result.error = `${result.failed.length} action(s) failed`;
+  }
+  if (result.ok) d.journal.clear();
+  return result;
+}
+
+async function runAction(s: RemoteSession, a: PlannedAction, sync: SyncConfig, plan: ServerPlan): Promise<void> {
+  const remote = () => remoteJoin(sync.remotePath, a.path, { server: plan.server });
+  const local = () => localJoin(sync.localPath, a.path, { server: plan.server });
+  switch (a.kind) {
+    case 'mkdir':
+      return s.mkdir(remote());
+    case 'upload':
+      return s.upload(local(), remote(), { atomic: true, ...(a.mtimeMs !== undefined ? { mtimeMs: a.mtimeMs } : {}) });
+    case 'delete':
+      return s.remove(remote());
+    case 'rmdir':
+      return s.rmdir(remote());
+    case 'download': {
+      const target = local();
+      await mkdir(dirname(target), { recursive: true });
+      return s.download(remote(), target, a.mtimeMs);
+    }
+    case 'mkdir-local':
+      await mkdir(local(), { recursive: true });
+      return;
+    case 'delete-local':
+      await rm(local(), { force: true });
+      return;
+    case 'rmdir-local':
+      await rmdir(local()).catch(() => undefined);
+      return;
+    case 'write-state':
+      return writeState(s, sync);
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/**
+ * The checksum state claims only what is on the server: it runs after every other action of the
+ * sync succeeded (failed syncs skip it), so every local file is now either unchanged or uploaded.
+ */
+async function writeState(s: RemoteSession, sync: SyncConfig): Promise<void> {
+  const files: SyncState['files'] = {};
+  for (const [p, e] of walkLocal(sync.localPath, sync).entries) {
+    if (e.type === 'file') files[p] = { size: e.size, sha256: await sha256File(join(sync.localPath, ...p.split('/'))) };
+  }
+  const state: SyncState = { version: 1, files };
+  await s.writeSmallFile(remoteJoin(sync.remotePath, STATE_FILE), Buffer.from(JSON.stringify(state)));
+}

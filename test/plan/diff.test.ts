@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import type { LocalEntry } from '../../src/local/walk.js';
+import type { SyncConfig } from '../../src/manifest/types.js';
+import { diffSync, parseState, sameFile } from '../../src/plan/diff.js';
+import type { RemoteEntry } from '../../src/remote/types.js';
+
+const T = Date.UTC(2026, 0, 10, 12, 0, 0);
+const sync = (o: Partial<SyncConfig> = {}): SyncConfig => ({ name: 's', servers: ['w'], direction: 'upload', localPath: '/l', remotePath: '/r', delete: false, exclude: [], include: [], compare: 'size-mtime', last: [], ...o });
+const lf = (size: number, mtimeMs = T): LocalEntry => ({ type: 'file', size, mtimeMs });
+const ld = (): LocalEntry => ({ type: 'dir', size: 0, mtimeMs: T });
+const rf = (size: number, mtimeMs: number | undefined = T, precision = 60_000): RemoteEntry => ({ name: 'x', type: 'file', size, ...(mtimeMs !== undefined ? { mtimeMs, mtimePrecisionMs: precision } : {}) });
+const rd = (): RemoteEntry => ({ name: 'x', type: 'dir', size: 0 });
+
+function run(local: Record<string, LocalEntry>, remote: Record<string, RemoteEntry>, o: Partial<SyncConfig> = {}) {
+  const r = diffSync({ server: 'w', sync: sync(o), local: new Map(Object.entries(local)), remote: new Map(Object.entries(remote)) });
+  return { ...r, list: r.actions.map((a) => `${a.stage}:${a.kind}:${a.path}`) };
+}
+
+describe('diff and order (upload)', () => {
+  const cases: Array<{ name: string; local: Record<string, LocalEntry>; remote: Record<string, RemoteEntry>; opts?: Partial<SyncConfig>; want: string[] }> = [
+    { name: 'empty both', local: {}, remote: {}, want: [] },
+    { name: 'new tree: dirs by depth before files', local: { a: ld(), 'a/b': ld(), 'a/b/c.txt': lf(3), 'x.txt': lf(1) }, remote: {}, want: ['0:mkdir:a', '1:mkdir:a/b', '100:upload:a/b/c.txt', '100:upload:x.txt'] },
+    { name: 'unchanged by size and mtime within the listing precision', local: { 'f.txt': lf(5, T + 30_000) }, remote: { 'f.txt': rf(5, T) }, want: [] },
+    { name: 'changed size', local: { 'f.txt': lf(6) }, remote: { 'f.txt': rf(5) }, want: ['100:upload:f.txt'] },
+    { name: 'local newer beyond precision', local: { 'f.txt': lf(5, T + 120_000) }, remote: { 'f.txt': rf(5, T) }, want: ['100:upload:f.txt'] },
+    { name: 'remote newer: unchanged for an upload', local: { 'f.txt': lf(5, T) }, remote: { 'f.txt': rf(5, T + 3_600_000) }, want: [] },
+    { name: 'compare size ignores times', local: { 'f.txt': lf(5, T + 9e9) }, remote: { 'f.txt': rf(5, T) }, opts: { compare: 'size' }, want: [] },
+    { name: 'last after every other upload', local: { 'index.html': lf(1), 'a.css': lf(1), sub: ld(), 'sub/index.html': lf(1) }, remote: {}, opts: { last: ['index.html'] }, want: ['0:mkdir:sub', '100:upload:a.css', '101:upload:index.html', '101:upload:sub/index.html'] },
+    { name: 'no delete unless asked', local: {}, remote: { 'old.txt': rf(1) }, want: [] },
+    { name: 'deletes after uploads, rmdir deepest first', local: { 'n.txt': lf(1) }, remote: { 'old.txt': rf(1), d: rd(), 'd/e': rd(), 'd/e/f.txt': rf(1) }, opts: { delete: true }, want: ['100:upload:n.txt', '102:delete:d/e/f.txt', '102:delete:old.txt', '103:rmdir:d/e', '104:rmdir:d'] },
+    { name: 'excluded remote files are never deleted', local: {}, remote: { 'keep.log': rf(1), cache: rd(), 'cache/x': rf(1) }, opts: { delete: true, exclude: ['*.log', 'cache/**'] }, want: [] },
+    { name: 'temp files from a crashed run are removed', local: {}, remote: { '.ftpsync-tmp-ab12-x.txt': rf(1) }, want: ['102:delete:.ftpsync-tmp-ab12-x.txt'] },
+    { name: 'state and lock files are ftpsync\'s own', local: {}, remote: { '.ftpsync-state.json': rf(1), '.ftpsync.lock': rf(1) }, opts: { delete: true }, want: [] },
+    { name: 'type conflict is left alone (warned)', local: { p: ld() }, remote: { p: rf(1) }, want: [] },
+    { name: 'symlinks on the server are left alone', local: {}, remote: { l: { name: 'l', type: 'symlink', size: 0 } }, opts: { delete: true }, want: [] },
+  ];
+  it.each(cases)('$name', (c) => {
+    expect(run(c.local, c.remote, c.opts).list).toEqual(c.want);
+  });
+
+  it('ids are stable and name server, sync, kind and path', () => {
+    expect(run({ 'a.txt': lf(1) }, {}).actions[0]!.id).toBe('w/s/upload/a.txt');
+  });
+});
+
+describe('diff (download)', () => {
+  it('downloads new and changed files, creates local dirs, deletes locally when asked', () => {
+    const r = run({ 'gone.txt': lf(1), 'same.txt': lf(2, T) }, { d: rd(), 'd/n.txt': rf(4, T), 'same.txt': rf(2, T) }, { direction: 'download', delete: true });
+    expect(r.list).toEqual(['0:mkdir-local:d', '100:download:d/n.txt', '102:delete-local:gone.txt']);
+    expect(r.summary.counts).toEqual({ unchanged: 1, 'mkdir-local': 1, download: 1, 'delete-local': 1 });
+    expect(r.summary.bytes).toBe(4);
+  });
+});
+
+describe('checksum compare', () => {
+  it('without a state file it compares by listing, says so, and writes a state file', () => {
+    const r = run({ 'a.txt': lf(1) }, { 'a.txt': rf(1) }, { compare: 'checksum' });
+    expect(r.summary.compareUsed).toBe('size-mtime');
+    expect(r.warnings[0]).toMatch(/no valid checksum state file/);
+    expect(r.list).toEqual(['9999:write-state:.ftpsync-state.json']);
+  });
+  it('with a state file, unchanged hashes are skipped regardless of mtime', () => {
+    const res = diffSync({
+      server: 'w',
+      sync: sync({ compare: 'checksum' }),
+      local: new Map([['a.txt', lf(1, T + 9e9)], ['b.txt', lf(1)]]),
+      remote: new Map([['a.txt', rf(1, T)], ['b.txt', rf(1, T)]]),
+      localHashes: new Map([['a.txt', 'h1'], ['b.txt', 'h2-new']]),
+      state: { version: 1, files: { 'a.txt': { size: 1, sha256: 'h1' }, 'b.txt': { size: 1, sha256: 'h2-old' } } },
+    });
+    expect(res.summary.compareUsed).toBe('checksum');
+    expect(res.actions.map((a) => `${a.kind}:${a.path}`)).toEqual(['upload:b.txt', 'write-state:.ftpsync-state.json']);
+  });
+  it('a corrupt state file is no state file', () => {
+    expect(parseState(Buffer.from('{"version":1,"files":{"a":{"size":"x"}}}'))).toBeNull();
+    expect(parseState(Buffer.from('not json'))).toBeNull();
+    expect(parseState(null)).toBeNull();
+    expect(parseState(Buffer.from('{"version":1,"files":{}}'))).toEqual({ version: 1, files: {} });
+  });
+});
+
+describe('sameFile', () => {
+  it('treats a remote without times as equal by size', () => {
+    expect(sameFile('size-mtime', lf(3), rf(3, undefined), 'upload')).toBe(true);
+  });
+  it('tolerates day precision for old listings', () => {
+    expect(sameFile('size-mtime', lf(3, T + 20 * 3_600_000), rf(3, T, 86_400_000), 'upload')).toBe(true);
+  });
+});
