@@ -11,6 +11,8 @@ export interface GateOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Told about every wait: how long, and how many connections were still counted. */
   onWait?: (waitMs: number, counted: number, purpose: string) => void;
+  /** Give up when live connections fill the budget this long (default 10 min). */
+  maxStallMs?: number;
 }
 
 export class BudgetGate {
@@ -46,16 +48,23 @@ export class BudgetGate {
   }
 
   private async waitForSlot(_kind: ConnectionKind, purpose: string): Promise<void> {
-    for (let i = 0; ; i++) {
+    let stalledSince: number | null = null;
+    for (;;) {
       if (this.halted) throw this.halted;
       const now = this.now();
       const at = this.ledger.earliestSlot(now, this.limit, 1);
       if (at <= now) return;
-      // Infinity: live connections fill the budget; they will close, so look again soon.
+      // Infinity: live connections alone fill the budget; they will close, so look again soon,
+      // but not forever: a ledger that never frees a slot is a bug to report, not to wait out.
+      if (at === Infinity) {
+        stalledSince ??= now;
+        if (now - stalledSince > (this.options.maxStallMs ?? 600_000)) {
+          throw new FtpsyncError('E_INTERNAL', `the budget gate waited ${Math.round((now - stalledSince) / 1000)} s with ${this.ledger.live()} connections open and the budget (${this.limit}) full`, 'This is a bug in ftpsync: please report it with the output of this run.');
+        }
+      } else stalledSince = null;
       const wait = at === Infinity ? 200 : at - now;
       this.options.onWait?.(wait, this.ledger.counted(now), purpose);
       await this.sleep(Math.min(wait, 1000));
-      if (i > 1_000_000) throw new FtpsyncError('E_INTERNAL', 'the budget gate waited too long');
     }
   }
 

@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { activeStrategy, passiveStrategy } from './data-connection.js';
 import { toFtpsyncError } from './errors.js';
 import { parseListingText, rawControlCommand } from './listing.js';
+import { trackSocket, type TrackedSocket } from './socket-tracking.js';
 import { remoteSplit, tempNameFor } from './safe-names.js';
 import type { ConnectionGate, ListingResult, RemoteEntry, RemoteSession, RemoteTree, ServerFacts, TransferOptions } from './types.js';
 
@@ -53,7 +54,7 @@ export class FtpSession implements RemoteSession {
   private readonly client: ClientInternals;
   private readonly now: () => number;
   private readonly shared: SharedServerFacts;
-  private controlId: number | null = null;
+  private control: TrackedSocket | null = null;
   private purpose = 'transfer';
   /** Data connections opened by this session (listing cost accounting). */
   dataConnections = 0;
@@ -105,10 +106,7 @@ export class FtpSession implements RemoteSession {
     // Our own control socket, so the ledger sees it open and close.
     this.client.ftp._newSocket = () => {
       const sock = new net.Socket();
-      sock.once('connect', () => {
-        this.controlId = deps.ledger.opened('control', this.now(), `control ${config.host}:${config.port}`);
-      });
-      sock.once('close', () => this.controlClosed('unknown'));
+      this.control = trackSocket(sock, deps.ledger, 'control', `control ${config.host}:${config.port}`, this.now);
       return sock;
     };
     const timeout = new Promise<never>((_, reject) => {
@@ -128,15 +126,11 @@ export class FtpSession implements RemoteSession {
     const { config } = this;
     if (config.tls === 'implicit') {
       await this.client.connectImplicitTLS(config.host, config.port, this.tlsOptions());
-      // connectImplicitTLS makes its own TLS socket: account for it here.
-      if (this.controlId === null) this.controlId = this.deps.ledger.opened('control', this.now(), `control ${config.host}:${config.port} (implicit TLS)`);
-      this.client.ftp.socket.once('close', () => this.controlClosed('unknown'));
+      // connectImplicitTLS makes its own TLS socket: track that one.
+      this.control = trackSocket(this.client.ftp.socket, this.deps.ledger, 'control', `control ${config.host}:${config.port} (implicit TLS)`, this.now, { alreadyOpen: true });
     } else {
       await this.client.connect(config.host, config.port);
-      if (config.tls === 'explicit') {
-        await this.client.useTLS(this.tlsOptions());
-        this.client.ftp.socket.once('close', () => this.controlClosed('unknown'));
-      }
+      if (config.tls === 'explicit') await this.client.useTLS(this.tlsOptions());
     }
     await this.client.login(config.user, config.password?.reveal() ?? '');
     await this.client.send('TYPE I');
@@ -148,10 +142,7 @@ export class FtpSession implements RemoteSession {
   }
 
   private controlClosed(side: 'client' | 'unknown'): void {
-    if (this.controlId !== null) {
-      this.deps.ledger.closed(this.controlId, side, this.now());
-      this.controlId = null;
-    }
+    this.control?.closeNow(side);
   }
 
   private fail(e: unknown, op: string, remotePath?: string): FtpsyncError {

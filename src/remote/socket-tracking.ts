@@ -2,6 +2,9 @@
  * Report a TCP connection to the ledger: opened on connect, closed with the side that closed
  * first. That side decides what the firewall keeps counting (firewall.md): the server keeps
  * TIME_WAIT when its FIN came first; a reset leaves nothing.
+ *
+ * basic-ftp calls removeAllListeners() on sockets it closes, so listeners would be lost: the
+ * tracker hooks the socket's emit() instead, which sees every event whoever listens.
  */
 import type { Socket } from 'node:net';
 import type { CloseSide, ConnectionKind, ConnectionLedger } from '../budget/ledger.js';
@@ -9,35 +12,37 @@ import type { CloseSide, ConnectionKind, ConnectionLedger } from '../budget/ledg
 export interface TrackedSocket {
   /** Mark that we are about to reset the connection (resetAndDestroy). */
   markReset(): void;
-  /** Mark that we are closing first (end/destroy before the peer's FIN). */
-  markLocalClose(): void;
+  /** Record the close now (when the socket object will not tell us itself). */
+  closeNow(side: CloseSide): void;
 }
 
-export function trackSocket(socket: Socket, ledger: ConnectionLedger, kind: ConnectionKind, purpose: string, now: () => number): TrackedSocket {
+export function trackSocket(socket: Socket, ledger: ConnectionLedger, kind: ConnectionKind, purpose: string, now: () => number, opts: { alreadyOpen?: boolean } = {}): TrackedSocket {
   let id: number | null = null;
   let first: CloseSide | null = null;
-  const opened = () => {
-    if (id === null) id = ledger.opened(kind, now(), purpose);
+  let closed = false;
+  const open = () => {
+    if (id === null && !closed) id = ledger.opened(kind, now(), purpose);
   };
-  if (socket.remoteAddress !== undefined && !socket.connecting) opened();
-  else socket.once('connect', opened);
-  // TLS sockets report their own secure connect; the TCP connect already happened underneath.
-  socket.once('secureConnect', opened);
-  socket.once('end', () => {
-    if (first === null) first = 'server';
-  });
-  socket.once('finish', () => {
-    if (first === null) first = 'client';
-  });
-  socket.once('close', () => {
-    if (id !== null) ledger.closed(id, first ?? 'unknown', now());
-  });
+  const close = (side: CloseSide) => {
+    if (closed) return;
+    closed = true;
+    if (id !== null) ledger.closed(id, side, now());
+  };
+  if (opts.alreadyOpen || (socket.remoteAddress !== undefined && !socket.connecting)) open();
+  const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+  socket.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event === 'connect' || event === 'secureConnect') open();
+    else if (event === 'end' && first === null) first = 'server';
+    else if (event === 'finish' && first === null) first = 'client';
+    else if (event === 'close') close(first ?? 'unknown');
+    return emit(event, ...args);
+  }) as Socket['emit'];
   return {
     markReset() {
       if (first === null || first === 'server') first = 'reset';
     },
-    markLocalClose() {
-      if (first === null) first = 'client';
+    closeNow(side) {
+      close(side);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
@@ -80,7 +81,8 @@ export function registerApply(program: Command): void {
         } else {
           plan = await makePlan(manifest, result.digest!, ctx, opts.server);
         }
-        const planKey = `${plan.fingerprint.manifest.slice(0, 16)}:${Object.values(plan.fingerprint.local).join(',').slice(0, 64)}`;
+        // The journal belongs to exactly this plan: same manifest, same local and remote trees.
+        const planKey = createHash('sha256').update(JSON.stringify(plan.fingerprint)).digest('hex');
         const results: ServerResult[] = [];
         const notRun: string[] = [];
         let halt = false;
