@@ -20,6 +20,7 @@ import { classify, toFtpsyncError } from '../remote/errors.js';
 import type { FtpRemotePool } from '../remote/pool.js';
 import { localJoin, remoteJoin } from '../remote/safe-names.js';
 import type { RemoteSession } from '../remote/types.js';
+import { formatDuration } from '../manifest/duration.js';
 import { blockExplanation, looksBlocked } from './block-detect.js';
 import type { Journal } from './journal.js';
 import type { Reporter } from './progress.js';
@@ -50,6 +51,8 @@ export interface ServerResult {
 }
 
 const MAX_TRIES = 3;
+/** While blocked, probe with one connection this often (each probe the firewall may count). */
+const BLOCK_PROBE_EVERY_MS = 15_000;
 
 export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise<ServerResult> {
   const now = d.now ?? Date.now;
@@ -63,6 +66,53 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   let halted: FtpsyncError | null = null;
   const peakTimer = setInterval(() => (result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()))), 250);
   const locks: string[] = [];
+
+  /**
+   * A block: stop opening connections at once (the gate rejects every caller), explain, then per
+   * policy stop, or wait in steps and probe with one connection until the block lifts (bounded).
+   */
+  let blockWait: Promise<boolean> | null = null;
+  let blockWaitedMs = 0;
+  const waitOutBlock = (err: FtpsyncError): Promise<boolean> => {
+    if (halted) return Promise.resolve(false);
+    blockWait ??= (async () => {
+      d.gate.halt(err);
+      d.reporter.blocked(blockExplanation(d.server, d.ledger.counted(now()), d.gate.limit, err.message));
+      const { policy, maxWaitMs } = d.server.firewall.onBlock;
+      const waitStarted = now();
+      try {
+        if (policy === 'stop') {
+          halted = err;
+          return false;
+        }
+        const probeDir = d.syncs[0]?.remotePath ?? '/';
+        while (now() - waitStarted + blockWaitedMs < maxWaitMs) {
+          const step = Math.min(BLOCK_PROBE_EVERY_MS, maxWaitMs - blockWaitedMs - (now() - waitStarted));
+          d.reporter.note(plan.server, `not opening connections: waiting ${formatDuration(step)} for the block to lift (policy wait, waited ${formatDuration(blockWaitedMs + now() - waitStarted)} of at most ${formatDuration(maxWaitMs)})`);
+          await sleep(step);
+          d.gate.resume();
+          try {
+            await d.pool.withSession((s) => s.list(probeDir));
+            d.reporter.note(plan.server, `the block lifted after ${formatDuration(now() - waitStarted)}: resuming`);
+            return true;
+          } catch (probeErr) {
+            const pe = isFtpsyncError(probeErr) ? probeErr : toFtpsyncError(probeErr, { server: plan.server, op: 'probe' });
+            if (classify(pe) !== 'maybe-blocked') {
+              d.reporter.note(plan.server, `probe after the block: ${pe.message}: resuming`);
+              return true;
+            }
+            d.gate.halt(err);
+          }
+        }
+        halted = new FtpsyncError('E_BLOCKED', `${plan.server}: still blocked after waiting ${formatDuration(maxWaitMs)}: ${err.message}`, 'Run apply again later: it resumes where it stopped. See the explanation above for what to change.', { server: plan.server });
+        return false;
+      } finally {
+        blockWaitedMs += now() - waitStarted;
+        blockWait = null;
+      }
+    })();
+    return blockWait;
+  };
 
   try {
     // A lock per sync root, so two applies never interleave on one server and path.
@@ -132,9 +182,11 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
                 const err = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, remotePath: a.path, op: a.kind });
                 const cls = classify(err);
                 if (looksBlocked({ errorClass: cls, successesBefore: successes })) {
-                  halted = err;
-                  d.gate.halt(err);
-                  d.reporter.blocked(blockExplanation(d.server, d.ledger.counted(now()), d.gate.limit, err.message));
+                  // Every worker that hits the block waits on the same wait; a lifted block retries the action.
+                  if (await waitOutBlock(err)) {
+                    attempt = 0;
+                    continue;
+                  }
                   break;
                 }
                 if (cls === 'session-limit' && attempt < MAX_TRIES) {

@@ -1,0 +1,220 @@
+/**
+ * Executor logic with an injected clock and an IN-MEMORY TEST DOUBLE of the remote pool (unit
+ * level only: ordering, journal resume, delete-after-upload, block policy). The real adapter is
+ * exercised against vsftpd/pure-ftpd/proftpd in apply.lab.test.ts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BudgetGate } from '../../src/budget/gate.js';
+import { ConnectionLedger } from '../../src/budget/ledger.js';
+import { FtpsyncError } from '../../src/errors.js';
+import type { ServerConfig, SyncConfig } from '../../src/manifest/types.js';
+import type { PlannedAction, ServerPlan } from '../../src/plan/types.js';
+import type { FtpRemotePool } from '../../src/remote/pool.js';
+import type { RemoteSession } from '../../src/remote/types.js';
+import { runServerPlan } from '../../src/run/executor.js';
+import { Journal } from '../../src/run/journal.js';
+import type { Reporter } from '../../src/run/progress.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function clock() {
+  let t = 1_000_000;
+  return { now: () => t, sleep: async (ms: number) => void (t += Math.max(ms, 1)), advance: (ms: number) => (t += ms) };
+}
+
+/** In-memory double: remote files in a Map; every transfer "opens" a data connection through the gate. */
+function fakePool(o: { ledger: ConnectionLedger; gate: BudgetGate; now: () => number; failOn?: Set<string>; block?: { afterUploads: number; forMs: number } }) {
+  const files = new Map<string, string>();
+  const ops: string[] = [];
+  let attemptsWhileBlocked = 0;
+  let peak = 0;
+  // The simulated firewall drops everything for forMs once afterUploads uploads have landed.
+  let blockedSince: number | null = null;
+  const blocked = () => blockedSince !== null && o.block !== undefined && o.now() < blockedSince + o.block.forMs;
+  const connect = async (purpose: string) => {
+    await o.gate.acquire('data', purpose);
+    if (blocked()) {
+      attemptsWhileBlocked++;
+      throw new FtpsyncError('E_TIMEOUT', `fake: ${purpose}: Timeout (data socket)`, undefined, { server: 'fake' });
+    }
+    const id = o.ledger.opened('data', o.now(), purpose);
+    peak = Math.max(peak, o.ledger.counted(o.now()));
+    o.ledger.closed(id, 'server', o.now());
+  };
+  const session: RemoteSession = {
+    server: 'fake',
+    list: async (dir) => (await connect(`LIST ${dir}`), []),
+    listTree: async () => ({ tree: new Map(), strategy: 'stat', dataConnections: 0 }),
+    upload: async (_l, remote) => {
+      await connect(`STOR ${remote}`);
+      if (o.failOn?.has(remote)) throw new FtpsyncError('E_FTP', `fake: ${remote}: 553 not allowed`, undefined, { server: 'fake', ftpCode: 553 });
+      ops.push(`upload ${remote}`);
+      files.set(remote, 'x');
+      if (o.block && blockedSince === null && ops.filter((x) => x.startsWith('upload')).length >= o.block.afterUploads) blockedSince = o.now();
+    },
+    download: async () => undefined,
+    mkdir: async (p) => void ops.push(`mkdir ${p}`),
+    remove: async (p) => {
+      ops.push(`delete ${p}`);
+      files.delete(p);
+    },
+    rmdir: async (p) => void ops.push(`rmdir ${p}`),
+    rename: async () => undefined,
+    readSmallFile: async (p) => (files.has(p) ? Buffer.from(files.get(p)!) : null),
+    writeSmallFile: async (p, c) => {
+      ops.push(`write ${p}`);
+      files.set(p, c.toString());
+    },
+    facts: async () => ({ listing: ['stat'], mfmt: true, mdtmSet: false, rename: true }),
+    close: async () => undefined,
+  };
+  const pool = {
+    server: 'fake',
+    ledger: o.ledger,
+    shared: { warnings: new Set<string>() },
+    withSession: <T>(fn: (s: RemoteSession) => Promise<T>) => fn(session),
+    warnings: () => [],
+    setMaxSessions: () => undefined,
+    close: async () => undefined,
+  } as unknown as FtpRemotePool;
+  return { pool, files, ops, attemptsWhileBlocked: () => attemptsWhileBlocked, peak: () => peak };
+}
+
+function server(onBlock: ServerConfig['firewall']['onBlock']): ServerConfig {
+  return {
+    name: 'fake',
+    firewall: { maxConnections: 10, headroom: 0.8, timeWaitMs: 60_000, parallel: 1, maxSessions: 4, countedPorts: 'all', onBlock },
+  } as unknown as ServerConfig;
+}
+
+function action(kind: PlannedAction['kind'], path: string, stage: number): PlannedAction {
+  return { id: `fake/site/${kind}/${path}`, server: 'fake', sync: 'site', kind, path, size: 10, reason: kind === 'delete' ? 'extraneous' : 'new', cost: { connections: kind === 'upload' ? 1 : 0, countedMs: 0 }, stage };
+}
+
+function makePlan(actions: PlannedAction[], phaseSize: number): ServerPlan {
+  const phases = [];
+  for (let i = 0; i < actions.length; i += phaseSize) {
+    const slice = actions.slice(i, i + phaseSize);
+    phases.push({ index: phases.length, actionIds: slice.map((a) => a.id), connections: slice.filter((a) => a.kind === 'upload').length, startMs: 0, estimatedMs: 0, pauseAfterMs: 0 });
+  }
+  return { server: 'fake', host: 'h', budget: 8, maxConnections: 10, headroom: 0.8, timeWaitMs: 60_000, parallel: 1, listing: { strategy: 'stat', dataConnections: 0 }, syncs: [], actions, phases, countedConnections: actions.length, theoreticalMinMs: 0, etaMs: 0, boundMs: 0, warnings: [] };
+}
+
+function setup(opts: { n: number; failOn?: Set<string>; block?: { afterUploads: number; forMs: number }; onBlock?: ServerConfig['firewall']['onBlock']; journalDir?: string }) {
+  const c = clock();
+  const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });
+  const gate = new BudgetGate(ledger, 8, { now: c.now, sleep: c.sleep });
+  const fake = fakePool({ ledger, gate, now: c.now, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.block ? { block: opts.block } : {}) });
+  const dir = opts.journalDir ?? mkdtempSync(join(tmpdir(), 'ftpsync-exec-'));
+  if (!opts.journalDir) dirs.push(dir);
+  const local = join(dir, 'local');
+  const actions = [
+    ...Array.from({ length: opts.n }, (_, i) => action('upload', `f${i}.txt`, 1)),
+    action('delete', 'old.txt', 3),
+  ];
+  const plan = makePlan(actions, 8);
+  const events: string[] = [];
+  const reporter: Reporter = {
+    phase: (_s, n) => void events.push(`phase ${n}`),
+    pause: (_s, ms, counted, limit) => void events.push(`pause ${ms} ${counted}/${limit}`),
+    progress: () => undefined,
+    blocked: (e) => void events.push(`blocked ${e}`),
+    note: (_s, t) => void events.push(`note ${t}`),
+  };
+  const sync = { name: 'site', direction: 'upload', localPath: local, remotePath: '/www', servers: ['fake'] } as unknown as SyncConfig;
+  const journalFile = join(dir, '.ftpsync', 'journal-fake.jsonl');
+  const run = (journalKey = 'plan-a') =>
+    runServerPlan(plan, { server: server(opts.onBlock ?? { policy: 'stop', maxWaitMs: 0 }), syncs: [sync], pool: fake.pool, ledger, gate, journal: new Journal(journalFile, journalKey), reporter, now: c.now, sleep: c.sleep });
+  return { c, ledger, fake, run, events, plan, dir, journalFile };
+}
+
+describe('runServerPlan (in-memory pool double)', () => {
+  it('runs phases in order, pauses for what the ledger still counts, deletes last, keeps the peak within the budget, removes its lock', async () => {
+    const s = setup({ n: 20 });
+    const r = await s.run();
+    expect(r.ok).toBe(true);
+    expect(r.done.upload).toBe(20);
+    expect(r.done.delete).toBe(1);
+    const uploads = s.fake.ops.filter((o) => o.startsWith('upload'));
+    expect(uploads).toHaveLength(20);
+    // The delete comes after every upload landed.
+    expect(s.fake.ops.indexOf('delete /www/old.txt')).toBeGreaterThan(s.fake.ops.lastIndexOf(uploads.at(-1)!));
+    // 20 server-closed connections at a budget of 8 with a 60 s TIME_WAIT: at least 2 waits of ~60 s.
+    expect(s.events.filter((e) => e.startsWith('pause')).length).toBeGreaterThanOrEqual(2);
+    expect(s.fake.peak()).toBeLessThanOrEqual(8);
+    expect(s.fake.peak()).toBeGreaterThanOrEqual(6);
+    expect(r.elapsedMs).toBeGreaterThanOrEqual(2 * 60_000);
+    expect(s.fake.files.has('/www/.ftpsync.lock')).toBe(false);
+    expect(s.fake.ops.some((o) => o.startsWith('write /www/.ftpsync.lock'))).toBe(true);
+  });
+
+  it('a failed upload keeps the deletes of its sync from running; a re-run skips what landed (journal)', async () => {
+    const fail = new Set(['/www/f3.txt']);
+    const s = setup({ n: 6, failOn: fail });
+    const first = await s.run();
+    expect(first.ok).toBe(false);
+    expect(first.failed.map((f) => f.path)).toEqual(['site:f3.txt']);
+    expect(s.fake.ops).not.toContain('delete /www/old.txt');
+    expect(s.fake.ops.filter((o) => o.startsWith('upload'))).toHaveLength(5);
+    fail.clear();
+    s.fake.ops.length = 0;
+    s.fake.files.delete('/www/.ftpsync.lock'); // a failed run leaves no lock either way in the double
+    const second = await s.run();
+    expect(second.ok).toBe(true);
+    expect(second.skippedFromJournal).toBe(5);
+    expect(s.fake.ops.filter((o) => o.startsWith('upload'))).toEqual(['upload /www/f3.txt']);
+    expect(s.fake.ops).toContain('delete /www/old.txt');
+  });
+
+  it('a journal from another plan is ignored', async () => {
+    const fail = new Set(['/www/f0.txt']);
+    const s = setup({ n: 3, failOn: fail });
+    await s.run('plan-a');
+    fail.clear();
+    s.fake.ops.length = 0;
+    s.fake.files.delete('/www/.ftpsync.lock');
+    const r = await s.run('plan-b');
+    expect(r.skippedFromJournal).toBe(0);
+    expect(s.fake.ops.filter((o) => o.startsWith('upload'))).toHaveLength(3);
+  });
+
+  it('a block with policy stop: explains, stops opening connections at once, not ok, no deletes', async () => {
+    const s = setup({ n: 6, block: { afterUploads: 2, forMs: 3_600_000 } });
+    const r = await s.run();
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(/Timeout/);
+    const blocked = s.events.find((e) => e.startsWith('blocked'))!;
+    expect(blocked).toMatch(/CSF count sockets in TIME_WAIT/);
+    expect(blocked).toMatch(/lower firewall.maxConnections \(now 10\)/);
+    expect(s.fake.ops).not.toContain('delete /www/old.txt');
+    expect(s.fake.ops.filter((o) => o.startsWith('upload'))).toHaveLength(2);
+    // One failed attempt saw the block; nothing else was opened after it.
+    expect(s.fake.attemptsWhileBlocked()).toBe(1);
+  });
+
+  it('a block with policy wait: waits, probes, resumes when it lifts, and completes', async () => {
+    const s = setup({ n: 6, block: { afterUploads: 2, forMs: 100_000 }, onBlock: { policy: 'wait', maxWaitMs: 600_000 } });
+    const r = await s.run();
+    expect(r.ok).toBe(true);
+    expect(s.fake.ops.filter((o) => o.startsWith('upload'))).toHaveLength(6);
+    expect(s.fake.ops).toContain('delete /www/old.txt');
+    expect(s.events.some((e) => e.startsWith('note the block lifted'))).toBe(true);
+    // One probe per 15 s step while blocked (100 s): a handful of attempts, never a hammering.
+    expect(s.fake.attemptsWhileBlocked()).toBeLessThanOrEqual(1 + Math.ceil(100_000 / 15_000));
+    expect(r.elapsedMs).toBeGreaterThanOrEqual(100_000);
+  });
+
+  it('a block with policy wait gives up after maxWaitMs', async () => {
+    const s = setup({ n: 4, block: { afterUploads: 1, forMs: 3_600_000 }, onBlock: { policy: 'wait', maxWaitMs: 60_000 } });
+    const r = await s.run();
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(/still blocked after waiting 1m/);
+    expect(s.fake.attemptsWhileBlocked()).toBeLessThanOrEqual(1 + 4);
+  });
+});
