@@ -1,0 +1,72 @@
+/** The local journal: fsync'd JSON lines, a torn last line from kill -9 tolerated, other plans ignored. */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Journal } from '../../src/run/journal.js';
+import { blockExplanation, looksBlocked } from '../../src/run/block-detect.js';
+import type { ServerConfig } from '../../src/manifest/types.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'ftpsync-journal-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('Journal', () => {
+  it('remembers completed actions across instances, in its .ftpsync directory', () => {
+    const file = join(tmp(), '.ftpsync', 'journal-a.jsonl');
+    const j = new Journal(file, 'P1');
+    j.record('a/site/upload/x');
+    j.record('a/site/upload/y');
+    const again = new Journal(file, 'P1');
+    expect(again.has('a/site/upload/x')).toBe(true);
+    expect(again.has('a/site/upload/z')).toBe(false);
+    expect(again.size).toBe(2);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+
+  it('ignores a torn last line (kill -9 mid-write) and keeps everything before it', () => {
+    const file = join(tmp(), 'j.jsonl');
+    new Journal(file, 'P1').record('one');
+    appendFileSync(file, '{"plan":"P1","action":"tw');
+    const j = new Journal(file, 'P1');
+    expect(j.has('one')).toBe(true);
+    expect(j.size).toBe(1);
+  });
+
+  it('ignores entries of another plan, and clear() forgets everything', () => {
+    const file = join(tmp(), 'j.jsonl');
+    new Journal(file, 'P1').record('one');
+    expect(new Journal(file, 'P2').has('one')).toBe(false);
+    new Journal(file, 'P1').clear();
+    expect(new Journal(file, 'P1').size).toBe(0);
+  });
+});
+
+describe('block detection', () => {
+  it.each([
+    ['maybe-blocked', 5, true],
+    ['maybe-blocked', 0, false], // a first connection that times out is a wrong host/port, not a block
+    ['transient', 5, false],
+    ['session-limit', 5, false],
+    ['permanent', 5, false],
+  ] as const)('%s after %i successes -> blocked %s', (errorClass, successesBefore, expected) => {
+    expect(looksBlocked({ errorClass, successesBefore })).toBe(expected);
+  });
+
+  it('explains what the ledger counted, TIME_WAIT, the likely limit and what to change', () => {
+    const server = { name: 'web1', firewall: { maxConnections: 100, headroom: 0.8, timeWaitMs: 60_000, parallel: 2 } } as unknown as ServerConfig;
+    const text = blockExplanation(server, 37, 80, 'Timeout (data socket)');
+    expect(text).toContain('web1: Timeout (data socket)');
+    expect(text).toContain('37 connection(s) the server was still counting');
+    expect(text).toContain('budget 80');
+    expect(text).toMatch(/TIME_WAIT/);
+    expect(text).toContain('probably below 39');
+    expect(text).toMatch(/maxConnections \(now 100\).*headroom \(now 0.8\).*timeWait \(now 1m00s\).*whitelist.*mode: active/s);
+  });
+});
