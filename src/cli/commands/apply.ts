@@ -11,6 +11,7 @@ import { formatBytes } from '../../plan/format.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../../plan/types.js';
 import { runServerPlan, type ServerResult } from '../../run/executor.js';
 import { Journal } from '../../run/journal.js';
+import { runRollout } from '../../run/rollout.js';
 import { makeReporter } from '../../run/progress.js';
 import { DEFAULT_MANIFEST, loadManifestForCommand } from '../manifest.js';
 import { logLine, out } from '../output.js';
@@ -83,31 +84,22 @@ export function registerApply(program: Command): void {
         }
         // The journal belongs to exactly this plan: same manifest, same local and remote trees.
         const planKey = createHash('sha256').update(JSON.stringify(plan.fingerprint)).digest('hex');
-        const results: ServerResult[] = [];
-        const notRun: string[] = [];
-        let halt = false;
-        for (const stage of plan.rollout.stages) {
-          const servers = plan.servers.filter((s) => stage.servers.includes(s.server));
-          if (halt) {
-            notRun.push(...servers.map((s) => s.server));
-            continue;
-          }
-          if (!opts.json) logLine(`stage ${stage.name}: ${servers.map((s) => s.server).join(', ') || '(nothing to do)'}`);
-          const stageResults = await Promise.all(
-            servers.map(async (sp) => {
-              const server = manifest.servers[sp.server]!;
-              const pool = ctx.poolFor(server);
-              const journal = new Journal(join(dirname(manifest.file), '.ftpsync', `journal-${sp.server}.jsonl`), planKey);
-              try {
-                return await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(sp.server)), pool, ledger: ctx.ledgers.get(sp.server)!, gate: ctx.gates.get(sp.server)!, journal, reporter });
-              } catch (e) {
-                return { server: sp.server, ok: false, error: (e as Error).message, done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 } satisfies ServerResult;
-              }
-            }),
-          );
-          results.push(...stageResults);
-          if (stageResults.some((r) => !r.ok) && plan.rollout.haltOnFailure) halt = true;
-        }
+        const { results, notRun } = await runRollout(
+          plan,
+          async (sp): Promise<ServerResult> => {
+            const server = manifest.servers[sp.server]!;
+            const pool = ctx.poolFor(server);
+            const journal = new Journal(join(dirname(manifest.file), '.ftpsync', `journal-${sp.server}.jsonl`), planKey);
+            try {
+              return await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(sp.server)), pool, ledger: ctx.ledgers.get(sp.server)!, gate: ctx.gates.get(sp.server)!, journal, reporter });
+            } catch (e) {
+              return { server: sp.server, ok: false, error: (e as Error).message, done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 };
+            }
+          },
+          (name, servers) => {
+            if (!opts.json) logLine(`stage ${name}: ${servers.join(', ') || '(nothing to do)'}`);
+          },
+        );
         if (opts.json) out(JSON.stringify({ event: 'summary', results, notRun }));
         else for (const l of summaryLines(results, notRun)) out(l);
         process.exitCode = results.every((r) => r.ok) && notRun.length === 0 ? 0 : 1;
