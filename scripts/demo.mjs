@@ -82,7 +82,7 @@ const ready = new Promise((resolve, reject) => {
       clearTimeout(timer);
       resolve(ev);
     }
-    if (ev.event === 'blocked') process.stdout.write(`\n!! firewall: ${ev.ip} blocked at ${ev.count} connections (limit ${ev.limit})\n`);
+    if (ev.event === 'blocked') process.stdout.write(`\n!! firewall: ${ev.ip} blocked at ${ev.count} connections (limit ${ev.limit}): ${JSON.stringify(ev.byState)}\n`);
   });
 });
 
@@ -129,7 +129,7 @@ if (fw) {
   if (!peak) process.stdout.write('no connections counted\n');
   else
     process.stdout.write(
-      `peak ${peak.peak} sockets from ${peak.ip} (${peak.timeWaitAtPeak} in TIME_WAIT) against a limit of ${fw.limit}: ` +
+      `peak ${peak.peak} sockets from ${peak.ip} (${JSON.stringify(peak.byStateAtPeak)}) against a limit of ${fw.limit}: ` +
         (fw.blocked.length ? 'BLOCKED\n' : 'never blocked\n'),
     );
   if (fw.blocked.length) exitCode ||= 1;

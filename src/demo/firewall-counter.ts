@@ -4,7 +4,7 @@
  * included, only the server's ports). Reports the peak; past the limit it "blocks" the IP.
  */
 import { readFileSync } from 'node:fs';
-import { countByRemoteIp, parseProcNetTcp, type PortFilter } from '../firewall/proc-net-tcp.js';
+import { countByRemoteIp, parseProcNetTcp, type PortFilter, type TcpState } from '../firewall/proc-net-tcp.js';
 
 export interface FirewallCounterOptions {
   /** CSF's CT_LIMIT: a count above this blocks the IP. */
@@ -12,7 +12,7 @@ export interface FirewallCounterOptions {
   /** The server's local ports: control port and passive range. */
   ports: PortFilter;
   intervalMs?: number;
-  onBlock?: (ip: string, count: number) => void;
+  onBlock?: (ip: string, count: number, byState: Partial<Record<TcpState, number>>) => void;
   /** Injected for tests; default reads /proc/net/tcp and /proc/net/tcp6. */
   readTables?: () => string[];
 }
@@ -21,6 +21,8 @@ export interface IpPeak {
   ip: string;
   peak: number;
   timeWaitAtPeak: number;
+  /** Sockets per TCP state at the peak, e.g. { TIME_WAIT: 30, ESTABLISHED: 2 }. */
+  byStateAtPeak: Partial<Record<TcpState, number>>;
 }
 
 function readProcTables(): string[] {
@@ -58,10 +60,10 @@ export class FirewallCounter {
     const sockets = (this.opts.readTables ?? readProcTables)().flatMap((t) => parseProcNetTcp(t));
     for (const [ip, c] of countByRemoteIp(sockets, this.opts.ports)) {
       const prev = this.peaks.get(ip);
-      if (!prev || c.total > prev.peak) this.peaks.set(ip, { ip, peak: c.total, timeWaitAtPeak: c.timeWait });
+      if (!prev || c.total > prev.peak) this.peaks.set(ip, { ip, peak: c.total, timeWaitAtPeak: c.timeWait, byStateAtPeak: { ...c.byState } });
       if (c.total > this.opts.limit && !this.blockedIps.has(ip)) {
         this.blockedIps.add(ip);
-        this.opts.onBlock?.(ip, c.total);
+        this.opts.onBlock?.(ip, c.total, { ...c.byState });
       }
     }
   }

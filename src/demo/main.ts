@@ -34,8 +34,8 @@ let server: DemoFtpServer | null = null;
 const counter = new FirewallCounter({
   limit,
   ports: [port, passivePorts],
-  onBlock: (ip, count) => {
-    process.stdout.write(`${JSON.stringify({ event: 'blocked', ip, count, limit })}\n`);
+  onBlock: (ip, count, byState) => {
+    process.stdout.write(`${JSON.stringify({ event: 'blocked', ip, count, limit, byState })}\n`);
     server?.dropClient(ip);
   },
 });

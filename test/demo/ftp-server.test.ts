@@ -170,7 +170,7 @@ describe('firewall counter', () => {
       onBlock: (ip) => blocked.push(ip),
     });
     counter.sample();
-    expect(counter.report()).toEqual([{ ip: '127.0.0.2', peak: 3, timeWaitAtPeak: 2 }]);
+    expect(counter.report()).toEqual([{ ip: '127.0.0.2', peak: 3, timeWaitAtPeak: 2, byStateAtPeak: { ESTABLISHED: 1, TIME_WAIT: 2 } }]);
     expect(blocked).toEqual(['127.0.0.2']);
     expect(counter.isBlocked('127.0.0.2')).toBe(true);
     expect(counter.isBlocked('127.0.0.1')).toBe(false);
