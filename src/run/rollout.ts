@@ -2,7 +2,7 @@
  * Rollout stages (pure orchestration, I/O injected): stages run in order, the servers of a stage
  * in parallel; a failed server halts the stages after it when the manifest says so.
  */
-import type { Plan, ServerPlan } from '../plan/types.js';
+import type { Plan } from '../plan/types.js';
 
 export interface ServerOutcome {
   server: string;
@@ -16,24 +16,26 @@ export interface RolloutResult<R extends ServerOutcome> {
 }
 
 export async function runRollout<R extends ServerOutcome>(
-  plan: Pick<Plan, 'rollout' | 'servers'>,
-  runServer: (sp: ServerPlan) => Promise<R>,
+  rollout: Plan['rollout'],
+  /** The servers this run targets (--server applied); servers of a stage not listed here are left alone. */
+  targets: string[],
+  runServer: (server: string) => Promise<R>,
   onStage?: (name: string, servers: string[]) => void,
 ): Promise<RolloutResult<R>> {
   const results: R[] = [];
   const notRun: string[] = [];
   let halted = false;
-  for (const stage of plan.rollout.stages) {
-    // The plan holds only the servers this run targets (--server): a stage may be empty.
-    const servers = plan.servers.filter((s) => stage.servers.includes(s.server));
+  for (const stage of rollout.stages) {
+    const servers = stage.servers.filter((s) => targets.includes(s));
+    if (servers.length === 0) continue;
     if (halted) {
-      notRun.push(...servers.map((s) => s.server));
+      notRun.push(...servers);
       continue;
     }
-    onStage?.(stage.name, servers.map((s) => s.server));
-    const stageResults = await Promise.all(servers.map((sp) => runServer(sp)));
+    onStage?.(stage.name, servers);
+    const stageResults = await Promise.all(servers.map((s) => runServer(s)));
     results.push(...stageResults);
-    if (plan.rollout.haltOnFailure && stageResults.some((r) => !r.ok)) halted = true;
+    if (rollout.haltOnFailure && stageResults.some((r) => !r.ok)) halted = true;
   }
   return { results, notRun };
 }

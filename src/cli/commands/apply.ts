@@ -70,34 +70,45 @@ export function registerApply(program: Command): void {
       const ctx = planningContext();
       const reporter = makeReporter({ json: Boolean(opts.json), line: out });
       try {
-        let plan: Plan;
+        const keyOf = (p: Plan) => createHash('sha256').update(JSON.stringify(p.fingerprint)).digest('hex');
+        let saved: Plan | null = null;
         if (planFile) {
           try {
-            plan = JSON.parse(readFileSync(planFile, 'utf8')) as Plan;
+            saved = JSON.parse(readFileSync(planFile, 'utf8')) as Plan;
           } catch (e) {
             throw new FtpsyncError('E_PLAN_INVALID', `${planFile}: not a plan file: ${(e as Error).message}`, 'Make one with `ftpsync plan --out plan.json`.');
           }
-          await checkFingerprint(plan, manifest, result.digest!, ctx);
-          if (opts.server) plan = { ...plan, servers: plan.servers.filter((s) => opts.server!.includes(s.server)) };
-        } else {
-          plan = await makePlan(manifest, result.digest!, ctx, opts.server);
+          await checkFingerprint(saved, manifest, result.digest!, ctx);
+          if (opts.server) saved = { ...saved, servers: saved.servers.filter((s) => opts.server!.includes(s.server)) };
+        } else if (opts.server) {
+          for (const s of opts.server) if (!manifest.servers[s]) throw new FtpsyncError('E_USAGE', `--server ${s}: no such server in ${manifest.file}`, `Known servers: ${Object.keys(manifest.servers).join(', ')}`);
         }
-        // The journal belongs to exactly this plan: same manifest, same local and remote trees.
-        const planKey = createHash('sha256').update(JSON.stringify(plan.fingerprint)).digest('hex');
+        const savedPlan = saved;
+        const rollout = savedPlan?.rollout ?? {
+          stages: manifest.rollout.stages.map((st) => ({ name: st.name, servers: st.servers.filter((n) => !opts.server || opts.server.includes(n)) })).filter((st) => st.servers.length > 0),
+          haltOnFailure: manifest.rollout.haltOnFailure,
+        };
+        const targets = savedPlan ? savedPlan.servers.map((sp) => sp.server) : rollout.stages.flatMap((st) => st.servers);
         const { results, notRun } = await runRollout(
-          plan,
-          async (sp): Promise<ServerResult> => {
-            const server = manifest.servers[sp.server]!;
-            const pool = ctx.poolFor(server);
-            const journal = new Journal(join(dirname(manifest.file), '.ftpsync', `journal-${sp.server}.jsonl`), planKey);
+          rollout,
+          targets,
+          async (name): Promise<ServerResult> => {
+            const server = manifest.servers[name]!;
             try {
-              return await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(sp.server)), pool, ledger: ctx.ledgers.get(sp.server)!, gate: ctx.gates.get(sp.server)!, journal, reporter });
+              // Without a saved plan each server is planned when its stage starts: a server that is
+              // down fails on its own, after the stages before it have landed.
+              const plan = savedPlan ?? (await makePlan(manifest, result.digest!, ctx, [name]));
+              const sp = plan.servers.find((x) => x.server === name)!;
+              // The journal belongs to exactly this plan: same manifest, same local and remote trees.
+              const journal = new Journal(join(dirname(manifest.file), '.ftpsync', `journal-${name}.jsonl`), keyOf(plan));
+              return await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(name)), pool: ctx.poolFor(server), ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter });
             } catch (e) {
-              return { server: sp.server, ok: false, error: (e as Error).message, done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 };
+              const err = e as Error & { hint?: string };
+              return { server: name, ok: false, error: err.message + (err.hint ? `\nhint: ${err.hint}` : ''), done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 };
             }
           },
           (name, servers) => {
-            if (!opts.json) logLine(`stage ${name}: ${servers.join(', ') || '(nothing to do)'}`);
+            if (!opts.json) logLine(`stage ${name}: ${servers.join(', ')}`);
           },
         );
         if (opts.json) out(JSON.stringify({ event: 'summary', results, notRun }));
