@@ -5,7 +5,7 @@
 // and on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,7 +15,7 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(repo, 'dist/cli/main.js');
 const serverMain = path.join(repo, 'dist/demo/main.js');
 const manifest = path.join(repo, 'ftpsync.yml');
-const LOG_FILES = Number(process.env.FTPSYNC_DEMO_LOG_FILES ?? 50);
+const LOG_FILES = Number(process.env.FTPSYNC_DEMO_LOG_FILES ?? 40);
 const LIMIT = Number(process.env.FTPSYNC_DEMO_LIMIT ?? 40);
 const PORT = process.env.FTPSYNC_DEMO_PORT ?? '2121';
 
@@ -56,6 +56,21 @@ mkdirSync(path.join(serverRoot, 'logs'));
 for (let i = 0; i < LOG_FILES; i++) {
   const day = String(i).padStart(3, '0');
   writeFileSync(path.join(serverRoot, 'logs', `access-${day}.log`), `127.0.0.1 - - "GET /page-${day}.html" 200 ${1000 + i}\n`.repeat(20));
+}
+
+// Sockets a previous run left in TIME_WAIT on the demo's ports still count against the firewall
+// limit for up to 60 s, and this run's ftpsync cannot know about them: let them drain first.
+const { parseProcNetTcp, countByRemoteIp } = await import(path.join(repo, 'dist/firewall/proc-net-tcp.js'));
+const pasv = (process.env.FTPSYNC_DEMO_PASV ?? '2122-2171').split('-').map(Number);
+function leftoverSockets() {
+  const tables = ['/proc/net/tcp', '/proc/net/tcp6'].map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : ''));
+  const counts = countByRemoteIp(tables.flatMap((t) => parseProcNetTcp(t)), [Number(PORT), [pasv[0], pasv[1]]]);
+  return [...counts.values()].reduce((n, c) => n + c.total, 0);
+}
+for (let waited = 0, left = leftoverSockets(); left > 0 && waited < 65; waited++, left = leftoverSockets()) {
+  if (waited === 0) say(`${left} socket(s) from an earlier run still count on the demo ports (TIME_WAIT lasts 60 s); waiting for them to clear`);
+  process.stdout.write(`\r  ${left} still counted, ${waited}s waited `);
+  await new Promise((r) => setTimeout(r, 1000));
 }
 
 const password = randomBytes(18).toString('base64url');
