@@ -22,11 +22,11 @@ function strings(node: unknown): string[] {
   return [];
 }
 
-/** `npx --yes ftpsync plan --config x --format markdown` -> { command: plan, flags: [...] }. */
+/** `npx --no ftpsync plan --config x --format markdown` -> { command: plan, flags: [...] }. */
 function ftpsyncCalls(text: string): FtpsyncCall[] {
   const calls: FtpsyncCall[] = [];
   for (const line of text.split('\n')) {
-    const m = /(?:^|[\s;&|])(?:npx (?:--yes )?)?ftpsync ([a-z]+)((?: [^|>;&]*)?)/.exec(line);
+    const m = /(?:^|[\s;&|])(?:npx (?:--[a-z]+ )*)?ftpsync ([a-z]+)((?: [^|>;&]*)?)/.exec(line);
     if (!m) continue;
     const words = (m[2] ?? '').trim().split(/\s+/).filter(Boolean);
     const formats: string[] = [];
@@ -56,7 +56,7 @@ describe('CI examples', () => {
   }, 120_000);
 
   it('finds the ftpsync calls in a run line', () => {
-    expect(ftpsyncCalls('npx --yes ftpsync plan --config a.yml --format markdown > plan.md || test $? -eq 2')).toEqual([
+    expect(ftpsyncCalls('npx --no ftpsync plan --config a.yml --format markdown > plan.md || test $? -eq 2')).toEqual([
       { command: 'plan', flags: ['--config', '--format'], formats: ['markdown'] },
     ]);
   });
@@ -65,6 +65,10 @@ describe('CI examples', () => {
     it(`${file}: valid YAML whose ftpsync calls match the CLI's real commands and flags`, () => {
       const doc: unknown = parse(readFileSync(join(REPO, file), 'utf8'), { uniqueKeys: true });
       const calls = strings(doc).flatMap(ftpsyncCalls);
+      // npx must never fetch "ftpsync" by name: on the registry that name is another project.
+      const npxLines = strings(doc).flatMap((t) => t.split('\n')).filter((l) => /\bnpx\b.*\bftpsync\b/.test(l));
+      expect(npxLines.length).toBe(calls.length);
+      for (const l of npxLines) expect(l).toMatch(/\bnpx --no ftpsync\b/);
       expect(calls.map((c) => c.command).sort()).toEqual(['apply', 'plan']);
       for (const call of calls) {
         expect(topHelp, `ftpsync has no "${call.command}" command`).toMatch(new RegExp(`^\\s+${call.command}\\b`, 'm'));
