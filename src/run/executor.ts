@@ -121,7 +121,13 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
         if (sync.direction !== 'upload') continue;
         await s.mkdir(sync.remotePath);
         const lockPath = remoteJoin(sync.remotePath, LOCK_FILE);
-        const existing = await s.readSmallFile(lockPath);
+        let existing = await s.readSmallFile(lockPath);
+        const deadOwner = existing ? staleLocalOwner(existing) : null;
+        if (deadOwner) {
+          // Left by an apply on this machine that no longer runs (killed, crashed): take it over.
+          d.reporter.note(plan.server, `taking over the stale lock ${lockPath} (${deadOwner}: that process is gone)`);
+          existing = null;
+        }
         if (existing) {
           let owner = existing.toString('utf8').slice(0, 200);
           try {
@@ -232,6 +238,22 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   }
   if (result.ok) d.journal.clear();
   return result;
+}
+
+/** The owner of a lock written by an apply on this host whose process is gone, or null. */
+function staleLocalOwner(content: Buffer): string | null {
+  try {
+    const j = JSON.parse(content.toString('utf8')) as { host?: string; pid?: number; at?: string };
+    if (j.host !== hostname() || typeof j.pid !== 'number' || j.pid === process.pid) return null;
+    try {
+      process.kill(j.pid, 0);
+      return null; // alive
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ESRCH' ? `${j.host} pid ${j.pid}, ${j.at ?? 'time unknown'}` : null;
+    }
+  } catch {
+    return null;
+  }
 }
 
 async function runAction(s: RemoteSession, a: PlannedAction, sync: SyncConfig, plan: ServerPlan): Promise<void> {
