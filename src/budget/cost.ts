@@ -2,7 +2,8 @@
  * The cost model (pure): what each action costs in counted connections and time.
  * From firewall.md: downloads and listings are closed by the server, which keeps TIME_WAIT, so
  * they count for timeWait after closing, unless the reset close is on (plain FTP only);
- * uploads are closed by the client, so the server's socket is gone at once (counted briefly);
+ * uploads are closed by the client, so the server's socket is gone at once (counted briefly) —
+ * over plain FTP; under TLS they count for timeWait (see socket-tracking.ts);
  * mkdir, delete, rmdir, rename go over the control connection: no new connection.
  */
 import { DEFAULT_CLIENT_CLOSE_LINGER_MS } from './ledger.js';
@@ -34,7 +35,8 @@ export function actionCost(kind: ActionKind, server: ServerConfig): { connection
   switch (kind) {
     case 'upload':
     case 'write-state':
-      return { connections: 1, countedMs: DEFAULT_CLIENT_CLOSE_LINGER_MS };
+      // Under TLS the lab saw the server keep TIME_WAIT for some uploads we closed: count them fully.
+      return { connections: 1, countedMs: server.tls === 'none' ? DEFAULT_CLIENT_CLOSE_LINGER_MS : server.firewall.timeWaitMs };
     case 'download':
       return { connections: 1, countedMs: serverClosedCountedMs(server) };
     default:

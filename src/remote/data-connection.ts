@@ -45,7 +45,7 @@ function maybeTls(ftp: FtpContextInternals, raw: Socket): Socket {
  * handle belongs to the TLS layer, and the lab has not shown the reset safe there yet.
  */
 function instrument(raw: Socket, socket: Socket, o: DataConnectionOptions): void {
-  const tracked = trackSocket(socket, o.ledger, 'data', o.purpose(), o.now);
+  const tracked = trackSocket(socket, o.ledger, 'data', o.purpose(), o.now, { assumeServerClosed: socket !== raw });
   o.onOpen?.();
   if (o.closePolicy === 'reset' && socket === raw) {
     raw.once('end', () => {
