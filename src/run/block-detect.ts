@@ -10,10 +10,20 @@ export interface BlockEvidence {
   errorClass: ErrorClass;
   /** Actions that succeeded before this failure on this server. */
   successesBefore: number;
+  /** The failure was a reset/refusal (not a timeout), e.g. a server restart looks like this too. */
+  reset?: boolean;
+  /** Which try of this action failed (1 = first). */
+  attempt?: number;
 }
 
+/**
+ * A timeout after a run of successes is a block (a firewall drops packets silently). A reset is
+ * given one retry first: a restarting server resets too, and one retry on a blocked IP costs one
+ * connection attempt that the firewall drops.
+ */
 export function looksBlocked(e: BlockEvidence): boolean {
-  return e.errorClass === 'maybe-blocked' && e.successesBefore > 0;
+  if (e.errorClass !== 'maybe-blocked' || e.successesBefore === 0) return false;
+  return !(e.reset && (e.attempt ?? 1) === 1);
 }
 
 export function blockExplanation(server: ServerConfig, countedAtFailure: number, limit: number, errorMessage: string): string {

@@ -187,7 +187,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
               } catch (e) {
                 const err = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, remotePath: a.path, op: a.kind });
                 const cls = classify(err);
-                if (looksBlocked({ errorClass: cls, successesBefore: successes })) {
+                if (looksBlocked({ errorClass: cls, successesBefore: successes, reset: /ECONNRESET|ECONNREFUSED|EPIPE/.test(err.message), attempt })) {
                   // Every worker that hits the block waits on the same wait; a lifted block retries the action.
                   if (await waitOutBlock(err)) {
                     attempt = 0;

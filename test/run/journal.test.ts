@@ -59,6 +59,12 @@ describe('block detection', () => {
     expect(looksBlocked({ errorClass, successesBefore })).toBe(expected);
   });
 
+  it('a reset gets one retry before it counts as a block; a timeout does not', () => {
+    expect(looksBlocked({ errorClass: 'maybe-blocked', successesBefore: 9, reset: true, attempt: 1 })).toBe(false);
+    expect(looksBlocked({ errorClass: 'maybe-blocked', successesBefore: 9, reset: true, attempt: 2 })).toBe(true);
+    expect(looksBlocked({ errorClass: 'maybe-blocked', successesBefore: 9, reset: false, attempt: 1 })).toBe(true);
+  });
+
   it('explains what the ledger counted, TIME_WAIT, the likely limit and what to change', () => {
     const server = { name: 'web1', firewall: { maxConnections: 100, headroom: 0.8, timeWaitMs: 60_000, parallel: 2 } } as unknown as ServerConfig;
     const text = blockExplanation(server, 37, 80, 'Timeout (data socket)');
