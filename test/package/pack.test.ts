@@ -1,9 +1,11 @@
 /**
  * The npm package as a user gets it: `npm pack`, install the tarball into an empty directory,
- * run `npx ftpsync`. Needs the npm registry for the package's dependencies.
+ * run `npx ftpsync`. Dependencies come from npm's local cache (`--offline`), filled by the
+ * `npm ci` that set up this checkout: tests never reach the registry (and the suite runs inside
+ * the lab's client namespace, which has no route to it).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,15 +20,50 @@ let work: string;
 let pack: PackResult;
 const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
-function npm(args: string[], cwd: string) {
-  const r = spawnSync('npm', args, { cwd, encoding: 'utf8', timeout: 240_000, env: { ...process.env, NO_COLOR: '1', npm_config_update_notifier: 'false' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+// Asynchronous so a slow npm never blocks vitest's worker (its RPC times out after 60 s).
+function npm(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('npm', args, { cwd, env: { ...process.env, NO_COLOR: '1', npm_config_update_notifier: 'false' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
-beforeAll(() => {
+/**
+ * An app that depends on the packed tarball, with a lockfile pinning the same dependency tree as
+ * ours. `npm ci --offline` then needs only the tarballs our own `npm ci` cached; a plain
+ * `npm install` would also need registry metadata that `npm ci` never fetches.
+ */
+function writeAppWithLock(app: string, tarball: string): void {
+  const ours = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const ourLock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; devOptional?: boolean }> };
+  const runtime = Object.entries(ourLock.packages).filter(([path, entry]) => path !== '' && !entry.dev && !entry.devOptional);
+  const deps = { ftpsync: `file:${tarball}` };
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'empty-app', private: true, dependencies: deps }));
+  const lock = {
+    name: 'empty-app',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'empty-app', dependencies: deps },
+      'node_modules/ftpsync': { version, resolved: `file:${tarball}`, dependencies: ours.dependencies, bin: { ftpsync: 'dist/cli/main.js' } },
+      ...Object.fromEntries(runtime),
+    },
+  };
+  writeFileSync(join(app, 'package-lock.json'), JSON.stringify(lock, null, 2));
+}
+
+beforeAll(async () => {
   ensureBuilt();
   work = mkdtempSync(join(tmpdir(), 'ftpsync-pack-'));
-  const r = npm(['pack', '--json', '--pack-destination', work], REPO);
+  const r = await npm(['pack', '--json', '--pack-destination', work], REPO);
   expect(r.code, r.stderr).toBe(0);
   pack = (JSON.parse(r.stdout) as PackResult[])[0]!;
 }, 300_000);
@@ -48,18 +85,18 @@ describe('npm package', () => {
     expect(paths.filter((p) => /(^|\/)(\.env|\.ftpsync|node_modules)(\/|$)/.test(p))).toEqual([]);
   });
 
-  it('installs into an empty directory, where `npx ftpsync --version` and `--help` work', () => {
+  it('installs into an empty directory, where `npx ftpsync --version` and `--help` work', async () => {
     const app = join(work, 'app');
-    spawnSync('mkdir', [app]);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'empty-app', private: true }));
-    const inst = npm(['install', '--no-audit', '--no-fund', '--omit=dev', join(work, pack.filename)], app);
+    mkdirSync(app);
+    writeAppWithLock(app, `../${pack.filename}`);
+    const inst = await npm(['ci', '--offline', '--no-audit', '--no-fund', '--omit=dev'], app);
     expect(inst.code, inst.stderr).toBe(0);
 
-    const v = npm(['exec', '--no', '--', 'ftpsync', '--version'], app);
+    const v = await npm(['exec', '--no', '--', 'ftpsync', '--version'], app);
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout.trim()).toBe(version);
 
-    const help = npm(['exec', '--no', '--', 'ftpsync', '--help'], app);
+    const help = await npm(['exec', '--no', '--', 'ftpsync', '--help'], app);
     expect(help.code, help.stderr).toBe(0);
     for (const cmd of ['validate', 'plan', 'apply', 'init']) expect(help.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
 
