@@ -17,6 +17,14 @@ function say(msg) {
   process.stderr.write(`test: ${msg}\n`);
 }
 
+// One lab per machine: runs started while another holds it wait their turn (flock), so a second
+// `npm test` never tears down the lab under the first one.
+const LOCK = '/run/lock/ftpsync-lab.lock';
+if (process.platform === 'linux' && process.getuid?.() === 0 && !process.env.FTPSYNC_LAB_LOCK_HELD) {
+  const r = spawnSync('flock', [LOCK, process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, FTPSYNC_LAB_LOCK_HELD: '1' } });
+  if (r.error?.code !== 'ENOENT') process.exit(r.status ?? 1);
+}
+
 const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: 'inherit' });
 if (build.status !== 0) {
   say('build failed');

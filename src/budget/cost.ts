@@ -6,7 +6,7 @@
  * over plain FTP; under TLS they count for timeWait (see socket-tracking.ts);
  * mkdir, delete, rmdir, rename go over the control connection: no new connection.
  */
-import { DEFAULT_CLIENT_CLOSE_LINGER_MS } from './ledger.js';
+import { DEFAULT_CLIENT_CLOSE_LINGER_MS, timeWaitCountedMs } from './ledger.js';
 import type { ServerConfig } from '../manifest/types.js';
 import type { ActionKind } from '../plan/types.js';
 
@@ -28,7 +28,7 @@ export function connectionBudget(server: ServerConfig): number {
 
 /** How long a connection the server closed keeps counting under this server's close policy. */
 export function serverClosedCountedMs(server: ServerConfig): number {
-  return server.dataClose === 'reset' && server.tls === 'none' ? 0 : server.firewall.timeWaitMs;
+  return server.dataClose === 'reset' && server.tls === 'none' ? 0 : timeWaitCountedMs(server.firewall.timeWaitMs);
 }
 
 export function actionCost(kind: ActionKind, server: ServerConfig): { connections: number; countedMs: number } {
@@ -36,7 +36,7 @@ export function actionCost(kind: ActionKind, server: ServerConfig): { connection
     case 'upload':
     case 'write-state':
       // Under TLS the lab saw the server keep TIME_WAIT for some uploads we closed: count them fully.
-      return { connections: 1, countedMs: server.tls === 'none' ? DEFAULT_CLIENT_CLOSE_LINGER_MS : server.firewall.timeWaitMs };
+      return { connections: 1, countedMs: server.tls === 'none' ? DEFAULT_CLIENT_CLOSE_LINGER_MS : timeWaitCountedMs(server.firewall.timeWaitMs) };
     case 'download':
       return { connections: 1, countedMs: serverClosedCountedMs(server) };
     default:

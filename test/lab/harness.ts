@@ -27,5 +27,6 @@ export function describeLab(name: string, fn: (lab: Lab) => void): void {
     return;
   }
   process.stderr.write(`[lab] skipped "${name}": ${reason}\n`);
-  describe.skip(`${name} (skipped: ${reason})`, () => fn(null as unknown as Lab));
+  // The body is not collected: it may read the lab at collection time.
+  it.skip(`${name} (skipped: ${reason})`, () => undefined);
 }

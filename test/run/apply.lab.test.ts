@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LOCK_FILE, STATE_FILE } from '../../src/plan/diff.js';
 import { TEMP_PREFIX } from '../../src/remote/safe-names.js';
-import { CLI, ensureBuilt, REPO, runCli } from '../cli/helpers.js';
+import { CLI, ensureBuilt, REPO, runCli, runCliAsync } from '../cli/helpers.js';
 import { compareTrees, generateTree, rng } from '../lab/fixtures.js';
 import { describeLab, type Lab, type LabServerName } from '../lab/harness.js';
 
@@ -62,7 +62,7 @@ describeLab('apply against the lab servers', (lab) => {
       writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, name, 100)}syncs:\n  - { name: site, servers: [${name}], direction: upload, local: ${local}, remote: /www, delete: true }\n`);
       await lab.firewall.reset();
       await lab.firewall.configure({ limit: 100, blockMs: 30_000, intervalMs: 200 });
-      const r = runCli(['apply', '-c', file], { env, timeoutMs: 240_000 });
+      const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 240_000 });
       const stats = await lab.firewall.stats();
       console.log(`[measure] ${name} upload 1000 @100: code ${r.code}, firewall peak ${stats.peak} (TIME_WAIT ${stats.peakTimeWait}), blocks ${stats.blocks.length}; ${r.stdout.split('\n').filter((l) => l.includes(`${name}:`)).at(-1)}`);
       expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -96,7 +96,7 @@ describeLab('apply against the lab servers', (lab) => {
     }
     const before = files(remote);
     const partialBefore = [...before.keys()].filter((p) => p.split('/').at(-1)!.startsWith(TEMP_PREFIX));
-    const r = runCli(['apply', '-c', file], { env, timeoutMs: 240_000 });
+    const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 240_000 });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const after = files(remote);
     const landedBefore = [...before.keys()].filter((p) => !p.split('/').at(-1)!.startsWith(TEMP_PREFIX) && !ours(p));
@@ -119,7 +119,7 @@ describeLab('apply against the lab servers', (lab) => {
     generateTree(local, { seed: 41, files: 60, dirs: 4, depth: 2, maxSmall: 500 });
     const file = join(work, 'cap.yml');
     writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, 'pure-ftpd', 100)}syncs:\n  - { name: site, servers: [pure-ftpd], direction: upload, local: ${local}, remote: /www }\n`);
-    const r = runCli(['apply', '-c', file], { env, timeoutMs: 120_000 });
+    const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 120_000 });
     await lab.setSessionCap('pure-ftpd', null);
     console.log(`[measure] session cap 1: code ${r.code}; ${r.stdout.split('\n').filter((l) => /capped|Summary|pure-ftpd:/.test(l)).slice(-3).join(' | ')}`);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -137,7 +137,7 @@ describeLab('apply against the lab servers', (lab) => {
       file,
       `version: 1\nservers:\n${serverYaml(lab, 'proftpd', 100)}${serverYaml(lab, 'vsftpd', 100)}${down}syncs:\n  - { name: site, servers: [proftpd, down, vsftpd], direction: upload, local: ${local}, remote: /roll }\nrollout:\n  stages:\n    - { name: first, servers: [proftpd] }\n    - { name: second, servers: [down] }\n    - { name: third, servers: [vsftpd] }\n  haltOnFailure: true\n`,
     );
-    const r = runCli(['apply', '-c', file], { env, timeoutMs: 120_000 });
+    const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 120_000 });
     console.log(`[measure] rollout: code ${r.code}\n${r.stdout.slice(r.stdout.indexOf('Summary:'))}`);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/stage first: proftpd/);
