@@ -1,7 +1,8 @@
 /**
  * The budget gate: asked before every new TCP connection. It waits until the ledger says the
- * firewall counts fewer than `limit` connections, so the budget holds whatever the plan said
- * (retries, reconnects and listings included). Clock and sleep are injected.
+ * firewall counts fewer than `limit` connections, then reserves the slot in the ledger, so the
+ * budget holds whatever the plan said (retries, reconnects and listings included) even while
+ * several sessions ask at once. Clock and sleep are injected.
  */
 import { FtpsyncError } from '../errors.js';
 import type { ConnectionKind, ConnectionLedger } from './ledger.js';
@@ -32,28 +33,27 @@ export class BudgetGate {
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  acquire(kind: ConnectionKind, purpose: string): Promise<void> {
+  /**
+   * Wait for a slot and reserve it. The caller passes the returned reservation to the ledger when
+   * the connection opens (trackSocket), or releases it if the connection is never made.
+   */
+  acquire(kind: ConnectionKind, purpose: string): Promise<number> {
     const run = this.queue.then(() => this.waitForSlot(kind, purpose));
     // The next caller waits for this one to have its slot (not for its transfer).
     this.queue = run.then(
-      () => this.settle(),
+      () => undefined,
       () => undefined,
     );
     return run;
   }
 
-  /** A connection is reported to the ledger only when it connects: give it a moment. */
-  private settle(): Promise<void> {
-    return this.sleep(0);
-  }
-
-  private async waitForSlot(_kind: ConnectionKind, purpose: string): Promise<void> {
+  private async waitForSlot(kind: ConnectionKind, purpose: string): Promise<number> {
     let stalledSince: number | null = null;
     for (;;) {
       if (this.halted) throw this.halted;
       const now = this.now();
       const at = this.ledger.earliestSlot(now, this.limit, 1);
-      if (at <= now) return;
+      if (at <= now) return this.ledger.reserve(kind, now, purpose);
       // Infinity: live connections alone fill the budget; they will close, so look again soon,
       // but not forever: a ledger that never frees a slot is a bug to report, not to wait out.
       if (at === Infinity) {

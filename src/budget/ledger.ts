@@ -19,7 +19,12 @@ export interface ConnectionRecord {
   closedBy?: CloseSide;
   /** Free text for debugging: "RETR a/b.txt", "LIST /www". Never a secret. */
   purpose?: string;
+  /** A slot the gate handed out for a connection that is not connected yet (see reserve()). */
+  reserved?: boolean;
 }
+
+/** A reservation the connection never took up (connect failed, crash) stops counting after this. */
+export const RESERVATION_TTL_MS = 60_000;
 
 export interface LedgerOptions {
   timeWaitMs: number;
@@ -53,7 +58,31 @@ export class ConnectionLedger {
     this.clientCloseLingerMs = options.clientCloseLingerMs ?? DEFAULT_CLIENT_CLOSE_LINGER_MS;
   }
 
-  opened(kind: ConnectionKind, now: number, purpose?: string): number {
+  /**
+   * Hold a slot from the moment the gate grants it until the connection connects: the gate's
+   * next caller must see it, or two sessions both take the last slot during one EPSV round trip.
+   */
+  reserve(kind: ConnectionKind, now: number, purpose?: string): number {
+    const id = this.opened(kind, now, purpose);
+    this.records[this.records.length - 1]!.reserved = true;
+    return id;
+  }
+
+  /** A reservation that will not be used (the connect failed before tracking): stop counting it. */
+  release(id: number, now: number): void {
+    const record = this.records.find((r) => r.id === id);
+    if (record?.reserved) this.closed(id, 'reset', now);
+  }
+
+  /** A connection opened; with the reservation the gate gave for it, that record becomes it. */
+  opened(kind: ConnectionKind, now: number, purpose?: string, reservation?: number): number {
+    const held = reservation === undefined ? undefined : this.records.find((r) => r.id === reservation && r.reserved && r.closedAt === undefined);
+    if (held) {
+      held.reserved = false;
+      held.kind = kind;
+      if (purpose !== undefined) held.purpose = purpose;
+      return held.id;
+    }
     const record: ConnectionRecord = { id: this.nextId++, kind, openedAt: now };
     if (purpose !== undefined) record.purpose = purpose;
     this.records.push(record);
@@ -69,6 +98,7 @@ export class ConnectionLedger {
 
   /** Until when (ms) this connection still counts on the server's side; Infinity while open. */
   countedUntil(record: ConnectionRecord): number {
+    if (record.reserved && record.closedAt === undefined) return record.openedAt + RESERVATION_TTL_MS;
     if (record.closedAt === undefined) return Infinity;
     switch (record.closedBy) {
       case 'reset':
@@ -88,7 +118,7 @@ export class ConnectionLedger {
   }
 
   live(): number {
-    return this.records.filter((r) => r.closedAt === undefined).length;
+    return this.records.filter((r) => r.closedAt === undefined && !r.reserved).length;
   }
 
   /**
@@ -107,11 +137,12 @@ export class ConnectionLedger {
     return this.records;
   }
 
-  /** Total connections opened, per kind. */
+  /** Total connections opened, per kind (reservations never used are not connections). */
   totals(): { control: number; data: number } {
     let control = 0;
     let data = 0;
     for (const r of this.records) {
+      if (r.reserved) continue;
       if (r.kind === 'control') control++;
       else data++;
     }

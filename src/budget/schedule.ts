@@ -5,6 +5,8 @@
  * enough earlier connections have stopped counting for a full phase (min(B, what is left)).
  * Stages are barriers: an action starts only after every action of a lower stage has ended.
  */
+import type { Phase } from '../plan/types.js';
+
 export interface SchedulableAction {
   id: string;
   stage: number;
@@ -15,14 +17,8 @@ export interface SchedulableAction {
   durationMs: number;
 }
 
-export interface ScheduledPhase {
-  index: number;
-  actionIds: string[];
-  connections: number;
-  startMs: number;
-  estimatedMs: number;
-  pauseAfterMs: number;
-}
+/** A phase as the plan records it (plan/types.ts is the contract with apply). */
+export type ScheduledPhase = Phase;
 
 export interface Schedule {
   phases: ScheduledPhase[];

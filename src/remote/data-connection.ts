@@ -44,8 +44,8 @@ function maybeTls(ftp: FtpContextInternals, raw: Socket): Socket {
  * the raw TCP socket). The reset close is applied to plain connections only: under TLS the TCP
  * handle belongs to the TLS layer, and the lab has not shown the reset safe there yet.
  */
-function instrument(raw: Socket, socket: Socket, o: DataConnectionOptions): void {
-  const tracked = trackSocket(socket, o.ledger, 'data', o.purpose(), o.now, { assumeServerClosed: socket !== raw });
+function instrument(raw: Socket, socket: Socket, o: DataConnectionOptions, reservation: number): void {
+  const tracked = trackSocket(socket, o.ledger, 'data', o.purpose(), o.now, { assumeServerClosed: socket !== raw, reservation });
   o.onOpen?.();
   if (o.closePolicy === 'reset' && socket === raw) {
     raw.once('end', () => {
@@ -68,7 +68,7 @@ function parsePasv(message: string): { host: string; port: number } {
   return { host: `${m[1]}.${m[2]}.${m[3]}.${m[4]}`, port: Number(m[5]) * 256 + Number(m[6]) };
 }
 
-function connectData(ftp: FtpContextInternals, host: string, port: number, o: DataConnectionOptions): Promise<void> {
+function connectData(ftp: FtpContextInternals, host: string, port: number, o: DataConnectionOptions, reservation: number): Promise<void> {
   return new Promise((resolve, reject) => {
     // allowHalfOpen: keep our side open after the server's FIN, so we decide how to close.
     const raw = new net.Socket({ allowHalfOpen: o.closePolicy === 'reset' && !(ftp.socket instanceof TLSSocket) });
@@ -82,7 +82,7 @@ function connectData(ftp: FtpContextInternals, host: string, port: number, o: Da
       raw.setTimeout(0);
       raw.removeListener('error', fail);
       const socket = maybeTls(ftp, raw);
-      instrument(raw, socket, o);
+      instrument(raw, socket, o, reservation);
       ftp.dataSocket = socket;
       resolve();
     });
@@ -94,23 +94,28 @@ export function passiveStrategy(o: DataConnectionOptions): (ftp: FTPContext) => 
   let useEpsv = true;
   return async (ftpCtx) => {
     const ftp = ftpCtx as FtpContextInternals;
-    await o.gate.acquire('data', o.purpose());
-    const controlHost = ftp.socket.remoteAddress;
-    if (!controlHost) throw new Error('The control connection is closed.');
-    if (useEpsv) {
-      try {
-        const res = await ftp.request('EPSV');
-        await connectData(ftp, controlHost, parseEpsv(res.message), o);
-        return res;
-      } catch (e) {
-        if (!(e instanceof Error) || !/^5\d\d|EPSV/.test(`${(e as { code?: number }).code ?? ''} ${e.message}`)) throw e;
-        useEpsv = false;
+    const reservation = await o.gate.acquire('data', o.purpose());
+    try {
+      const controlHost = ftp.socket.remoteAddress;
+      if (!controlHost) throw new Error('The control connection is closed.');
+      if (useEpsv) {
+        try {
+          const res = await ftp.request('EPSV');
+          await connectData(ftp, controlHost, parseEpsv(res.message), o, reservation);
+          return res;
+        } catch (e) {
+          if (!(e instanceof Error) || !/^5\d\d|EPSV/.test(`${(e as { code?: number }).code ?? ''} ${e.message}`)) throw e;
+          useEpsv = false;
+        }
       }
+      const res = await ftp.request('PASV');
+      // Never follow a PASV answer to another host (FTP bounce); use the control host.
+      await connectData(ftp, controlHost, parsePasv(res.message).port, o, reservation);
+      return res;
+    } catch (e) {
+      o.ledger.release(reservation, o.now());
+      throw e;
     }
-    const res = await ftp.request('PASV');
-    // Never follow a PASV answer to another host (FTP bounce); use the control host.
-    await connectData(ftp, controlHost, parsePasv(res.message).port, o);
-    return res;
   };
 }
 
@@ -122,15 +127,21 @@ export function passiveStrategy(o: DataConnectionOptions): (ftp: FTPContext) => 
 export function activeStrategy(o: DataConnectionOptions): (ftp: FTPContext) => Promise<FTPResponse> {
   return async (ftpCtx) => {
     const ftp = ftpCtx as FtpContextInternals;
-    await o.gate.acquire('data', o.purpose());
+    const reservation = await o.gate.acquire('data', o.purpose());
     const localAddress = ftp.socket.localAddress;
-    if (!localAddress) throw new Error('The control connection is closed.');
-    const listener = await listenInRange(localAddress.replace(/^::ffff:/, ''), o.active?.portRange);
+    let listener: net.Server;
+    try {
+      if (!localAddress) throw new Error('The control connection is closed.');
+      listener = await listenInRange(localAddress.replace(/^::ffff:/, ''), o.active?.portRange);
+    } catch (e) {
+      o.ledger.release(reservation, o.now());
+      throw e;
+    }
     const port = (listener.address() as net.AddressInfo).port;
     const advertised = o.active?.address ?? localAddress.replace(/^::ffff:/, '');
     const stand = new ActiveDataStream(listener, o.timeoutMs, (raw) => {
       const socket = maybeTls(ftp, raw);
-      instrument(raw, socket, o);
+      instrument(raw, socket, o, reservation);
       return socket;
     });
     ftp.dataSocket = stand as unknown as Socket;
@@ -141,6 +152,7 @@ export function activeStrategy(o: DataConnectionOptions): (ftp: FTPContext) => P
         : await ftp.request(`PORT ${advertised.split('.').join(',')},${Math.floor(port / 256)},${port % 256}`);
     } catch (e) {
       listener.close();
+      o.ledger.release(reservation, o.now());
       throw e;
     }
     return res;

@@ -102,11 +102,11 @@ export class FtpSession implements RemoteSession {
 
   private async connect(): Promise<void> {
     const { config, deps } = this;
-    await deps.gate.acquire('control', 'login');
+    const reservation = await deps.gate.acquire('control', 'login');
     // Our own control socket, so the ledger sees it open and close.
     this.client.ftp._newSocket = () => {
       const sock = new net.Socket();
-      this.control = trackSocket(sock, deps.ledger, 'control', `control ${config.host}:${config.port}`, this.now);
+      this.control = trackSocket(sock, deps.ledger, 'control', `control ${config.host}:${config.port}`, this.now, { reservation });
       return sock;
     };
     const timeout = new Promise<never>((_, reject) => {
@@ -114,20 +114,21 @@ export class FtpSession implements RemoteSession {
       t.unref();
     });
     try {
-      await Promise.race([this.handshake(), timeout]);
+      await Promise.race([this.handshake(reservation), timeout]);
     } catch (e) {
       this.client.close();
       this.controlClosed('unknown');
+      deps.ledger.release(reservation, this.now());
       throw toFtpsyncError(e, { server: config.name, op: 'login' });
     }
   }
 
-  private async handshake(): Promise<void> {
+  private async handshake(reservation: number): Promise<void> {
     const { config } = this;
     if (config.tls === 'implicit') {
       await this.client.connectImplicitTLS(config.host, config.port, this.tlsOptions());
       // connectImplicitTLS makes its own TLS socket: track that one.
-      this.control = trackSocket(this.client.ftp.socket, this.deps.ledger, 'control', `control ${config.host}:${config.port} (implicit TLS)`, this.now, { alreadyOpen: true });
+      this.control = trackSocket(this.client.ftp.socket, this.deps.ledger, 'control', `control ${config.host}:${config.port} (implicit TLS)`, this.now, { alreadyOpen: true, reservation });
     } else {
       await this.client.connect(config.host, config.port);
       if (config.tls === 'explicit') await this.client.useTLS(this.tlsOptions());

@@ -23,6 +23,8 @@ export interface TrackOptions {
    * connections, where the lab saw the server keep TIME_WAIT for ~8 % of uploads closed by us.
    */
   assumeServerClosed?: boolean;
+  /** The ledger reservation the gate gave for this connection: it becomes this connection's record. */
+  reservation?: number;
 }
 
 export function trackSocket(socket: Socket, ledger: ConnectionLedger, kind: ConnectionKind, purpose: string, now: () => number, opts: TrackOptions = {}): TrackedSocket {
@@ -30,7 +32,7 @@ export function trackSocket(socket: Socket, ledger: ConnectionLedger, kind: Conn
   let first: CloseSide | null = null;
   let closed = false;
   const open = () => {
-    if (id === null && !closed) id = ledger.opened(kind, now(), purpose);
+    if (id === null && !closed) id = ledger.opened(kind, now(), purpose, opts.reservation);
   };
   const close = (side: CloseSide) => {
     if (closed) return;

@@ -31,11 +31,12 @@ export interface ListingResult {
 }
 
 /**
- * Asked before every new TCP connection. Resolves when the budget has room for one more;
- * rejects (E_BLOCKED) when the executor has decided to stop opening connections.
+ * Asked before every new TCP connection. Resolves when the budget has room for one more, with
+ * the ledger reservation holding that slot (hand it to trackSocket; release it if the connection
+ * is never made); rejects (E_BLOCKED) when the executor has decided to stop opening connections.
  */
 export interface ConnectionGate {
-  acquire(kind: ConnectionKind, purpose: string): Promise<void>;
+  acquire(kind: ConnectionKind, purpose: string): Promise<number>;
 }
 
 export interface ServerFacts {

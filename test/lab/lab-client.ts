@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -104,6 +105,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function labUnavailableReason(): string | null {
   if (process.env.FTPSYNC_LAB_SKIP_REASON) return process.env.FTPSYNC_LAB_SKIP_REASON;
   if (!existsSync(STATE_FILE)) return 'the lab is not up (run `npm test` as root, or `npm run lab:up`)';
+  // A lab left up by another run is not ours to use: lab tests run inside its client namespace,
+  // where `npm test` starts them (and holds the lab's lock).
+  const { clientAddress } = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as { clientAddress: string };
+  const here = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+  if (!here.includes(clientAddress)) return `not inside the lab's client namespace (no ${clientAddress} here): run lab tests with \`npm test -- <files>\``;
   return null;
 }
 

@@ -5,29 +5,17 @@
  * Scenarios run one after another (one client IP: the firewall's count is shared).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { LOCK_FILE, STATE_FILE } from '../../src/plan/diff.js';
 import { TEMP_PREFIX } from '../../src/remote/safe-names.js';
 import { CLI, ensureBuilt, REPO, runCli, runCliAsync } from '../cli/helpers.js';
 import { compareTrees, generateTree, rng } from '../lab/fixtures.js';
-import { describeLab, type Lab, type LabServerName } from '../lab/harness.js';
+import { describeLab } from '../lab/harness.js';
+import { ours, serverYaml } from './lab-manifest.js';
 
-const ours = (p: string) => p === LOCK_FILE || p === STATE_FILE;
 
-function serverYaml(lab: Lab, name: LabServerName, limit: number, extra = ''): string {
-  const s = lab.servers[name];
-  return `  ${name}:
-    host: ${s.host}
-    port: ${s.port}
-    user: ${s.user}
-    password: \${LAB_PASSWORD}
-    tls: none
-    firewall: { maxConnections: ${limit}, timeWait: 61s, headroom: 0.8, parallel: 2, maxSessions: 4${extra} }
-`;
-}
 
 function files(dir: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -60,10 +48,20 @@ describeLab('apply against the lab servers', (lab) => {
       generateTree(local, { seed: 21, files: 1000, dirs: 30, depth: 3, maxSmall: 600 });
       const file = join(work, `up-${name}.yml`);
       writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, name, 100)}syncs:\n  - { name: site, servers: [${name}], direction: upload, local: ${local}, remote: /www, delete: true }\n`);
+      // Plan first and apply the saved plan: what apply does must be what the plan said.
+      const planFile = join(work, `up-${name}.plan.json`);
+      const planned = runCli(['plan', '-c', file, '--format', 'json', '--out', planFile, '--detailed-exitcode'], { env, timeoutMs: 60_000 });
+      expect(planned.code, planned.stdout + planned.stderr).toBe(2);
+      const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { servers: Array<{ listing: { strategy: string; dataConnections: number }; actions: Array<{ kind: string }> }> };
+      const kinds = new Map<string, number>();
+      for (const a of plan.servers[0]!.actions) kinds.set(a.kind, (kinds.get(a.kind) ?? 0) + 1);
+      expect(plan.servers[0]!.listing.dataConnections).toBe(0);
       await lab.firewall.reset();
       await lab.firewall.configure({ limit: 100, blockMs: 30_000, intervalMs: 200 });
-      const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 240_000 });
+      const r = await runCliAsync(['apply', planFile, '-c', file], { env, timeoutMs: 240_000 });
       const stats = await lab.firewall.stats();
+      const done = new RegExp(`${name}: ok: ${kinds.get('mkdir')} mkdir, ${kinds.get('upload')} upload;`);
+      expect(r.stdout, `planned ${JSON.stringify([...kinds])}`).toMatch(done);
       console.log(`[measure] ${name} upload 1000 @100: code ${r.code}, firewall peak ${stats.peak} (TIME_WAIT ${stats.peakTimeWait}), blocks ${stats.blocks.length}; ${r.stdout.split('\n').filter((l) => l.includes(`${name}:`)).at(-1)}`);
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(stats.blocks).toEqual([]);

@@ -38,12 +38,13 @@ function fakePool(o: { ledger: ConnectionLedger; gate: BudgetGate; now: () => nu
   let blockedSince: number | null = null;
   const blocked = () => blockedSince !== null && o.block !== undefined && o.now() < blockedSince + o.block.forMs;
   const connect = async (purpose: string) => {
-    await o.gate.acquire('data', purpose);
+    const reservation = await o.gate.acquire('data', purpose);
     if (blocked()) {
       attemptsWhileBlocked++;
+      o.ledger.release(reservation, o.now());
       throw new FtpsyncError('E_TIMEOUT', `fake: ${purpose}: Timeout (data socket)`, undefined, { server: 'fake' });
     }
-    const id = o.ledger.opened('data', o.now(), purpose);
+    const id = o.ledger.opened('data', o.now(), purpose, reservation);
     peak = Math.max(peak, o.ledger.counted(o.now()));
     o.ledger.closed(id, 'server', o.now());
   };

@@ -1,0 +1,22 @@
+/** Manifest snippets for apply's lab tests (plain FTP, the lab's shared password variable). */
+import { LOCK_FILE, STATE_FILE } from '../../src/plan/diff.js';
+import type { Lab, LabServerName } from '../lab/harness.js';
+
+/** Files ftpsync itself keeps on the server: left out of tree comparisons. */
+export const ours = (p: string): boolean => p === LOCK_FILE || p === STATE_FILE;
+
+/**
+ * One entry of `servers:`. `server` adds indented lines to the server block (e.g. dataClose),
+ * `firewall` adds `, key: value` pairs inside its flow mapping.
+ */
+export function serverYaml(lab: Lab, name: LabServerName, limit: number, extra: { server?: string; firewall?: string } = {}): string {
+  const s = lab.servers[name];
+  return `  ${name}:
+    host: ${s.host}
+    port: ${s.port}
+    user: ${s.user}
+    password: \${LAB_PASSWORD}
+    tls: none
+${extra.server ?? ''}    firewall: { maxConnections: ${limit}, timeWait: 60s, headroom: 0.8, parallel: 2, maxSessions: 4${extra.firewall ?? ''} }
+`;
+}
