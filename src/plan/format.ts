@@ -101,8 +101,10 @@ export function formatMarkdown(plan: Plan, o: { maxFiles?: number } = {}): strin
   out.push('| server | changes | counted connections | phases | pauses | ETA | theoretical minimum |', '|---|---|---|---|---|---|---|');
   for (const s of plan.servers) {
     const changes = s.syncs.map((sy) => `${escapeMd(sy.name)}: ${countsLine(sy.counts)}`).join('<br>');
-    const pauses = s.phases.filter((p) => p.pauseAfterMs > 0).length;
-    out.push(`| ${escapeMd(s.server)} | ${changes} | ${s.countedConnections} / budget ${s.budget} | ${s.phases.length} | ${pauses} | ${formatDuration(s.etaMs)} | ${formatDuration(s.theoreticalMinMs)} |`);
+    // Short pauses (an upload's socket lingers ~1 s) add up differently from TIME_WAIT pauses: show the total.
+    const pauses = s.phases.filter((p) => p.pauseAfterMs > 0);
+    const paused = pauses.reduce((sum, p) => sum + p.pauseAfterMs, 0);
+    out.push(`| ${escapeMd(s.server)} | ${changes} | ${s.countedConnections} / budget ${s.budget} | ${s.phases.length} | ${pauses.length}${paused > 0 ? `, ${formatDuration(paused)} in all` : ''} | ${formatDuration(s.etaMs)} | ${formatDuration(s.theoreticalMinMs)} |`);
   }
   for (const s of plan.servers) {
     out.push('', `### ${escapeMd(s.server)}`, '', `${budgetLine(s)}; listing by ${s.listing.strategy} (${s.listing.dataConnections} data connection(s)).`);
