@@ -9,10 +9,11 @@ import { packageVersion } from '../paths.js';
 import { registerApply } from './commands/apply.js';
 import { registerInit } from './commands/init.js';
 import { registerPlan } from './commands/plan.js';
+import { registerProbe } from './commands/probe.js';
 import { registerValidate } from './commands/validate.js';
 import { disableColor, err, style } from './output.js';
 
-const COMMANDS: Array<(program: Command) => void> = [registerValidate, registerPlan, registerApply, registerInit];
+const COMMANDS: Array<(program: Command) => void> = [registerValidate, registerPlan, registerApply, registerProbe, registerInit];
 
 export function buildProgram(): Command {
   const program = new Command();

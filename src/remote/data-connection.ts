@@ -26,7 +26,8 @@ export interface DataConnectionOptions {
   /** Active mode: address to advertise and local ports to listen on. */
   active?: { address?: string; portRange?: [number, number] };
   /** Called with the number of data connections opened (for listing cost accounting). */
-  onOpen?: () => void;
+  /** Told about every data connection as it opens (socket: TLS or raw, as transfers use it). */
+  onOpen?: (socket: Socket) => void;
 }
 
 type FtpContextInternals = FTPContext & { tlsSessionStore?: Buffer; tlsOptions: object; ipFamily?: number };
@@ -46,7 +47,7 @@ function maybeTls(ftp: FtpContextInternals, raw: Socket): Socket {
  */
 function instrument(raw: Socket, socket: Socket, o: DataConnectionOptions, reservation: number): void {
   const tracked = trackSocket(socket, o.ledger, 'data', o.purpose(), o.now, { assumeServerClosed: socket !== raw, reservation });
-  o.onOpen?.();
+  o.onOpen?.(socket);
   if (o.closePolicy === 'reset' && socket === raw) {
     raw.once('end', () => {
       // The server's FIN: every byte has arrived. Answer with RST instead of FIN.
@@ -206,7 +207,12 @@ class ActiveDataStream extends Duplex {
       real.on('data', (d: Buffer) => {
         if (!this.push(d)) real.pause();
       });
-      real.on('end', () => this.push(null));
+      real.on('end', () => {
+        this.push(null);
+        // The listener is half-open (so the reset close can answer the server's FIN): close our
+        // side too, or servers that wait for it before the 226 (proftpd, TimeoutLinger) stall.
+        real.end();
+      });
       real.on('error', (e) => this.destroy(e));
       real.on('close', () => {
         if (!this.readableEnded) this.push(null);

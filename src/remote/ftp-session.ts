@@ -10,7 +10,7 @@ import { rename, rm, utimes } from 'node:fs/promises';
 import net from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import type { ConnectionOptions } from 'node:tls';
+import { TLSSocket, type ConnectionOptions } from 'node:tls';
 import { Client, FTPError } from 'basic-ftp';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import { FtpsyncError } from '../errors.js';
@@ -29,6 +29,16 @@ export interface SessionDeps {
   now?: () => number;
   /** Facts shared by the sessions of one pool (what the server supports), filled on first use. */
   shared?: SharedServerFacts;
+}
+
+export interface TlsInfo {
+  protocol: string;
+  subject: string;
+  issuer: string;
+  /** ISO date the certificate expires. */
+  validTo: string;
+  /** Whether the last TLS data connection resumed the control session (null: none opened yet). */
+  dataSessionResumed: boolean | null;
 }
 
 export interface SharedServerFacts {
@@ -58,6 +68,8 @@ export class FtpSession implements RemoteSession {
   private purpose = 'transfer';
   /** Data connections opened by this session (listing cost accounting). */
   dataConnections = 0;
+  /** Whether the last TLS data connection resumed the control connection's TLS session. */
+  private lastDataTlsResumed: boolean | null = null;
 
   private constructor(
     private readonly config: ServerConfig,
@@ -74,7 +86,10 @@ export class FtpSession implements RemoteSession {
       closePolicy: config.dataClose,
       timeoutMs: config.timeouts.dataMs,
       purpose: () => this.purpose,
-      onOpen: () => this.dataConnections++,
+      onOpen: (socket: net.Socket) => {
+        this.dataConnections++;
+        if (socket instanceof TLSSocket) socket.once('secureConnect', () => (this.lastDataTlsResumed = socket.isSessionReused()));
+      },
       ...(config.active ? { active: config.active } : {}),
     };
     this.client.prepareTransfer = config.mode === 'active' ? activeStrategy(strategyOptions) : passiveStrategy(strategyOptions);
@@ -377,6 +392,54 @@ export class FtpSession implements RemoteSession {
       await this.renameOver(tmp, remotePath);
     } catch (e) {
       throw this.fail(e, 'write', remotePath);
+    }
+  }
+
+  // --- For `ftpsync probe`: what the server supports, asked directly. ---
+
+  /** The server's FEAT lines (cached for the pool). */
+  async featureList(): Promise<Map<string, string>> {
+    await this.facts();
+    return this.shared.features ?? new Map();
+  }
+
+  /** TLS details of the control connection; null over plain FTP. */
+  tlsInfo(): TlsInfo | null {
+    const sock = this.client.ftp.socket;
+    if (!(sock instanceof TLSSocket)) return null;
+    const cert = sock.getPeerCertificate();
+    const name = (dn: Record<string, string | string[] | undefined> | undefined) =>
+      dn ? Object.entries(dn).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`).join(', ') : '';
+    return {
+      protocol: sock.getProtocol() ?? 'unknown',
+      subject: name(cert.subject as unknown as Record<string, string>),
+      issuer: name(cert.issuer as unknown as Record<string, string>),
+      validTo: cert.valid_to ? new Date(cert.valid_to).toISOString() : '',
+      dataSessionResumed: this.lastDataTlsResumed,
+    };
+  }
+
+  /** Warnings this server's sessions have collected so far (rename-over refused, ...). */
+  warningCount(): number {
+    return this.shared.warnings.size;
+  }
+
+  /** One command over the control connection; the reply whatever its code. */
+  async command(line: string): Promise<{ code: number; message: string }> {
+    const r = await this.client.sendIgnoringError(line).catch((e: unknown) => {
+      throw this.fail(e, line.split(' ')[0]!.toLowerCase());
+    });
+    return { code: r.code, message: r.message };
+  }
+
+  /** List one directory with the given strategy; null when the server refuses it. */
+  async listWith(dir: string, strategy: ListingStrategyName): Promise<RemoteEntry[] | null> {
+    try {
+      if (strategy === 'stat') return await this.statList(dir);
+      return await this.listWithData(dir, strategy === 'mlsd' ? 'MLSD' : 'LIST -a');
+    } catch (e) {
+      if (e instanceof FTPError) return null;
+      throw this.fail(e, 'list', dir);
     }
   }
 
