@@ -49,9 +49,20 @@ function entryType(info: FileInfo): RemoteEntry['type'] {
 
 /** Parse listing text (unix, DOS or MLSD lines); drop "." and ".."; reject unsafe names. */
 export function parseListingText(text: string, now: Date = new Date()): ParsedListing {
-  const lines = text.split(/\r?\n/).map((l) => l.replace(/^ (?=[-dlbcps]|\d{2}-\d{2}-\d{2})/, '')).filter((l) => l.trim() !== '' && !/^total \d+/.test(l));
   const entries: RemoteEntry[] = [];
   const rejected: ParsedListing['rejected'] = [];
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^ (?=[-dlbcps]|\d{2}-\d{2}-\d{2})/, ''))
+    .filter((l) => l.trim() !== '' && !/^total \d+/.test(l))
+    .filter((l) => {
+      // basic-ftp silently drops MLSD names containing '/': check them here so they are reported.
+      if (!/^[^\s=]+=\S+;/.test(l)) return true;
+      const name = l.slice(l.indexOf(' ') + 1);
+      const reason = name === '.' || name === '..' ? null : unsafeNameReason(name);
+      if (reason) rejected.push({ name, reason });
+      return reason === null;
+    });
   if (lines.length === 0) return { entries, rejected };
   let infos: FileInfo[];
   try {

@@ -99,6 +99,9 @@ export function registerApply(program: Command): void {
               // down fails on its own, after the stages before it have landed.
               const plan = savedPlan ?? (await makePlan(manifest, result.digest!, ctx, [name]));
               const sp = plan.servers.find((x) => x.server === name)!;
+              // What planning found (unsafe names ignored, plain FTP, ...) is said here too: apply
+              // is often run without a plan step in front of it.
+              for (const w of sp.warnings) reporter.note(name, `warning: ${w.startsWith(`${name}: `) ? w.slice(name.length + 2) : w}`);
               // The journal belongs to exactly this plan: same manifest, same local and remote trees.
               const journal = new Journal(join(dirname(manifest.file), '.ftpsync', `journal-${name}.jsonl`), keyOf(plan));
               return await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(name)), pool: ctx.poolFor(server), ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter });
