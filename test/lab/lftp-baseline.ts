@@ -4,7 +4,7 @@
  * blocked, after how many files, and the peak server-side count with its TIME_WAIT share.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateTree } from './fixtures.js';
 import type { Lab, LabServerName } from './lab-client.js';
@@ -20,6 +20,15 @@ export interface LftpScenario {
   timeoutMs: number;
   /** Extra lftp mirror options, e.g. '--parallel=1'. */
   mirrorOptions?: string;
+  /**
+   * The workaround people use today (downloads only): `mirror --script` lists the tree, then the
+   * script's gets run with a `sleep` after every `every` files, so each batch's TIME_WAITs expire
+   * before the next batch. The first batch is smaller by the listing's own connections.
+   */
+  paced?: { every: number; sleepS: number };
+  /** Seed and size of small files (default 600 / 512 bytes). */
+  seed?: number;
+  maxSmall?: number;
 }
 
 export interface LftpResult extends LftpScenario {
@@ -62,34 +71,40 @@ export async function runLftpScenario(lab: Lab, sc: LftpScenario, workDir: strin
   rmSync(local, { recursive: true, force: true });
   mkdirSync(local, { recursive: true });
   if (sc.direction === 'download') {
-    generateTree(s.root, { seed: 600, files: sc.files, dirs: sc.dirs, depth: 2, maxSmall: 512 });
+    generateTree(s.root, { seed: sc.seed ?? 600, files: sc.files, dirs: sc.dirs, depth: 2, maxSmall: sc.maxSmall ?? 512 });
     await lab.chownRoot(sc.server);
   } else {
-    generateTree(local, { seed: 600, files: sc.files, dirs: sc.dirs, depth: 2, maxSmall: 512 });
+    generateTree(local, { seed: sc.seed ?? 600, files: sc.files, dirs: sc.dirs, depth: 2, maxSmall: sc.maxSmall ?? 512 });
   }
   const watched = sc.direction === 'download' ? local : s.root;
   // Reset only now: the peak must not include what the previous scenario left behind.
   await lab.firewall.reset();
   await lab.firewall.configure({ limit: sc.limit, blockMs: 20_000, intervalMs: 200 });
 
-  const mirror = sc.direction === 'download' ? `mirror ${sc.mirrorOptions ?? ''} / ${local}` : `mirror -R ${sc.mirrorOptions ?? ''} ${local} /`;
-  const script = [
+  const settings = [
     'set ftp:ssl-allow false',
     `set ftp:passive-mode ${sc.mode === 'passive' ? 'true' : 'false'}`,
     'set net:max-retries 3',
     'set net:timeout 4',
     'set net:reconnect-interval-base 1',
     'set net:reconnect-interval-max 2',
-    mirror,
-    'bye',
-  ].join('; ');
+  ];
+  const lftpArgs = ['--env-password', '-u', s.user, '-p', String(s.port)];
+  const lftpEnv = { ...process.env, LFTP_PASSWORD: s.password };
   const started = Date.now();
+  let commands: string;
+  if (sc.paced && sc.direction === 'download') {
+    // Step 1 (counted in the wall time): let mirror list the tree and write its commands.
+    const scriptFile = join(workDir, `${sc.server}-mirror-script.lftp`);
+    await new Promise<void>((res) => spawn('lftp', [...lftpArgs, '-e', [...settings, `mirror --script=${scriptFile} / ${local}`, 'bye'].join('; '), s.host], { env: lftpEnv, stdio: 'ignore' }).on('exit', () => res()));
+    commands = [...settings, ...pacedCommands(readFileSync(scriptFile, 'utf8'), sc.paced, sc.dirs + 1), 'bye'].join('\n');
+  } else {
+    const mirror = sc.direction === 'download' ? `mirror ${sc.mirrorOptions ?? ''} / ${local}` : `mirror -R ${sc.mirrorOptions ?? ''} ${local} /`;
+    commands = [...settings, mirror, 'bye'].join('; ');
+  }
   let filesAtBlock: number | null = null;
   let killedByTimeout = false;
-  const child = spawn('lftp', ['--env-password', '-u', s.user, '-p', String(s.port), '-e', script, s.host], {
-    env: { ...process.env, LFTP_PASSWORD: s.password },
-    stdio: 'ignore',
-  });
+  const child = spawn('lftp', [...lftpArgs, '-e', commands, s.host], { env: lftpEnv, stdio: 'ignore' });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   let done = false;
   void exited.then(() => (done = true));
@@ -126,6 +141,33 @@ export async function runLftpScenario(lab: Lab, sc: LftpScenario, workDir: strin
   await lab.firewall.reset();
   await lab.dropClientSockets();
   return result;
+}
+
+/**
+ * lftp's `mirror --script` output made runnable in the same session, with a sleep after every
+ * `every` gets (the first batch smaller by the `listed` connections the listing already used).
+ */
+export function pacedCommands(script: string, paced: { every: number; sleepS: number }, listed: number): string[] {
+  const out: string[] = [];
+  let inBatch = listed;
+  for (const raw of script.split('\n')) {
+    if (!raw.trim()) continue;
+    // "get -O file:/x ftp://user@host:port/a/b" -> "get -O /x /a/b"; "mkdir file:/x" -> local mkdir.
+    const line = raw.replace(/file:(?=\/)/g, '').replace(/ftp:\/\/[^/\s]+(?=\/)/g, '');
+    if (/^mkdir /.test(line)) {
+      out.push(`!mkdir -p ${line.slice(6).replace(/^-p /, '')}`);
+      continue;
+    }
+    if (/^get /.test(line)) {
+      if (inBatch >= paced.every) {
+        out.push(`!sleep ${paced.sleepS}`);
+        inBatch = 0;
+      }
+      inBatch++;
+    }
+    out.push(line);
+  }
+  return out;
 }
 
 export function baselineTable(results: LftpResult[]): string {
