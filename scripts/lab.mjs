@@ -150,7 +150,8 @@ function startServer(name, state, cap) {
   }
   // proftpd: its own password file (ftpasswd format), DefaultRoot ~ chroots to the home.
   const u = state.users.proftpd;
-  const hash = run('openssl', ['passwd', '-6', state.password]).trim();
+  // On stdin: a random password may start with '-' (base64url), which openssl would take for an option.
+  const hash = run('openssl', ['passwd', '-6', '-stdin'], { input: `${state.password}\n`, stdio: ['pipe', 'pipe', 'pipe'] }).trim();
   writeFileSync(join(LAB_DIR, 'run', 'proftpd.passwd'), `${s.user}:${hash}:${u.uid}:${u.gid}::${state.servers.proftpd.root}:/bin/bash\n`);
   chmodSync(join(LAB_DIR, 'run', 'proftpd.passwd'), 0o600);
   const conf = join(LAB_DIR, 'run', 'proftpd.conf');

@@ -4,7 +4,7 @@
  * blocked, after how many files, and the peak server-side count with its TIME_WAIT share.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateTree } from './fixtures.js';
 import type { Lab, LabServerName } from './lab-client.js';
@@ -97,14 +97,16 @@ export async function runLftpScenario(lab: Lab, sc: LftpScenario, workDir: strin
     // Step 1 (counted in the wall time): let mirror list the tree and write its commands.
     const scriptFile = join(workDir, `${sc.server}-mirror-script.lftp`);
     await new Promise<void>((res) => spawn('lftp', [...lftpArgs, '-e', [...settings, `mirror --script=${scriptFile} / ${local}`, 'bye'].join('; '), s.host], { env: lftpEnv, stdio: 'ignore' }).on('exit', () => res()));
-    commands = [...settings, ...pacedCommands(readFileSync(scriptFile, 'utf8'), sc.paced, sc.dirs + 1), 'bye'].join('\n');
+    // A multi-line program goes in a file (-e would append the host to its last line).
+    commands = join(workDir, `${sc.server}-paced.lftp`);
+    writeFileSync(commands, [...settings, `open --env-password -u ${s.user} -p ${s.port} ${s.host}`, ...pacedCommands(readFileSync(scriptFile, 'utf8'), sc.paced, sc.dirs + 1), 'bye', ''].join('\n'));
   } else {
     const mirror = sc.direction === 'download' ? `mirror ${sc.mirrorOptions ?? ''} / ${local}` : `mirror -R ${sc.mirrorOptions ?? ''} ${local} /`;
     commands = [...settings, mirror, 'bye'].join('; ');
   }
   let filesAtBlock: number | null = null;
   let killedByTimeout = false;
-  const child = spawn('lftp', [...lftpArgs, '-e', commands, s.host], { env: lftpEnv, stdio: 'ignore' });
+  const child = sc.paced && sc.direction === 'download' ? spawn('lftp', ['-f', commands], { env: lftpEnv, stdio: 'ignore' }) : spawn('lftp', [...lftpArgs, '-e', commands, s.host], { env: lftpEnv, stdio: 'ignore' });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   let done = false;
   void exited.then(() => (done = true));
