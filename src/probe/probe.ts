@@ -62,7 +62,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-/** Where the probe may write: below the first upload sync's remote dir for this server, else the login directory. */
+/** Where the probe would like to write: below the first upload sync's remote dir for this server. */
 function probeBase(manifest: Manifest, server: string): string | null {
   const sync = manifest.syncs.find((s) => s.servers.includes(server) && s.direction === 'upload') ?? manifest.syncs.find((s) => s.servers.includes(server));
   return sync ? sync.remotePath : null;
@@ -111,7 +111,9 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
     f.features = [...(await passive.featureList()).entries()].map(([k, v]) => (v ? `${k} ${v}` : k)).sort();
 
     const pwd = /"(.*)"/.exec((await passive.command('PWD')).message)?.[1]?.replaceAll('""', '"') ?? '/';
-    const base = probeBase(manifest, config.name) ?? pwd;
+    // Never create the sync's remote dir (or its parents): only use it when it already exists.
+    const syncRoot = probeBase(manifest, config.name);
+    const base = syncRoot !== null && (await passive.command(`CWD ${syncRoot}`)).code < 300 ? syncRoot : pwd;
     f.tempDir = `${base === '/' ? '' : base}/.ftpsync-probe-${randomBytes(4).toString('hex')}`;
     log(`test files in ${f.tempDir}`);
     await passive.mkdir(`${f.tempDir}/sub`);

@@ -25,7 +25,6 @@ export interface DataConnectionOptions {
   purpose: () => string;
   /** Active mode: address to advertise and local ports to listen on. */
   active?: { address?: string; portRange?: [number, number] };
-  /** Called with the number of data connections opened (for listing cost accounting). */
   /** Told about every data connection as it opens (socket: TLS or raw, as transfers use it). */
   onOpen?: (socket: Socket) => void;
 }
