@@ -154,6 +154,15 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
       const complete = [...expected].every(([n, s]) => files.get(n) === s) && entries.some((e) => e.name === 'sub' && e.type === 'dir');
       f.listing.push({ strategy, result: complete ? 'works' : 'incomplete', dataConnections });
     }
+    // STAT -R would list a whole tree in one reply. Reported, not used: ftpsync lists one
+    // directory per STAT, which already costs no data connection.
+    const recursive = await passive.command(`STAT -R ${f.tempDir}`);
+    const recursiveText = recursive.message;
+    f.listing.push({
+      strategy: 'stat-recursive',
+      result: recursive.code < 211 || recursive.code > 213 ? 'refused' : recursiveText.includes('c.txt') && recursiveText.includes('a.txt') ? 'works' : 'incomplete',
+      dataConnections: 0,
+    });
     f.tlsInfo = passive.tlsInfo();
     if (f.tlsInfo && f.tlsInfo.dataSessionResumed === false) notes.push('TLS data connections did not resume the control session; servers that require reuse (vsftpd require_ssl_reuse) would refuse them');
 

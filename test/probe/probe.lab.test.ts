@@ -59,7 +59,7 @@ describeLab('ftpsync probe', (lab) => {
         expect(f.atomicRename).toBe('yes');
         expect(f.features.length).toBeGreaterThan(3);
         // The three strategies were each tried; LIST always works on these servers.
-        expect(f.listing.map((l) => l.strategy)).toEqual(['stat', 'mlsd', 'list']);
+        expect(f.listing.map((l) => l.strategy)).toEqual(['stat', 'mlsd', 'list', 'stat-recursive']);
         expect(f.listing.find((l) => l.strategy === 'list')!.result).toBe('works');
         // STAT lists over the control connection: never a data connection.
         expect(f.listing.find((l) => l.strategy === 'stat')!.dataConnections).toBe(0);
