@@ -3,6 +3,7 @@
 // does), bring the lab up unless it is, run bench/run.ts inside the client namespace, and take
 // the lab down again if this script brought it up. --plan-only needs neither root nor the lab.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NS_CLI, labDown, labUp, readState } from './lab.mjs';
@@ -16,6 +17,7 @@ if (!planOnly && !process.env.FTPSYNC_LAB_LOCK_HELD) {
     process.stderr.write('bench: the lab needs root (network namespaces, nftables); run as root, or use --plan-only\n');
     process.exit(1);
   }
+  mkdirSync(dirname(LOCK), { recursive: true });
   const r = spawnSync('flock', [LOCK, process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, FTPSYNC_LAB_LOCK_HELD: '1' } });
   process.exit(r.status ?? 1);
 }

@@ -5,6 +5,7 @@
 // with CI=true a lab that cannot start is a failure. vitest's own summary is the last output.
 //   node scripts/test.mjs [vitest args...]
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NS_CLI, labDown, labUp } from './lab.mjs';
@@ -21,6 +22,7 @@ function say(msg) {
 // `npm test` never tears down the lab under the first one.
 const LOCK = '/run/lock/ftpsync-lab.lock';
 if (process.platform === 'linux' && process.getuid?.() === 0 && !process.env.FTPSYNC_LAB_LOCK_HELD) {
+  mkdirSync(dirname(LOCK), { recursive: true });
   const r = spawnSync('flock', [LOCK, process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, FTPSYNC_LAB_LOCK_HELD: '1' } });
   if (r.error?.code !== 'ENOENT') process.exit(r.status ?? 1);
 }
