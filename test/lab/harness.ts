@@ -3,7 +3,7 @@
  * (or `npm run lab:up`), which then runs vitest inside the client namespace.
  * No lab: the suite is skipped with the reason, except with CI=true, where it fails.
  */
-import { describe, it } from 'vitest';
+import { beforeAll, describe, it } from 'vitest';
 import { getLab, labUnavailableReason, type Lab } from './lab-client.js';
 
 export * from './lab-client.js';
@@ -15,7 +15,11 @@ export * from './lab-client.js';
 export function describeLab(name: string, fn: (lab: Lab) => void): void {
   const reason = labUnavailableReason();
   if (reason === null) {
-    describe(name, () => fn(getLab()));
+    describe(name, () => {
+      // Start each file with no limit and no block, whatever the file before it left.
+      beforeAll(() => getLab().disarmFirewall(), 30_000);
+      fn(getLab());
+    });
     return;
   }
   if (process.env.CI === 'true') {

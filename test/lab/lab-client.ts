@@ -68,7 +68,21 @@ export interface Lab {
   serverSockets(): Promise<SocketCount>;
   /** Reset every live server-side socket of the client (ss -K), e.g. sessions a block left hanging. */
   dropClientSockets(): Promise<void>;
-  waitQuiet(timeoutMs?: number): Promise<void>;
+  /**
+   * Destroy the client's server-side TIME_WAIT sockets (ss -K state time-wait; Linux ≥ 6.x), so the
+   * next scenario starts clean without a 60 s wait. Kernels that cannot leave them to expire.
+   */
+  clearTimeWait(): Promise<void>;
+  /** Wait (bounded) until the client has at most `atMost` server-side sockets (TIME_WAIT lasts 60 s). */
+  waitQuiet(timeoutMs?: number, atMost?: number): Promise<void>;
+  /**
+   * Before a test that sets a limit: lift any limit and block, wait until the sockets earlier tests
+   * left are down to `carry`, forget the peaks, then count with `opts`. Without the wait, TIME_WAIT
+   * left by the previous test file (e.g. lftp's 600 downloads) blocks the client on the first sample.
+   */
+  armFirewall(opts: { limit: number; blockMs?: number; intervalMs?: number }, carry?: number): Promise<void>;
+  /** Lift any limit and block and forget the peaks (a clean start for a test file). */
+  disarmFirewall(): Promise<void>;
 }
 
 interface LabState {
@@ -128,7 +142,19 @@ export function getLab(): Lab {
     stats: () => fwRequest<FirewallStats>(state.fwSocket, { cmd: 'stats' }),
   };
   const serverSockets = () => fwRequest<SocketCount>(state.fwSocket, { cmd: 'sockets' });
+  const disarmFirewall = async () => {
+    await firewall.configure({ limit: null, intervalMs: 1000 });
+    await firewall.reset();
+  };
   cached = {
+    disarmFirewall,
+    async armFirewall(opts, carry = 5) {
+      await disarmFirewall();
+      await this.clearTimeWait();
+      await this.waitQuiet(75_000, carry);
+      await firewall.reset();
+      await firewall.configure({ blockMs: 30_000, intervalMs: 200, ...opts });
+    },
     clientAddress: state.clientAddress,
     serverAddress: state.serverAddress,
     servers: state.servers,
@@ -150,12 +176,15 @@ export function getLab(): Lab {
     async dropClientSockets() {
       await execFileAsync('ip', ['netns', 'exec', state.nsServer, 'ss', '-K', '-Htn', 'dst', state.clientAddress], { timeout: 10_000 });
     },
-    async waitQuiet(timeoutMs = 75_000) {
+    async clearTimeWait() {
+      await execFileAsync('ip', ['netns', 'exec', state.nsServer, 'ss', '-K', '-Htn', 'state', 'time-wait', 'dst', state.clientAddress], { timeout: 10_000 }).catch(() => undefined);
+    },
+    async waitQuiet(timeoutMs = 75_000, atMost = 0) {
       // Bounded: Linux TIME_WAIT is 60 s.
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const c = await serverSockets();
-        if (c.total === 0) return;
+        if (c.total <= atMost) return;
         if (Date.now() > deadline) throw new Error(`lab: ${c.total} server-side sockets still open after ${timeoutMs} ms: ${JSON.stringify(c.byState)}`);
         await sleep(500);
       }

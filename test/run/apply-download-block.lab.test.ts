@@ -37,7 +37,6 @@ describeLab('apply: downloads at the limit, and a block in the middle of a run',
     // dataClose: reset is what probe recommends for plain FTP: the server keeps no TIME_WAIT for a
     // download, so 1,000 downloads fit a limit of 100 without a 60 s pause per 78 files.
     it(`${name}: downloads 1,000 files at a limit of 100 (dataClose: reset): never blocked, peak <= 100, trees byte-equal, then nothing to do`, async () => {
-      await lab.waitQuiet();
       await lab.resetRoot(name);
       const remote = join(lab.servers[name].root, 'dl');
       generateTree(remote, { seed: 61, files: 1000, dirs: 30, depth: 3, maxSmall: 600 });
@@ -45,8 +44,7 @@ describeLab('apply: downloads at the limit, and a block in the middle of a run',
       const local = join(work, `dl-${name}`);
       const file = join(work, `dl-${name}.yml`);
       writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, name, 100, { server: '    dataClose: reset\n' })}syncs:\n  - { name: dl, servers: [${name}], direction: download, local: ${local}, remote: /dl, delete: true }\n`);
-      await lab.firewall.reset();
-      await lab.firewall.configure({ limit: 100, blockMs: 30_000, intervalMs: 200 });
+      await lab.armFirewall({ limit: 100, blockMs: 30_000, intervalMs: 200 }, 0);
       const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 400_000 });
       const stats = await lab.firewall.stats();
       console.log(`[measure] ${name} download 1000 @100 (reset close): code ${r.code}, firewall peak ${stats.peak} (TIME_WAIT ${stats.peakTimeWait}), blocks ${stats.blocks.length}; ${r.stdout.split('\n').filter((l) => l.includes(`${name}:`)).at(-1)}`);

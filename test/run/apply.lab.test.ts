@@ -37,13 +37,13 @@ describeLab('apply against the lab servers', (lab) => {
   afterAll(async () => {
     rmSync(work, { recursive: true, force: true });
     await lab.setSessionCap('pure-ftpd', null);
-    await lab.firewall.configure({ limit: null, intervalMs: 1000 });
-    await lab.firewall.reset();
+    await lab.disarmFirewall();
   }, 60_000);
 
   for (const name of ['vsftpd', 'pure-ftpd', 'proftpd'] as const) {
     it(`${name}: uploads 1,000 files at a limit of 100: never blocked, peak <= 100, trees byte-equal, then nothing to do`, async () => {
       await lab.resetRoot(name);
+      await lab.armFirewall({ limit: 100, blockMs: 30_000, intervalMs: 200 });
       const local = join(work, `up-${name}`);
       generateTree(local, { seed: 21, files: 1000, dirs: 30, depth: 3, maxSmall: 600 });
       const file = join(work, `up-${name}.yml`);
@@ -56,8 +56,6 @@ describeLab('apply against the lab servers', (lab) => {
       const kinds = new Map<string, number>();
       for (const a of plan.servers[0]!.actions) kinds.set(a.kind, (kinds.get(a.kind) ?? 0) + 1);
       expect(plan.servers[0]!.listing.dataConnections).toBe(0);
-      await lab.firewall.reset();
-      await lab.firewall.configure({ limit: 100, blockMs: 30_000, intervalMs: 200 });
       const r = await runCliAsync(['apply', planFile, '-c', file], { env, timeoutMs: 240_000 });
       const stats = await lab.firewall.stats();
       const done = new RegExp(`${name}: ok: ${kinds.get('mkdir')} mkdir, ${kinds.get('upload')} upload;`);
@@ -75,7 +73,7 @@ describeLab('apply against the lab servers', (lab) => {
 
   it('vsftpd: kill -9 at 5 seeded random moments, then a re-run converges; nothing partial remains; finished files are not re-sent', async () => {
     await lab.resetRoot('vsftpd');
-    await lab.firewall.configure({ limit: null, intervalMs: 1000 });
+    await lab.disarmFirewall();
     const local = join(work, 'kill');
     generateTree(local, { seed: 31, files: 1000, dirs: 30, depth: 3, maxSmall: 2000 });
     const file = join(work, 'kill.yml');
