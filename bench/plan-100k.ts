@@ -45,7 +45,7 @@ export async function planBench(files = 100_000, perDir = 100): Promise<Plan100k
   const snapshot = walkLocal(local, { exclude: [], include: [] });
   const remote: RemoteTree = new Map();
   for (const [path, e] of snapshot.entries) remote.set(path, e.type === 'dir' ? { name: path.split('/').pop()!, type: 'dir', size: 0 } : { name: path.split('/').pop()!, type: 'file', size: e.size, mtimeMs: e.mtimeMs, mtimePrecisionMs: 1000 });
-  const session = { listTree: () => Promise.resolve({ tree: remote, strategy: 'stat' as const, dataConnections: 0 }) } as unknown as RemoteSession;
+  const session = { listTree: () => Promise.resolve({ tree: remote, strategy: 'stat' as const, dataConnections: 0 }), roundTripMs: () => Promise.resolve(0.1) } as unknown as RemoteSession;
   const pool = { server: 'bench', ledger: new ConnectionLedger({ timeWaitMs: 60_000 }), withSession: <T>(fn: (s: RemoteSession) => Promise<T>) => fn(session), warnings: () => [], close: async () => undefined } as unknown as FtpRemotePool;
   const server = {
     name: 'bench', host: 'ftp.example.com', port: 21, user: 'u', tls: 'explicit', verifyCertificate: true, mode: 'passive', timeouts: { connectMs: 15_000, dataMs: 30_000 },

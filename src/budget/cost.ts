@@ -10,16 +10,58 @@ import { DEFAULT_CLIENT_CLOSE_LINGER_MS, timeWaitCountedMs } from './ledger.js';
 import type { ServerConfig } from '../manifest/types.js';
 import type { ActionKind } from '../plan/types.js';
 
+/**
+ * How long actions take (pure). Each action is a number of round trips on the control or data
+ * connection plus fixed local and server work; the round trip is what varies most between a LAN
+ * and a distant host, so plan measures it (the least of 3 NOOPs) and the model scales with it.
+ */
 export interface TimingModel {
-  /** Per transfer: EPSV + connect + command + 226 (+ rename, MFMT), ms. */
-  perTransferMs: number;
+  /** Control-connection round trip, ms. */
+  rttMs: number;
+  /** Local and server work per download beyond its round trips (fork, open, write, rename), ms. */
+  downloadWorkMs: number;
+  /** The same for an upload (temporary name, rename over the target, MFMT), ms. */
+  uploadWorkMs: number;
   /** Throughput of one session, bytes per ms. */
   bytesPerMs: number;
-  /** A command over the control connection (MKD, DELE, RMD), ms. */
-  controlOpMs: number;
+  /** Work per command over the control connection (MKD, DELE, RMD), beyond its round trip, ms. */
+  controlOpWorkMs: number;
 }
 
-export const DEFAULT_TIMING: TimingModel = { perTransferMs: 40, bytesPerMs: 10_000, controlOpMs: 5 };
+/** Round trips per action: a download is EPSV, connect, RETR..150, 226; an upload adds RNFR, RNTO, MFMT. */
+export const ROUND_TRIPS = { download: 4, upload: 7, control: 1 } as const;
+
+/** Used when no round trip was measured (unit tests, an old plan file). */
+export const DEFAULT_RTT_MS = 20;
+
+/** Per-transfer work learned from an earlier apply on the same server (see run/timing-store.ts). */
+export interface LearnedWork {
+  downloadWorkMs?: number;
+  uploadWorkMs?: number;
+}
+
+/**
+ * The model for a measured round trip. The work figures are the lab's (docs/benchmarks.md: 3,000
+ * files per server; vsftpd, pure-ftpd and proftpd differ by ±30 %), replaced by what an earlier
+ * apply on the same server measured when there is one.
+ */
+export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel {
+  return { rttMs, downloadWorkMs: learned.downloadWorkMs ?? 7, uploadWorkMs: learned.uploadWorkMs ?? 8.5, bytesPerMs: 10_000, controlOpWorkMs: 1 };
+}
+
+export const DEFAULT_TIMING: TimingModel = timingFor(DEFAULT_RTT_MS);
+
+/**
+ * apply's fixed cost on one server, besides its actions: the process start and logins (lab: ~0.45 s
+ * with a 0.1 ms round trip), the round trips of the lock and session set-up, and the listing the
+ * plan measured (apply lists again: to plan, or to check a saved plan's fingerprint).
+ */
+export function applySetupMs(t: TimingModel, listingMs: number): number {
+  return Math.round(START_WORK_MS + SETUP_ROUND_TRIPS * t.rttMs + listingMs);
+}
+const START_WORK_MS = 450;
+/** Two logins (connect, banner, USER, PASS, FEAT, TYPE, OPTS, PWD) and the lock (read, write, delete). */
+const SETUP_ROUND_TRIPS = 30;
 
 /** floor(maxConnections × headroom), minus one live control connection per parallel session. */
 export function connectionBudget(server: ServerConfig): number {
@@ -46,14 +88,15 @@ export function actionCost(kind: ActionKind, server: ServerConfig): { connection
 
 export function actionDuration(kind: ActionKind, size: number, t: TimingModel = DEFAULT_TIMING): number {
   switch (kind) {
-    case 'upload':
     case 'download':
+      return Math.round(ROUND_TRIPS.download * t.rttMs + t.downloadWorkMs + size / t.bytesPerMs);
+    case 'upload':
     case 'write-state':
-      return Math.round(t.perTransferMs + size / t.bytesPerMs);
+      return Math.round(ROUND_TRIPS.upload * t.rttMs + t.uploadWorkMs + size / t.bytesPerMs);
     case 'mkdir':
     case 'delete':
     case 'rmdir':
-      return t.controlOpMs;
+      return Math.round(ROUND_TRIPS.control * t.rttMs + t.controlOpWorkMs);
     default:
       return 1;
   }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { actionCost, actionDuration, connectionBudget, DEFAULT_TIMING, serverClosedCountedMs, type TimingModel } from '../budget/cost.js';
+import { actionCost, actionDuration, applySetupMs, connectionBudget, DEFAULT_RTT_MS, serverClosedCountedMs, timingFor, type LearnedWork, type TimingModel } from '../budget/cost.js';
 import { schedule } from '../budget/schedule.js';
 import { FtpsyncError } from '../errors.js';
 import { walkLocal, type LocalEntry } from '../local/walk.js';
@@ -25,7 +25,8 @@ export interface BuildOptions {
   /** Only these servers (--server). */
   servers?: string[];
   now?: () => Date;
-  timing?: TimingModel;
+  /** Per-transfer work an earlier apply measured on this server (the ETA's calibration). */
+  learnedWork?: (server: ServerConfig) => LearnedWork;
 }
 
 /** Everything a sync's diff was computed from; apply re-reads it to check the fingerprint. */
@@ -36,6 +37,10 @@ export interface SyncInputs {
   state: SyncState | null;
   listingStrategy: ServerPlan['listing']['strategy'];
   listingDataConnections: number;
+  /** Control round trip measured while listing, ms (null: not measured). */
+  rttMs: number | null;
+  /** How long the listing took, ms (null: not measured); apply lists again. */
+  listingMs: number | null;
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -52,6 +57,8 @@ export async function readSyncInputs(server: ServerConfig, sync: SyncConfig, poo
     for (const [p, e] of local) if (e.type === 'file') hashes.set(p, await sha256File(join(sync.localPath, ...p.split('/'))));
   }
   return pool.withSession(async (session) => {
+    const rttMs = await session.roundTripMs();
+    const listingStarted = performance.now();
     let remote: RemoteTree = new Map();
     let strategy: ServerPlan['listing']['strategy'] = 'stat';
     let dataConnections = 0;
@@ -66,7 +73,8 @@ export async function readSyncInputs(server: ServerConfig, sync: SyncConfig, poo
       if (sync.direction === 'download') throw new FtpsyncError('E_FTP', `${server.name}: remote directory ${sync.remotePath} does not exist`, `Check syncs "${sync.name}" remote:.`, { server: server.name, remotePath: sync.remotePath, ftpCode: 550 });
     }
     const state = sync.compare === 'checksum' ? parseState(await session.readSmallFile(remoteJoin(sync.remotePath, STATE_FILE))) : null;
-    return { local, remote, ...(hashes ? { hashes } : {}), state, listingStrategy: strategy, listingDataConnections: dataConnections };
+    const listingMs = Math.round(performance.now() - listingStarted);
+    return { local, remote, ...(hashes ? { hashes } : {}), state, listingStrategy: strategy, listingDataConnections: dataConnections, rttMs, listingMs };
   });
 }
 
@@ -74,8 +82,14 @@ export function fingerprintKey(server: string, sync: string): string {
   return `${server}/${sync}`;
 }
 
+/** The timing model for a server: from the least round trip its listings measured. */
+export function timingFromInputs(inputs: SyncInputs[], learned: LearnedWork = {}): TimingModel {
+  const measured = inputs.map((x) => x.rttMs).filter((r): r is number => r !== null);
+  return timingFor(measured.length ? Math.min(...measured) : DEFAULT_RTT_MS, learned);
+}
+
 /** Plan one server from the inputs of its syncs (pure). */
-export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: SyncInputs[], timing: TimingModel = DEFAULT_TIMING, poolWarnings: string[] = []): ServerPlan {
+export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: SyncInputs[], timing: TimingModel = timingFromInputs(inputs), poolWarnings: string[] = []): ServerPlan {
   const actions: PlannedAction[] = [];
   const summaries: SyncSummary[] = [];
   const warnings: string[] = [...poolWarnings];
@@ -96,6 +110,9 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
     parallel: server.firewall.parallel,
     initiallyCounted: Array.from({ length: Math.min(listingData, budget - 1) }, () => serverClosedCountedMs(server)),
   });
+  // apply starts, logs in, lists again (to plan, or to check the fingerprint) and takes its lock.
+  const listingMs = inputs.reduce((t, x) => t + (x.listingMs ?? [...x.remote.values()].filter((e) => e.type === 'dir').length * (timing.rttMs + 1)), 0);
+  const setupMs = actions.length > 0 ? applySetupMs(timing, listingMs) : 0;
   if (sched.etaMs > 3 * 3_600_000) warnings.push(`${server.name}: the budget (${budget} connections per ${Math.round(server.firewall.timeWaitMs / 1000)} s) makes this take about ${Math.round(sched.etaMs / 3_600_000)} h; consider dataClose: reset (see probe), or ask the host for a higher limit`);
   if (server.tls === 'none' && !['127.0.0.1', 'localhost', '::1'].includes(server.host)) warnings.push(`${server.name}: plain FTP: the password travels in clear text`);
   if (server.password?.source === 'literal') warnings.push(`${server.name}: the manifest holds a literal password`);
@@ -112,9 +129,10 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
     actions,
     phases: sched.phases.map((p) => ({ index: p.index, actionIds: p.actionIds, connections: p.connections, startMs: p.startMs, estimatedMs: p.estimatedMs, pauseAfterMs: p.pauseAfterMs })),
     countedConnections: sched.countedConnections,
+    rttMs: timing.rttMs,
     theoreticalMinMs: sched.theoreticalMinMs,
-    etaMs: sched.etaMs,
-    boundMs: sched.boundMs,
+    etaMs: sched.etaMs + setupMs,
+    boundMs: sched.boundMs + setupMs,
     warnings: [...new Set(warnings)],
   };
 }
@@ -137,7 +155,7 @@ export async function buildPlan(o: BuildOptions): Promise<Plan> {
       fingerprint.local[fingerprintKey(name, sync.name)] = localDigest(input.local, input.hashes);
       fingerprint.remote[fingerprintKey(name, sync.name)] = remoteDigest(input.remote);
     }
-    servers.push(planServer(server, syncs, inputs, o.timing, pool.warnings()));
+    servers.push(planServer(server, syncs, inputs, timingFromInputs(inputs, o.learnedWork?.(server)), pool.warnings()));
   }
   return {
     formatVersion: PLAN_FORMAT_VERSION,

@@ -77,7 +77,7 @@ export function formatText(plan: Plan, o: TextOptions = {}): string {
       out.push('  no changes');
     } else {
       for (let i = 0; i < s.phases.length; i++) out.push(`  ${phaseLine(s, i)}`);
-      out.push(`  ${s.countedConnections} counted connection(s); ETA ${formatDuration(s.etaMs)} (theoretical minimum ${formatDuration(s.theoreticalMinMs)})`);
+      out.push(`  ${s.countedConnections} counted connection(s); ETA ${formatDuration(s.etaMs)} (theoretical minimum ${formatDuration(s.theoreticalMinMs)}${s.rttMs !== undefined ? `; round trip ${s.rttMs} ms` : ''})`);
       for (const a of s.actions.slice(0, maxFiles)) out.push(`    ${describeAction(a)}`);
       if (s.actions.length > maxFiles) out.push(`    … and ${s.actions.length - maxFiles} more (--format json lists every action)`);
     }

@@ -83,8 +83,11 @@ export interface ServerPlan {
   phases: Phase[];
   /** Counted connections across all phases. */
   countedConnections: number;
-  /** (ceil(N/B) − 1) × timeWait + transfer time. */
+  /** Control round trip measured at plan time, ms: the timing model's basis. */
+  rttMs?: number;
+  /** (ceil(N/B) − 1) × timeWait + transfer time (without apply's fixed setup). */
   theoreticalMinMs: number;
+  /** Estimated time for apply on this server: the schedule plus the fixed setup (login, lock, re-listing). */
   etaMs: number;
   /** The schedule's guarantee: etaMs ≤ this (theoretical minimum + what the order requires). */
   boundMs: number;

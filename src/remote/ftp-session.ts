@@ -425,6 +425,16 @@ export class FtpSession implements RemoteSession {
   }
 
   /** One command over the control connection; the reply whatever its code. */
+  async roundTripMs(): Promise<number> {
+    let least = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      await this.command('NOOP');
+      least = Math.min(least, performance.now() - t);
+    }
+    return Math.round(least * 100) / 100;
+  }
+
   async command(line: string): Promise<{ code: number; message: string }> {
     const r = await this.client.sendIgnoringError(line).catch((e: unknown) => {
       throw this.fail(e, line.split(' ')[0]!.toLowerCase());

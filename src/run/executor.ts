@@ -24,6 +24,7 @@ import { formatDuration } from '../manifest/duration.js';
 import { blockExplanation, looksBlocked } from './block-detect.js';
 import type { Journal } from './journal.js';
 import type { Reporter } from './progress.js';
+import type { TransferTimes } from './timing-store.js';
 
 export interface ServerRunDeps {
   server: ServerConfig;
@@ -48,9 +49,20 @@ export interface ServerResult {
   connections: { control: number; data: number };
   peakCounted: number;
   elapsedMs: number;
+  /** Median time of this run's successful uploads and downloads (the next plan's ETA learns from it). */
+  transferTimes?: TransferTimes;
 }
 
 const MAX_TRIES = 3;
+
+function medians(d: Record<'upload' | 'download', number[]>): TransferTimes {
+  const out: TransferTimes = {};
+  for (const kind of ['upload', 'download'] as const) {
+    const xs = [...d[kind]].sort((x, y) => x - y);
+    if (xs.length) out[kind] = { medianMs: xs[Math.floor(xs.length / 2)]!, samples: xs.length };
+  }
+  return out;
+}
 /** While blocked, probe with one connection this often (each probe the firewall may count). */
 const BLOCK_PROBE_EVERY_MS = 15_000;
 
@@ -66,6 +78,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   let halted: FtpsyncError | null = null;
   const peakTimer = setInterval(() => (result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()))), 250);
   const locks: string[] = [];
+  const durations: Record<'upload' | 'download', number[]> = { upload: [], download: [] };
 
   /**
    * A block: stop opening connections at once (the gate rejects every caller), explain, then per
@@ -177,7 +190,9 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
             const sync = syncByName.get(a.sync)!;
             for (let attempt = 1; ; attempt++) {
               try {
+                const t0 = now();
                 await d.pool.withSession((s) => runAction(s, a!, sync, plan));
+                if (a.kind === 'upload' || a.kind === 'download') durations[a.kind].push(now() - t0);
                 d.journal.record(a.id);
                 result.done[a.kind] = (result.done[a.kind] ?? 0) + 1;
                 if (a.kind === 'upload' || a.kind === 'download') result.bytes += a.size;
@@ -229,6 +244,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   result.connections = d.ledger.totals();
   result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()));
   result.elapsedMs = now() - started;
+  result.transferTimes = medians(durations);
   if (halted) {
     result.ok = false;
     result.error = halted.message + (halted.hint ? `\nhint: ${halted.hint}` : '');

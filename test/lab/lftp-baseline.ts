@@ -18,6 +18,8 @@ export interface LftpScenario {
   limit: number;
   /** lftp is killed after this long (a blocked lftp retries for minutes). */
   timeoutMs: number;
+  /** Kill lftp this long after the simulator blocked it (the outcome is known; spare the retries). */
+  stopAfterBlockMs?: number;
   /** Extra lftp mirror options, e.g. '--parallel=1'. */
   mirrorOptions?: string;
   /**
@@ -65,6 +67,7 @@ export async function runLftpScenario(lab: Lab, sc: LftpScenario, workDir: strin
   const s = lab.servers[sc.server];
   await lab.firewall.configure({ limit: null, intervalMs: 200 });
   await lab.dropClientSockets();
+  await lab.clearTimeWait();
   await lab.waitQuiet();
   await lab.resetRoot(sc.server);
   const local = join(workDir, `${sc.server}-${sc.direction}-${sc.mode}`);
@@ -105,6 +108,7 @@ export async function runLftpScenario(lab: Lab, sc: LftpScenario, workDir: strin
     commands = [...settings, mirror, 'bye'].join('; ');
   }
   let filesAtBlock: number | null = null;
+  let blockSeenAt = 0;
   let killedByTimeout = false;
   const child = sc.paced && sc.direction === 'download' ? spawn('lftp', ['-f', commands], { env: lftpEnv, stdio: 'ignore' }) : spawn('lftp', [...lftpArgs, '-e', commands, s.host], { env: lftpEnv, stdio: 'ignore' });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -119,7 +123,13 @@ export async function runLftpScenario(lab: Lab, sc: LftpScenario, workDir: strin
     }
     if (filesAtBlock === null) {
       const st = await lab.firewall.stats();
-      if (st.blocked) filesAtBlock = countFiles(watched);
+      if (st.blocked) {
+        filesAtBlock = countFiles(watched);
+        blockSeenAt = Date.now();
+      }
+    } else if (sc.stopAfterBlockMs !== undefined && Date.now() - blockSeenAt > sc.stopAfterBlockMs) {
+      child.kill('SIGKILL');
+      break;
     }
     await new Promise((r) => setTimeout(r, 200));
   }

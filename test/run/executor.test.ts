@@ -73,6 +73,7 @@ function fakePool(o: { ledger: ConnectionLedger; gate: BudgetGate; now: () => nu
       files.set(p, c.toString());
     },
     facts: async () => ({ listing: ['stat'], mfmt: true, mdtmSet: false, rename: true }),
+    roundTripMs: async () => 0,
     close: async () => undefined,
   };
   const pool = {
@@ -141,6 +142,8 @@ describe('runServerPlan (in-memory pool double)', () => {
     const r = await s.run();
     expect(r.ok).toBe(true);
     expect(r.done.upload).toBe(20);
+    expect(r.transferTimes?.upload?.samples).toBe(20);
+    expect(r.transferTimes?.download).toBeUndefined();
     expect(r.done.delete).toBe(1);
     const uploads = s.fake.ops.filter((o) => o.startsWith('upload'));
     expect(uploads).toHaveLength(20);

@@ -11,6 +11,8 @@ import { formatBytes } from '../../plan/format.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../../plan/types.js';
 import { runServerPlan, type ServerResult } from '../../run/executor.js';
 import { Journal } from '../../run/journal.js';
+import { learnedFrom, recordLearnedWork, timingKey, timingStorePath } from '../../run/timing-store.js';
+import { DEFAULT_RTT_MS } from '../../budget/cost.js';
 import { runRollout } from '../../run/rollout.js';
 import { makeReporter } from '../../run/progress.js';
 import { DEFAULT_MANIFEST, loadManifestForCommand } from '../manifest.js';
@@ -104,7 +106,16 @@ export function registerApply(program: Command): void {
               for (const w of sp.warnings) reporter.note(name, `warning: ${w.startsWith(`${name}: `) ? w.slice(name.length + 2) : w}`);
               // The journal belongs to exactly this plan: same manifest, same local and remote trees.
               const journal = new Journal(join(dirname(manifest.file), '.ftpsync', `journal-${name}.jsonl`), keyOf(plan));
-              return await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(name)), pool: ctx.poolFor(server), ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter });
+              const r = await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(name)), pool: ctx.poolFor(server), ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter });
+              // The next plan's ETA uses this server's measured speed instead of the lab's.
+              if (r.ok && r.transferTimes) {
+                try {
+                  recordLearnedWork(timingStorePath(manifest.file), timingKey(server), learnedFrom(r.transferTimes, sp.rttMs ?? DEFAULT_RTT_MS));
+                } catch (e) {
+                  reporter.note(name, `could not record its transfer times for the next ETA: ${(e as Error).message}`);
+                }
+              }
+              return r;
             } catch (e) {
               const err = e as Error & { hint?: string };
               return { server: name, ok: false, error: err.message + (err.hint ? `\nhint: ${err.hint}` : ''), done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 };

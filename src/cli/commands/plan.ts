@@ -6,6 +6,7 @@ import { FtpsyncError } from '../../errors.js';
 import type { Manifest, ServerConfig } from '../../manifest/types.js';
 import { packageVersion } from '../../paths.js';
 import { buildPlan, planHasChanges } from '../../plan/build.js';
+import { readLearnedWork, timingKey, timingStorePath } from '../../run/timing-store.js';
 import { formatJson, formatMarkdown, formatText } from '../../plan/format.js';
 import type { Plan } from '../../plan/types.js';
 import { createRemotePool, type FtpRemotePool } from '../../remote/pool.js';
@@ -49,7 +50,8 @@ export function planningContext(): PlanningContext {
 
 export async function makePlan(manifest: Manifest, digest: string, ctx: PlanningContext, servers?: string[]): Promise<Plan> {
   if (servers) for (const s of servers) if (!manifest.servers[s]) throw new FtpsyncError('E_USAGE', `--server ${s}: no such server in ${manifest.file}`, `Known servers: ${Object.keys(manifest.servers).join(', ')}`);
-  return buildPlan({ manifest, manifestDigest: digest, toolVersion: packageVersion(), poolFor: ctx.poolFor, ...(servers ? { servers } : {}) });
+  const store = timingStorePath(manifest.file);
+  return buildPlan({ manifest, manifestDigest: digest, toolVersion: packageVersion(), poolFor: ctx.poolFor, learnedWork: (s) => readLearnedWork(store, timingKey(s)), ...(servers ? { servers } : {}) });
 }
 
 export function registerPlan(program: Command): void {
