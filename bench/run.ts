@@ -47,6 +47,8 @@ interface Row {
   /** Theoretical minimum for this run's counted connections; null when not applicable. */
   tStarMs: number | null;
   etaMs: number | null;
+  /** ftpsync: the round trip plan measured (its timing model's basis), ms. */
+  rttMs?: number;
   complete: boolean;
 }
 
@@ -97,7 +99,7 @@ async function ftpsync(lab: Lab, o: { scenario: string; server: LabServerName; l
   const planStarted = Date.now();
   const planned = await run(process.execPath, [CLI, 'plan', '-c', file, '--format', 'json'], env, 120_000);
   const planMs = Date.now() - planStarted;
-  const plan = JSON.parse(planned.out.slice(planned.out.indexOf('{'))) as { servers: Array<{ etaMs: number; theoreticalMinMs: number; listing: { dataConnections: number }; actions: unknown[] }> };
+  const plan = JSON.parse(planned.out.slice(planned.out.indexOf('{'))) as { servers: Array<{ etaMs: number; theoreticalMinMs: number; rttMs?: number; listing: { dataConnections: number }; actions: unknown[] }> };
   const sp = plan.servers[0]!;
   if (o.planOnly) {
     const stats = await lab.firewall.stats();
@@ -113,7 +115,7 @@ async function ftpsync(lab: Lab, o: { scenario: string; server: LabServerName; l
     scenario: o.scenario, server: o.server, limit: o.limit, contender: o.contender, files: o.files,
     blocked: stats.blocks.length > 0, filesAtBlock: null, peak: stats.peak, peakTimeWait: stats.peakTimeWait,
     opened: summary ? `${summary.connections.control} + ${summary.connections.data}` : '?', applyMs: summary?.elapsedMs ?? null,
-    listingData: String(sp.listing.dataConnections), wallMs, tStarMs: sp.theoreticalMinMs, etaMs: sp.etaMs, complete: r.code === 0 && o.check(),
+    listingData: String(sp.listing.dataConnections), wallMs, tStarMs: sp.theoreticalMinMs, etaMs: sp.etaMs, ...(sp.rttMs !== undefined ? { rttMs: sp.rttMs } : {}), complete: r.code === 0 && o.check(),
   };
 }
 

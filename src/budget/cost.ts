@@ -42,26 +42,27 @@ export interface LearnedWork {
 
 /**
  * The model for a measured round trip. The work figures are the lab's (docs/benchmarks.md: 3,000
- * files per server; vsftpd, pure-ftpd and proftpd differ by ±30 %), replaced by what an earlier
- * apply on the same server measured when there is one.
+ * files per server, round trip 0.4 ms; vsftpd, pure-ftpd and proftpd differ by ±30 %), replaced by
+ * what an earlier apply on the same server measured when there is one.
  */
 export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel {
-  return { rttMs, downloadWorkMs: learned.downloadWorkMs ?? 7, uploadWorkMs: learned.uploadWorkMs ?? 8.5, bytesPerMs: 10_000, controlOpWorkMs: 1 };
+  return { rttMs, downloadWorkMs: learned.downloadWorkMs ?? 5.5, uploadWorkMs: learned.uploadWorkMs ?? 6, bytesPerMs: 10_000, controlOpWorkMs: 1 };
 }
 
 export const DEFAULT_TIMING: TimingModel = timingFor(DEFAULT_RTT_MS);
 
 /**
- * apply's fixed cost on one server, besides its actions: the process start and logins (lab: ~0.45 s
- * with a 0.1 ms round trip), the round trips of the lock and session set-up, and the listing the
- * plan measured (apply lists again: to plan, or to check a saved plan's fingerprint).
+ * apply's fixed cost on one server, besides its actions: what planning measured and apply repeats
+ * (the process start, the local walk, the listing: `measuredMs`), plus what planning does not do
+ * (a second login, the lock: read, write, delete; closing).
  */
-export function applySetupMs(t: TimingModel, listingMs: number): number {
-  return Math.round(START_WORK_MS + SETUP_ROUND_TRIPS * t.rttMs + listingMs);
+export function applySetupMs(t: TimingModel, measuredMs: number): number {
+  return Math.round(measuredMs + SETUP_ROUND_TRIPS * t.rttMs + SETUP_WORK_MS);
 }
-const START_WORK_MS = 450;
-/** Two logins (connect, banner, USER, PASS, FEAT, TYPE, OPTS, PWD) and the lock (read, write, delete). */
-const SETUP_ROUND_TRIPS = 30;
+/** Login (connect, banner, USER, PASS, FEAT, TYPE, OPTS, PWD), lock (3 commands + a data connection), QUIT. */
+const SETUP_ROUND_TRIPS = 20;
+/** The rest, calibrated in the lab: apply took 0.2–0.25 s more than planning measured, beyond its actions. */
+const SETUP_WORK_MS = 250;
 
 /** floor(maxConnections × headroom), minus one live control connection per parallel session. */
 export function connectionBudget(server: ServerConfig): number {

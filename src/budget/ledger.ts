@@ -32,7 +32,13 @@ export interface LedgerOptions {
   clientCloseLingerMs?: number;
 }
 
-export const DEFAULT_CLIENT_CLOSE_LINGER_MS = 1_000;
+/**
+ * After our FIN the server's socket lives about one round trip (LAST_ACK). An upload takes at
+ * least 7 round trips, so even on a slow link few of them overlap; 250 ms covers round trips up
+ * to ~200 ms with room. (It was 1 s: at limit 100 that paced 3,000 uploads to 76 a second, 4×
+ * slower than they run, while the simulator never saw more than 6 sockets: docs/benchmarks.md.)
+ */
+export const DEFAULT_CLIENT_CLOSE_LINGER_MS = 250;
 
 /**
  * Added to timeWait for connections the server may hold in TIME_WAIT. Linux's TIME_WAIT timer

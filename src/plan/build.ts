@@ -39,8 +39,8 @@ export interface SyncInputs {
   listingDataConnections: number;
   /** Control round trip measured while listing, ms (null: not measured). */
   rttMs: number | null;
-  /** How long the listing took, ms (null: not measured); apply lists again. */
-  listingMs: number | null;
+  /** How long reading these inputs took (local walk, hashes, listing), ms (null: not measured); apply reads them again. */
+  readMs: number | null;
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -50,6 +50,7 @@ async function sha256File(path: string): Promise<string> {
 }
 
 export async function readSyncInputs(server: ServerConfig, sync: SyncConfig, pool: FtpRemotePool): Promise<SyncInputs> {
+  const started = performance.now();
   const local = sync.direction === 'download' && !existsSync(sync.localPath) ? new Map<string, LocalEntry>() : walkLocal(sync.localPath, sync).entries;
   let hashes: Map<string, string> | undefined;
   if (sync.compare === 'checksum' && sync.direction === 'upload') {
@@ -58,7 +59,6 @@ export async function readSyncInputs(server: ServerConfig, sync: SyncConfig, poo
   }
   return pool.withSession(async (session) => {
     const rttMs = await session.roundTripMs();
-    const listingStarted = performance.now();
     let remote: RemoteTree = new Map();
     let strategy: ServerPlan['listing']['strategy'] = 'stat';
     let dataConnections = 0;
@@ -73,8 +73,7 @@ export async function readSyncInputs(server: ServerConfig, sync: SyncConfig, poo
       if (sync.direction === 'download') throw new FtpsyncError('E_FTP', `${server.name}: remote directory ${sync.remotePath} does not exist`, `Check syncs "${sync.name}" remote:.`, { server: server.name, remotePath: sync.remotePath, ftpCode: 550 });
     }
     const state = sync.compare === 'checksum' ? parseState(await session.readSmallFile(remoteJoin(sync.remotePath, STATE_FILE))) : null;
-    const listingMs = Math.round(performance.now() - listingStarted);
-    return { local, remote, ...(hashes ? { hashes } : {}), state, listingStrategy: strategy, listingDataConnections: dataConnections, rttMs, listingMs };
+    return { local, remote, ...(hashes ? { hashes } : {}), state, listingStrategy: strategy, listingDataConnections: dataConnections, rttMs, readMs: Math.round(performance.now() - started) };
   });
 }
 
@@ -88,8 +87,11 @@ export function timingFromInputs(inputs: SyncInputs[], learned: LearnedWork = {}
   return timingFor(measured.length ? Math.min(...measured) : DEFAULT_RTT_MS, learned);
 }
 
-/** Plan one server from the inputs of its syncs (pure). */
-export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: SyncInputs[], timing: TimingModel = timingFromInputs(inputs), poolWarnings: string[] = []): ServerPlan {
+/**
+ * Plan one server from the inputs of its syncs (pure). `processStartMs`: what this process spent
+ * before planning (Node's start, loading the manifest), which apply spends again.
+ */
+export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: SyncInputs[], timing: TimingModel = timingFromInputs(inputs), poolWarnings: string[] = [], processStartMs = 0): ServerPlan {
   const actions: PlannedAction[] = [];
   const summaries: SyncSummary[] = [];
   const warnings: string[] = [...poolWarnings];
@@ -110,9 +112,10 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
     parallel: server.firewall.parallel,
     initiallyCounted: Array.from({ length: Math.min(listingData, budget - 1) }, () => serverClosedCountedMs(server)),
   });
-  // apply starts, logs in, lists again (to plan, or to check the fingerprint) and takes its lock.
-  const listingMs = inputs.reduce((t, x) => t + (x.listingMs ?? [...x.remote.values()].filter((e) => e.type === 'dir').length * (timing.rttMs + 1)), 0);
-  const setupMs = actions.length > 0 ? applySetupMs(timing, listingMs) : 0;
+  // apply starts, reads the same inputs again (to plan, or to check the fingerprint), logs in
+  // and takes its lock: what planning measured, plus the round trips planning did not make.
+  const readMs = inputs.reduce((t, x) => t + (x.readMs ?? [...x.remote.values()].filter((e) => e.type === 'dir').length * (timing.rttMs + 1)), 0);
+  const setupMs = actions.length > 0 ? applySetupMs(timing, processStartMs + readMs) : 0;
   if (sched.etaMs > 3 * 3_600_000) warnings.push(`${server.name}: the budget (${budget} connections per ${Math.round(server.firewall.timeWaitMs / 1000)} s) makes this take about ${Math.round(sched.etaMs / 3_600_000)} h; consider dataClose: reset (see probe), or ask the host for a higher limit`);
   if (server.tls === 'none' && !['127.0.0.1', 'localhost', '::1'].includes(server.host)) warnings.push(`${server.name}: plain FTP: the password travels in clear text`);
   if (server.password?.source === 'literal') warnings.push(`${server.name}: the manifest holds a literal password`);
@@ -142,6 +145,8 @@ export async function buildPlan(o: BuildOptions): Promise<Plan> {
   const wanted = o.servers?.length ? new Set(o.servers) : null;
   const servers: ServerPlan[] = [];
   const fingerprint: Plan['fingerprint'] = { manifest: o.manifestDigest, local: {}, remote: {} };
+  // Time since this process started (performance.now()'s origin): Node, modules, the manifest.
+  let processStartMs = Math.round(performance.now());
   const order = manifest.rollout.stages.flatMap((s) => s.servers).filter((n) => !wanted || wanted.has(n));
   for (const name of order) {
     const server = manifest.servers[name]!;
@@ -155,7 +160,8 @@ export async function buildPlan(o: BuildOptions): Promise<Plan> {
       fingerprint.local[fingerprintKey(name, sync.name)] = localDigest(input.local, input.hashes);
       fingerprint.remote[fingerprintKey(name, sync.name)] = remoteDigest(input.remote);
     }
-    servers.push(planServer(server, syncs, inputs, timingFromInputs(inputs, o.learnedWork?.(server)), pool.warnings()));
+    servers.push(planServer(server, syncs, inputs, timingFromInputs(inputs, o.learnedWork?.(server)), pool.warnings(), processStartMs));
+    processStartMs = 0;
   }
   return {
     formatVersion: PLAN_FORMAT_VERSION,

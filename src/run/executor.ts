@@ -49,17 +49,22 @@ export interface ServerResult {
   connections: { control: number; data: number };
   peakCounted: number;
   elapsedMs: number;
-  /** Median time of this run's successful uploads and downloads (the next plan's ETA learns from it). */
+  /** Time per successful upload and download in this run (the next plan's ETA learns from it). */
   transferTimes?: TransferTimes;
 }
 
 const MAX_TRIES = 3;
 
-function medians(d: Record<'upload' | 'download', number[]>): TransferTimes {
+/**
+ * Mean time per upload and download, without the slowest 5 % (the few that waited at the gate or
+ * retried): the mean, not the median, is what sets throughput when a few transfers are slow.
+ */
+function transferTimes(d: Record<'upload' | 'download', number[]>): TransferTimes {
   const out: TransferTimes = {};
   for (const kind of ['upload', 'download'] as const) {
     const xs = [...d[kind]].sort((x, y) => x - y);
-    if (xs.length) out[kind] = { medianMs: xs[Math.floor(xs.length / 2)]!, samples: xs.length };
+    const kept = xs.slice(0, Math.max(1, Math.ceil(xs.length * 0.95)));
+    if (xs.length) out[kind] = { meanMs: Math.round((kept.reduce((t, x) => t + x, 0) / kept.length) * 100) / 100, samples: xs.length };
   }
   return out;
 }
@@ -244,7 +249,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   result.connections = d.ledger.totals();
   result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()));
   result.elapsedMs = now() - started;
-  result.transferTimes = medians(durations);
+  result.transferTimes = transferTimes(durations);
   if (halted) {
     result.ok = false;
     result.error = halted.message + (halted.hint ? `\nhint: ${halted.hint}` : '');

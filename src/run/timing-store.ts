@@ -1,7 +1,7 @@
 /**
- * What apply learned about a server's speed, for the next plan's ETA: the median upload and
- * download time of the last successful apply, minus their round trips (the part that does not
- * change with the network). Kept beside the journal in .ftpsync/timing.json, keyed by host:port.
+ * What apply learned about a server's speed, for the next plan's ETA: the mean upload and
+ * download time of the last successful apply (slowest 5 % left out), minus their round trips (the
+ * part that does not change with the network). Kept beside the journal in .ftpsync/timing.json, keyed by host:port.
  * Servers differ by ±30 % in per-transfer work (docs/benchmarks.md); one apply fixes that.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -12,9 +12,9 @@ import { ROUND_TRIPS, type LearnedWork } from '../budget/cost.js';
 export const MIN_SAMPLES = 20;
 
 export interface TransferTimes {
-  /** Median duration of the run's successful actions of that kind, ms, and how many there were. */
-  upload?: { medianMs: number; samples: number };
-  download?: { medianMs: number; samples: number };
+  /** Mean duration of the run's successful actions of that kind (slowest 5 % left out), ms, and how many there were. */
+  upload?: { meanMs: number; samples: number };
+  download?: { meanMs: number; samples: number };
 }
 
 interface StoredEntry extends LearnedWork {
@@ -49,9 +49,9 @@ export function readLearnedWork(file: string, key: string): LearnedWork {
   return { ...(down !== undefined ? { downloadWorkMs: down } : {}), ...(up !== undefined ? { uploadWorkMs: up } : {}) };
 }
 
-/** The work part of what was measured (pure): median minus the round trips the model adds back. */
+/** The work part of what was measured (pure): the mean minus the round trips the model adds back. */
 export function learnedFrom(times: TransferTimes, rttMs: number): LearnedWork {
-  const work = (t: { medianMs: number; samples: number } | undefined, trips: number) => (t && t.samples >= MIN_SAMPLES ? Math.max(0, Math.round((t.medianMs - trips * rttMs) * 10) / 10) : undefined);
+  const work = (t: { meanMs: number; samples: number } | undefined, trips: number) => (t && t.samples >= MIN_SAMPLES ? Math.max(0, Math.round((t.meanMs - trips * rttMs) * 10) / 10) : undefined);
   const down = work(times.download, ROUND_TRIPS.download);
   const up = work(times.upload, ROUND_TRIPS.upload);
   return { ...(down !== undefined ? { downloadWorkMs: down } : {}), ...(up !== undefined ? { uploadWorkMs: up } : {}) };

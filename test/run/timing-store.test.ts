@@ -32,9 +32,9 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     return join(d, 'ftpsync.yml');
   };
 
-  it('keeps the work part (median minus round trips), and only from enough samples', () => {
-    expect(learnedFrom({ download: { medianMs: 50, samples: MIN_SAMPLES }, upload: { medianMs: 100, samples: 3 } }, 10)).toEqual({ downloadWorkMs: 10 });
-    expect(learnedFrom({ upload: { medianMs: 20, samples: 500 } }, 10)).toEqual({ uploadWorkMs: 0 });
+  it('keeps the work part (mean minus round trips), and only from enough samples', () => {
+    expect(learnedFrom({ download: { meanMs: 50, samples: MIN_SAMPLES }, upload: { meanMs: 100, samples: 3 } }, 10)).toEqual({ downloadWorkMs: 10 });
+    expect(learnedFrom({ upload: { meanMs: 20, samples: 500 } }, 10)).toEqual({ uploadWorkMs: 0 });
   });
 
   it('round-trips per server, merges kinds, and ignores a corrupt or hostile file', () => {
