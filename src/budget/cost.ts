@@ -6,7 +6,7 @@
  * over plain FTP; under TLS they count for timeWait (see socket-tracking.ts);
  * mkdir, delete, rmdir, rename go over the control connection: no new connection.
  */
-import { DEFAULT_CLIENT_CLOSE_LINGER_MS, timeWaitCountedMs } from './ledger.js';
+import { timeWaitCountedMs } from './ledger.js';
 import type { ServerConfig } from '../manifest/types.js';
 import type { ActionKind } from '../plan/types.js';
 
@@ -74,12 +74,22 @@ export function serverClosedCountedMs(server: ServerConfig): number {
   return server.dataClose === 'reset' && server.tls === 'none' ? 0 : timeWaitCountedMs(server.firewall.timeWaitMs);
 }
 
-export function actionCost(kind: ActionKind, server: ServerConfig): { connections: number; countedMs: number } {
+/**
+ * How long a data connection we closed may still show on the server: its LAST_ACK lasts about one
+ * round trip after our FIN; 4 round trips plus 100 ms for a slow server. An upload takes at least
+ * 7 round trips, so few overlap. (A flat 1 s paced 3,000 uploads at limit 100 to 76 a second, 4×
+ * slower than they ran, while the simulator never saw more than 6 sockets: docs/benchmarks.md.)
+ */
+export function clientCloseLingerMs(rttMs: number): number {
+  return Math.round(100 + 4 * rttMs);
+}
+
+export function actionCost(kind: ActionKind, server: ServerConfig, rttMs = DEFAULT_RTT_MS): { connections: number; countedMs: number } {
   switch (kind) {
     case 'upload':
     case 'write-state':
       // Under TLS the lab saw the server keep TIME_WAIT for some uploads we closed: count them fully.
-      return { connections: 1, countedMs: server.tls === 'none' ? DEFAULT_CLIENT_CLOSE_LINGER_MS : timeWaitCountedMs(server.firewall.timeWaitMs) };
+      return { connections: 1, countedMs: server.tls === 'none' ? clientCloseLingerMs(rttMs) : timeWaitCountedMs(server.firewall.timeWaitMs) };
     case 'download':
       return { connections: 1, countedMs: serverClosedCountedMs(server) };
     default:

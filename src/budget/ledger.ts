@@ -33,10 +33,8 @@ export interface LedgerOptions {
 }
 
 /**
- * After our FIN the server's socket lives about one round trip (LAST_ACK). An upload takes at
- * least 7 round trips, so even on a slow link few of them overlap; 250 ms covers round trips up
- * to ~200 ms with room. (It was 1 s: at limit 100 that paced 3,000 uploads to 76 a second, 4×
- * slower than they run, while the simulator never saw more than 6 sockets: docs/benchmarks.md.)
+ * After our FIN the server's socket lives about one round trip (LAST_ACK). This is the figure
+ * before a round trip is measured; apply uses clientCloseLingerMs(rtt) from cost.ts.
  */
 export const DEFAULT_CLIENT_CLOSE_LINGER_MS = 250;
 
@@ -57,11 +55,16 @@ export class ConnectionLedger {
   private nextId = 1;
   private readonly records: ConnectionRecord[] = [];
   private readonly timeWaitMs: number;
-  private readonly clientCloseLingerMs: number;
+  private clientCloseLingerMs: number;
 
   constructor(options: LedgerOptions) {
     this.timeWaitMs = options.timeWaitMs;
     this.clientCloseLingerMs = options.clientCloseLingerMs ?? DEFAULT_CLIENT_CLOSE_LINGER_MS;
+  }
+
+  /** Once the round trip is known (apply, from the plan): how long a client-closed connection counts. */
+  setClientCloseLinger(ms: number): void {
+    this.clientCloseLingerMs = ms;
   }
 
   /**

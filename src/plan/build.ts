@@ -99,7 +99,7 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
     const input = inputs[i]!;
     const d = diffSync({ server: server.name, sync, local: input.local, remote: input.remote, state: input.state, ...(input.hashes ? { localHashes: input.hashes } : {}) });
     // Syncs run one after another: offset each sync's stages past the previous one's.
-    for (const a of d.actions) actions.push({ ...a, stage: i * 100_000 + a.stage, cost: actionCost(a.kind, server) });
+    for (const a of d.actions) actions.push({ ...a, stage: i * 100_000 + a.stage, cost: actionCost(a.kind, server, timing.rttMs) });
     summaries.push(d.summary);
     warnings.push(...d.warnings);
   });

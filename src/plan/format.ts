@@ -101,7 +101,7 @@ export function formatMarkdown(plan: Plan, o: { maxFiles?: number } = {}): strin
   out.push('| server | changes | counted connections | phases | pauses | ETA | theoretical minimum |', '|---|---|---|---|---|---|---|');
   for (const s of plan.servers) {
     const changes = s.syncs.map((sy) => `${escapeMd(sy.name)}: ${countsLine(sy.counts)}`).join('<br>');
-    // Short pauses (an upload's socket lingers 250 ms) add up differently from TIME_WAIT pauses: show the total.
+    // Short pauses (an upload's socket counts for a few round trips) add up differently from TIME_WAIT pauses: show the total.
     const pauses = s.phases.filter((p) => p.pauseAfterMs > 0);
     const paused = pauses.reduce((sum, p) => sum + p.pauseAfterMs, 0);
     out.push(`| ${escapeMd(s.server)} | ${changes} | ${s.countedConnections} / budget ${s.budget} | ${s.phases.length} | ${pauses.length}${paused > 0 ? `, ${formatDuration(paused)} in all` : ''} | ${formatDuration(s.etaMs)} | ${formatDuration(s.theoreticalMinMs)} |`);

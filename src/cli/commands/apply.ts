@@ -12,7 +12,7 @@ import { PLAN_FORMAT_VERSION, type Plan } from '../../plan/types.js';
 import { runServerPlan, type ServerResult } from '../../run/executor.js';
 import { Journal } from '../../run/journal.js';
 import { learnedFrom, recordLearnedWork, timingKey, timingStorePath } from '../../run/timing-store.js';
-import { DEFAULT_RTT_MS } from '../../budget/cost.js';
+import { clientCloseLingerMs, DEFAULT_RTT_MS } from '../../budget/cost.js';
 import { runRollout } from '../../run/rollout.js';
 import { makeReporter } from '../../run/progress.js';
 import { DEFAULT_MANIFEST, loadManifestForCommand } from '../manifest.js';
@@ -106,6 +106,8 @@ export function registerApply(program: Command): void {
               for (const w of sp.warnings) reporter.note(name, `warning: ${w.startsWith(`${name}: `) ? w.slice(name.length + 2) : w}`);
               // The journal belongs to exactly this plan: same manifest, same local and remote trees.
               const journal = new Journal(join(dirname(manifest.file), '.ftpsync', `journal-${name}.jsonl`), keyOf(plan));
+              // The plan's cost model counted our closed uploads for a few round trips: so does the ledger.
+              ctx.ledgers.get(name)!.setClientCloseLinger(clientCloseLingerMs(sp.rttMs ?? DEFAULT_RTT_MS));
               const r = await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(name)), pool: ctx.poolFor(server), ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter });
               // The next plan's ETA uses this server's measured speed instead of the lab's.
               if (r.ok && r.transferTimes) {
