@@ -424,7 +424,7 @@ export class FtpSession implements RemoteSession {
     return this.shared.warnings.size;
   }
 
-  /** One command over the control connection; the reply whatever its code. */
+  /** The control connection's round trip: the least of 3 NOOPs, ms. */
   async roundTripMs(): Promise<number> {
     let least = Infinity;
     for (let i = 0; i < 3; i++) {
@@ -435,6 +435,7 @@ export class FtpSession implements RemoteSession {
     return Math.round(least * 100) / 100;
   }
 
+  /** One command over the control connection; the reply whatever its code. */
   async command(line: string): Promise<{ code: number; message: string }> {
     const r = await this.client.sendIgnoringError(line).catch((e: unknown) => {
       throw this.fail(e, line.split(' ')[0]!.toLowerCase());
