@@ -57,6 +57,9 @@ const MAX_TRIES = 3;
 /** Pauses at least this long are waited out before their phase starts (TIME_WAIT-scale). */
 const LONG_PAUSE_MS = 5_000;
 
+/** While blocked, probe with one connection this often (each probe the firewall may count). */
+const BLOCK_PROBE_EVERY_MS = 15_000;
+
 /**
  * Mean time per upload and download, without the slowest 5 % (the few that waited at the gate or
  * retried): the mean, not the median, is what sets throughput when a few transfers are slow.
@@ -70,8 +73,6 @@ function transferTimes(d: Record<'upload' | 'download', number[]>): TransferTime
   }
   return out;
 }
-/** While blocked, probe with one connection this often (each probe the firewall may count). */
-const BLOCK_PROBE_EVERY_MS = 15_000;
 
 export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise<ServerResult> {
   const now = d.now ?? Date.now;
@@ -203,9 +204,11 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
                 const t0 = now();
                 await d.pool.withSession((s) => runAction(s, a!, sync, plan));
                 d.journal.record(a.id);
-                if (a.kind === 'upload' || a.kind === 'download') durations[a.kind].push(now() - t0);
                 result.done[a.kind] = (result.done[a.kind] ?? 0) + 1;
-                if (a.kind === 'upload' || a.kind === 'download') result.bytes += a.size;
+                if (a.kind === 'upload' || a.kind === 'download') {
+                  durations[a.kind].push(now() - t0);
+                  result.bytes += a.size;
+                }
                 successes++;
                 d.reporter.progress(plan.server, a, d.ledger.counted(now()), d.gate.limit);
                 break;

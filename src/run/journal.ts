@@ -1,7 +1,7 @@
 /**
  * The local journal: one JSON line per completed action, written at once (fsync'd each second),
- * so a run killed at any point can be resumed without redoing what landed. Keyed by the plan's fingerprint: a journal from
- * another plan is ignored.
+ * so a run killed at any point can be resumed without redoing what landed. Keyed by the plan's
+ * fingerprint: a journal from another plan is ignored.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -14,6 +14,8 @@ export interface JournalEntry {
 
 export class Journal {
   private readonly done = new Set<string>();
+  private fd: number | null = null;
+  private lastSyncMs = 0;
 
   constructor(
     private readonly file: string,
@@ -38,9 +40,6 @@ export class Journal {
   get size(): number {
     return this.done.size;
   }
-
-  private fd: number | null = null;
-  private lastSyncMs = 0;
 
   /**
    * A written line is in the kernel, so it survives kill -9 of this process. fsync guards against a

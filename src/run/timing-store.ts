@@ -1,8 +1,8 @@
 /**
  * What apply learned about a server's speed, for the next plan's ETA: the mean upload and
  * download time of the last successful apply (slowest 5 % left out), minus their round trips (the
- * part that does not change with the network). Kept beside the journal in .ftpsync/timing.json, keyed by host:port.
- * Servers differ by ±30 % in per-transfer work (docs/benchmarks.md); one apply fixes that.
+ * part that does not change with the network). Kept beside the journal in .ftpsync/timing.json,
+ * keyed by host:port. Servers differ by ±30 % in per-transfer work (docs/benchmarks.md); one apply fixes that.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,7 +12,7 @@ import { ROUND_TRIPS, type LearnedWork } from '../budget/cost.js';
 export const MIN_SAMPLES = 20;
 
 export interface TransferTimes {
-  /** Mean duration of the run's successful actions of that kind (slowest 5 % left out), ms, and how many there were. */
+  /** Mean duration of the run's successful actions of that kind (slowest 5 % out), ms; how many. */
   upload?: { meanMs: number; samples: number };
   download?: { meanMs: number; samples: number };
 }
@@ -41,20 +41,20 @@ function readAll(file: string): Record<string, StoredEntry> {
 
 const finiteWork = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) && x >= 0 && x < 60_000 ? x : undefined);
 
+/** A LearnedWork with only the figures that are known (exactOptionalPropertyTypes). */
+function learnedWork(down: number | undefined, up: number | undefined): LearnedWork {
+  return { ...(down !== undefined ? { downloadWorkMs: down } : {}), ...(up !== undefined ? { uploadWorkMs: up } : {}) };
+}
+
 export function readLearnedWork(file: string, key: string): LearnedWork {
   const e = readAll(file)[key];
-  if (!e) return {};
-  const down = finiteWork(e.downloadWorkMs);
-  const up = finiteWork(e.uploadWorkMs);
-  return { ...(down !== undefined ? { downloadWorkMs: down } : {}), ...(up !== undefined ? { uploadWorkMs: up } : {}) };
+  return e ? learnedWork(finiteWork(e.downloadWorkMs), finiteWork(e.uploadWorkMs)) : {};
 }
 
 /** The work part of what was measured (pure): the mean minus the round trips the model adds back. */
 export function learnedFrom(times: TransferTimes, rttMs: number): LearnedWork {
   const work = (t: { meanMs: number; samples: number } | undefined, trips: number) => (t && t.samples >= MIN_SAMPLES ? Math.max(0, Math.round((t.meanMs - trips * rttMs) * 10) / 10) : undefined);
-  const down = work(times.download, ROUND_TRIPS.download);
-  const up = work(times.upload, ROUND_TRIPS.upload);
-  return { ...(down !== undefined ? { downloadWorkMs: down } : {}), ...(up !== undefined ? { uploadWorkMs: up } : {}) };
+  return learnedWork(work(times.download, ROUND_TRIPS.download), work(times.upload, ROUND_TRIPS.upload));
 }
 
 /** Merge what this run learned into the store (written to a temporary file, then renamed). */

@@ -107,12 +107,13 @@ export function registerApply(program: Command): void {
               // The journal belongs to exactly this plan: same manifest, same local and remote trees.
               const journal = new Journal(join(dirname(manifest.file), '.ftpsync', `journal-${name}.jsonl`), keyOf(plan));
               // The plan's cost model counted our closed uploads for a few round trips: so does the ledger.
-              ctx.ledgers.get(name)!.setClientCloseLinger(clientCloseLingerMs(sp.rttMs ?? DEFAULT_RTT_MS));
+              const rttMs = sp.rttMs ?? DEFAULT_RTT_MS;
+              ctx.ledgers.get(name)!.setClientCloseLinger(clientCloseLingerMs(rttMs));
               const r = await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(name)), pool: ctx.poolFor(server), ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter });
               // The next plan's ETA uses this server's measured speed instead of the lab's.
               if (r.ok && r.transferTimes) {
                 try {
-                  recordLearnedWork(timingStorePath(manifest.file), timingKey(server), learnedFrom(r.transferTimes, sp.rttMs ?? DEFAULT_RTT_MS));
+                  recordLearnedWork(timingStorePath(manifest.file), timingKey(server), learnedFrom(r.transferTimes, rttMs));
                 } catch (e) {
                   reporter.note(name, `could not record its transfer times for the next ETA: ${(e as Error).message}`);
                 }
