@@ -47,6 +47,11 @@ export interface SharedServerFacts {
   /** STAT results that looked wrong: never try STAT again on this server. */
   statBroken?: boolean;
   warnings: Set<string>;
+  /**
+   * Temporary upload names whose upload failed with the connection gone, so nothing could remove
+   * them then: the next session that stores a file removes them (a DELE, no data connection).
+   */
+  strayTemps?: Set<string>;
 }
 
 type ClientInternals = Client & { ftp: Client['ftp'] & { _newSocket: () => net.Socket } };
@@ -290,10 +295,34 @@ export class FtpSession implements RemoteSession {
       await this.client.uploadFrom(createReadStream(localFile), target);
       if (options.atomic) await this.renameOver(target, remotePath);
     } catch (e) {
-      if (options.atomic && !this.client.closed) await this.client.remove(target, true).catch(() => undefined);
+      if (options.atomic) await this.removeTemp(target);
       throw this.fail(e, 'upload', remotePath);
     }
     if (options.mtimeMs !== undefined) await this.setMtime(remotePath, options.mtimeMs);
+    await this.removeStrayTemps();
+  }
+
+  /** After a failed upload: remove its temporary file now, or leave it to the next good session. */
+  private async removeTemp(tmp: string): Promise<void> {
+    const removed = !this.client.closed && (await this.client.remove(tmp, true).then(() => true, () => false));
+    if (!removed) (this.shared.strayTemps ??= new Set()).add(tmp);
+  }
+
+  /**
+   * Remove what earlier failed uploads left (their connection died mid-STOR, e.g. in a firewall
+   * block), so a run that recovered leaves no .ftpsync-tmp-* behind. Gone already (550) is fine.
+   */
+  private async removeStrayTemps(): Promise<void> {
+    const stray = this.shared.strayTemps;
+    if (!stray || stray.size === 0) return;
+    for (const tmp of [...stray]) {
+      stray.delete(tmp);
+      const gone = await this.client.remove(tmp, true).then(() => true, () => false);
+      if (!gone) {
+        stray.add(tmp); // this session died too: the next one tries again
+        return;
+      }
+    }
   }
 
   /** RNFR/RNTO over the target; servers that refuse to overwrite get a delete first (warned). */
@@ -391,8 +420,10 @@ export class FtpSession implements RemoteSession {
       await this.client.uploadFrom(Readable.from([content]), tmp);
       await this.renameOver(tmp, remotePath);
     } catch (e) {
+      await this.removeTemp(tmp);
       throw this.fail(e, 'write', remotePath);
     }
+    await this.removeStrayTemps();
   }
 
   // --- For `ftpsync probe`: what the server supports, asked directly. ---
