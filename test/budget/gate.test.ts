@@ -47,4 +47,47 @@ describe('budget gate', () => {
     expect(ledger.counted(64_999)).toBe(1);
     expect(ledger.counted(66_000)).toBe(0);
   });
+
+  // The ledger forgets expired records as time goes on (speed); these are the cases where a
+  // forgotten record must count again.
+  it('an expired reservation taken up late counts again, as an open connection', () => {
+    const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });
+    const r = ledger.reserve('data', 0, 'slow connect');
+    expect(ledger.counted(RESERVATION_TTL_MS + 1)).toBe(0);
+    ledger.opened('data', RESERVATION_TTL_MS + 2, 'slow connect', r);
+    expect(ledger.counted(RESERVATION_TTL_MS + 3)).toBe(1);
+    expect(ledger.earliestSlot(RESERVATION_TTL_MS + 3, 1)).toBe(Infinity);
+  });
+
+  it('a question about an earlier time sees the records forgotten since', () => {
+    const ledger = new ConnectionLedger({ timeWaitMs: 60_000, clientCloseLingerMs: 100 });
+    const id = ledger.opened('data', 0);
+    ledger.closed(id, 'client', 10);
+    expect(ledger.counted(1_000)).toBe(0);
+    expect(ledger.counted(50)).toBe(1);
+    expect(ledger.earliestSlot(50, 1)).toBe(110);
+  });
+
+  it('a longer linger set later makes client-closed records count again', () => {
+    const ledger = new ConnectionLedger({ timeWaitMs: 60_000, clientCloseLingerMs: 100 });
+    const id = ledger.opened('data', 0);
+    ledger.closed(id, 'client', 10);
+    expect(ledger.counted(200)).toBe(0);
+    ledger.setClientCloseLinger(250);
+    expect(ledger.counted(200)).toBe(1);
+  });
+
+  it('counts the same as a full scan over a long random run', () => {
+    const ledger = new ConnectionLedger({ timeWaitMs: 1_000, clientCloseLingerMs: 30 });
+    const sides = ['client', 'server', 'reset', 'unknown'] as const;
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const open: number[] = [];
+    for (let t = 0; t < 5_000; t += 1 + Math.floor(rnd() * 5)) {
+      if (rnd() < 0.6) open.push(ledger.opened('data', t));
+      if (open.length && rnd() < 0.6) ledger.closed(open.splice(Math.floor(rnd() * open.length), 1)[0]!, sides[Math.floor(rnd() * 4)]!, t);
+      const full = ledger.all().filter((r) => ledger.countedUntil(r) > t).length;
+      expect(ledger.counted(t)).toBe(full);
+    }
+  });
 });
