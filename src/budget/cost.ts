@@ -41,13 +41,17 @@ export interface LearnedWork {
 }
 
 /**
- * The model for a measured round trip. The work figures are the lab's (docs/benchmarks.md: 3,000
- * files per server, round trip 0.4 ms; vsftpd, pure-ftpd and proftpd differ by ±30 %), replaced by
- * what an earlier apply on the same server measured when there is one.
+ * The model for a measured round trip. The work figures are the lab's (docs/benchmarks.md,
+ * 2026-11-25 12:01: 3,000 files per server, round trip 0.12-0.22 ms; per transfer beyond its round
+ * trips, uploads 1.3-2.1 ms and downloads 2.7-3.3 ms across vsftpd, pure-ftpd and proftpd),
+ * replaced by what an earlier apply on the same server measured when there is one.
  */
 export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel {
-  return { rttMs, downloadWorkMs: learned.downloadWorkMs ?? 5.5, uploadWorkMs: learned.uploadWorkMs ?? 6, bytesPerMs: 10_000, controlOpWorkMs: 1 };
+  return { rttMs, downloadWorkMs: learned.downloadWorkMs ?? FIRST_CONTACT_WORK_MS.download, uploadWorkMs: learned.uploadWorkMs ?? FIRST_CONTACT_WORK_MS.upload, bytesPerMs: 10_000, controlOpWorkMs: 1 };
 }
+
+/** Per-transfer work before any apply on the server has been measured (the lab's means), ms. */
+export const FIRST_CONTACT_WORK_MS = { download: 3, upload: 1.7 } as const;
 
 export const DEFAULT_TIMING: TimingModel = timingFor(DEFAULT_RTT_MS);
 
