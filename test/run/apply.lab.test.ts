@@ -79,16 +79,30 @@ describeLab('apply against the lab servers', (lab) => {
     const file = join(work, 'kill.yml');
     writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100)}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www, delete: true }\n`);
     const remote = join(lab.servers.vsftpd.root, 'www');
+    const landed = () => {
+      try {
+        return [...files(remote).keys()].filter((p) => !p.split('/').at(-1)!.startsWith(TEMP_PREFIX) && !ours(p)).length;
+      } catch {
+        return 0; // not created yet
+      }
+    };
+    // Each run is killed once a seeded number of further files have landed, plus a seeded few ms
+    // (a moment anywhere in an upload's steps), so the kills fall mid-run however fast the
+    // machine: fixed times stopped working once 1,000 uploads took ~1.5 s.
     const rand = rng(7);
-    const kills: number[] = [];
+    const kills: string[] = [];
     for (let k = 0; k < 5; k++) {
-      const at = 150 + Math.floor(rand() * 1200);
-      kills.push(at);
+      const target = landed() + 30 + Math.floor(rand() * 120);
+      const extraMs = Math.floor(rand() * 20);
       const child = spawn(process.execPath, [CLI, 'apply', '-c', file], { cwd: REPO, env: { PATH: process.env.PATH, NO_COLOR: '1', ...env }, stdio: 'ignore' });
-      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-      const timer = setTimeout(() => child.kill('SIGKILL'), at);
-      await exited;
-      clearTimeout(timer);
+      let exited = false;
+      const exit = new Promise<void>((res) => child.on('exit', () => res(void (exited = true))));
+      const deadline = Date.now() + 60_000;
+      while (!exited && landed() < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, extraMs));
+      child.kill('SIGKILL');
+      await exit;
+      kills.push(`${target}+${extraMs}ms`);
     }
     const before = files(remote);
     const partialBefore = [...before.keys()].filter((p) => p.split('/').at(-1)!.startsWith(TEMP_PREFIX));
@@ -98,7 +112,7 @@ describeLab('apply against the lab servers', (lab) => {
     const landedBefore = [...before.keys()].filter((p) => !p.split('/').at(-1)!.startsWith(TEMP_PREFIX) && !ours(p));
     const resent = landedBefore.filter((p) => after.get(p) !== before.get(p));
     const uploadedLine = /(\d+) upload/.exec(r.stdout)?.[1] ?? '0';
-    console.log(`[measure] kill -9 at ${kills.join(', ')} ms: ${landedBefore.length} files under real names before the re-run, ${partialBefore.length} temporary files; the re-run uploaded ${uploadedLine}, re-sent ${resent.length} that had landed: ${resent.slice(0, 5).join(', ')}`);
+    console.log(`[measure] kill -9 at ${kills.join(', ')} (files landed + ms): ${landedBefore.length} files under real names before the re-run, ${partialBefore.length} temporary files; the re-run uploaded ${uploadedLine}, re-sent ${resent.length} that had landed: ${resent.slice(0, 5).join(', ')}`);
     expect(compareTrees(local, remote, ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
     expect([...after.keys()].filter((p) => p.includes(TEMP_PREFIX))).toEqual([]);
     expect(landedBefore.length).toBeGreaterThan(0);
