@@ -1,8 +1,10 @@
 /**
  * What apply learned about a server's speed, for the next plan's ETA: the mean upload and
- * download time of the last successful apply (slowest 5 % left out), minus their round trips (the
- * part that does not change with the network). Kept beside the journal in .ftpsync/timing.json,
- * keyed by host:port. Servers differ by ±30 % in per-transfer work (docs/benchmarks.md); one apply fixes that.
+ * download time of successful applies (slowest 5 % left out), minus their round trips (the part
+ * that does not change with the network), weighted by how many transfers each run measured, so a
+ * 50-file incremental run (slower per file: a cold start) barely moves what 3,000 files showed.
+ * Kept beside the journal in .ftpsync/timing.json, keyed by host:port. Servers differ by ±30 % in
+ * per-transfer work (docs/benchmarks.md); one apply fixes that.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,13 +13,24 @@ import { ROUND_TRIPS, type LearnedWork } from '../budget/cost.js';
 /** Fewer samples than this say more about start-up than about the server. */
 export const MIN_SAMPLES = 20;
 
+/** Earlier runs weigh as at most this many transfers, so a server that changed shows within a run or two. */
+export const MAX_PAST_SAMPLES = 2_000;
+
 export interface TransferTimes {
   /** Mean duration of the run's successful actions of that kind (slowest 5 % out), ms; how many. */
   upload?: { meanMs: number; samples: number };
   download?: { meanMs: number; samples: number };
 }
 
+/** One run's work per transfer beyond its round trips, ms, and how many transfers showed it. */
+export interface MeasuredWork {
+  download?: { workMs: number; samples: number };
+  upload?: { workMs: number; samples: number };
+}
+
 interface StoredEntry extends LearnedWork {
+  downloadSamples?: number;
+  uploadSamples?: number;
   at: string;
 }
 
@@ -52,16 +65,37 @@ export function readLearnedWork(file: string, key: string): LearnedWork {
 }
 
 /** The work part of what was measured (pure): the mean minus the round trips the model adds back. */
-export function learnedFrom(times: TransferTimes, rttMs: number): LearnedWork {
-  const work = (t: { meanMs: number; samples: number } | undefined, trips: number) => (t && t.samples >= MIN_SAMPLES ? Math.max(0, Math.round((t.meanMs - trips * rttMs) * 10) / 10) : undefined);
-  return learnedWork(work(times.download, ROUND_TRIPS.download), work(times.upload, ROUND_TRIPS.upload));
+export function learnedFrom(times: TransferTimes, rttMs: number): MeasuredWork {
+  const work = (t: { meanMs: number; samples: number } | undefined, trips: number) =>
+    t && t.samples >= MIN_SAMPLES ? { workMs: Math.max(0, (t.meanMs - trips * rttMs)), samples: t.samples } : undefined;
+  const download = work(times.download, ROUND_TRIPS.download);
+  const upload = work(times.upload, ROUND_TRIPS.upload);
+  return { ...(download ? { download } : {}), ...(upload ? { upload } : {}) };
 }
 
-/** Merge what this run learned into the store (written to a temporary file, then renamed). */
-export function recordLearnedWork(file: string, key: string, learned: LearnedWork, now = new Date()): void {
-  if (learned.downloadWorkMs === undefined && learned.uploadWorkMs === undefined) return;
+/** The stored figure and this run's, weighted by samples (the past capped at MAX_PAST_SAMPLES). Pure. */
+export function mergeWork(past: { workMs: unknown; samples: unknown }, now: { workMs: number; samples: number }): { workMs: number; samples: number } {
+  const pastWork = finiteWork(past.workMs);
+  const pastSamples = pastWork === undefined ? 0 : Math.min(MAX_PAST_SAMPLES, Math.max(0, Number(past.samples) || 0));
+  const samples = pastSamples + now.samples;
+  const workMs = ((pastWork ?? 0) * pastSamples + now.workMs * now.samples) / samples;
+  return { workMs: Math.round(workMs * 100) / 100, samples };
+}
+
+/** Merge what this run measured into the store (written to a temporary file, then renamed). */
+export function recordLearnedWork(file: string, key: string, measured: MeasuredWork, now = new Date()): void {
+  if (!measured.download && !measured.upload) return;
   const all = readAll(file);
-  all[key] = { ...all[key], ...learned, at: now.toISOString() };
+  const entry: StoredEntry = { ...all[key], at: now.toISOString() };
+  if (measured.download) {
+    const m = mergeWork({ workMs: entry.downloadWorkMs, samples: entry.downloadSamples }, measured.download);
+    Object.assign(entry, { downloadWorkMs: m.workMs, downloadSamples: m.samples });
+  }
+  if (measured.upload) {
+    const m = mergeWork({ workMs: entry.uploadWorkMs, samples: entry.uploadSamples }, measured.upload);
+    Object.assign(entry, { uploadWorkMs: m.workMs, uploadSamples: m.samples });
+  }
+  all[key] = entry;
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(all, null, 2)}\n`);

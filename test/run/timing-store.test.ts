@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { actionDuration, applySetupMs, timingFor } from '../../src/budget/cost.js';
-import { learnedFrom, MIN_SAMPLES, readLearnedWork, recordLearnedWork, timingStorePath } from '../../src/run/timing-store.js';
+import { learnedFrom, MAX_PAST_SAMPLES, mergeWork, MIN_SAMPLES, readLearnedWork, recordLearnedWork, timingStorePath } from '../../src/run/timing-store.js';
 
 describe('the timing model scales with the measured round trip', () => {
   it('a download is 4 round trips plus work, an upload 7, a control command 1', () => {
@@ -33,17 +33,28 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
   };
 
   it('keeps the work part (mean minus round trips), and only from enough samples', () => {
-    expect(learnedFrom({ download: { meanMs: 50, samples: MIN_SAMPLES }, upload: { meanMs: 100, samples: 3 } }, 10)).toEqual({ downloadWorkMs: 10 });
-    expect(learnedFrom({ upload: { meanMs: 20, samples: 500 } }, 10)).toEqual({ uploadWorkMs: 0 });
+    expect(learnedFrom({ download: { meanMs: 50, samples: MIN_SAMPLES }, upload: { meanMs: 100, samples: 3 } }, 10)).toEqual({ download: { workMs: 10, samples: MIN_SAMPLES } });
+    expect(learnedFrom({ upload: { meanMs: 20, samples: 500 } }, 10)).toEqual({ upload: { workMs: 0, samples: 500 } });
+  });
+
+  it('weighs runs by their samples: a small run barely moves what a big one showed; the past counts at most MAX_PAST_SAMPLES', () => {
+    expect(mergeWork({ workMs: undefined, samples: undefined }, { workMs: 3, samples: 50 })).toEqual({ workMs: 3, samples: 50 });
+    expect(mergeWork({ workMs: 2, samples: 3000 }, { workMs: 8, samples: 50 }).workMs).toBeCloseTo((2 * MAX_PAST_SAMPLES + 8 * 50) / (MAX_PAST_SAMPLES + 50), 2);
+    expect(mergeWork({ workMs: 2, samples: 100 }, { workMs: 4, samples: 100 })).toEqual({ workMs: 3, samples: 200 });
+    // A stored figure from an older version (no sample count) or a hostile one weighs nothing.
+    expect(mergeWork({ workMs: 2, samples: undefined }, { workMs: 4, samples: 100 })).toEqual({ workMs: 4, samples: 100 });
+    expect(mergeWork({ workMs: -1, samples: 1e9 }, { workMs: 4, samples: 100 })).toEqual({ workMs: 4, samples: 100 });
   });
 
   it('round-trips per server, merges kinds, and ignores a corrupt or hostile file', () => {
     const store = timingStorePath(manifestIn());
     expect(readLearnedWork(store, 'h:21')).toEqual({});
-    recordLearnedWork(store, 'h:21', { uploadWorkMs: 9.5 });
-    recordLearnedWork(store, 'h:21', { downloadWorkMs: 4 });
-    recordLearnedWork(store, 'other:2121', { downloadWorkMs: 40 });
+    recordLearnedWork(store, 'h:21', { upload: { workMs: 9.5, samples: 100 } });
+    recordLearnedWork(store, 'h:21', { download: { workMs: 4, samples: 100 } });
+    recordLearnedWork(store, 'other:2121', { download: { workMs: 40, samples: 100 } });
     expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 9.5, downloadWorkMs: 4 });
+    recordLearnedWork(store, 'h:21', { upload: { workMs: 5.5, samples: 300 } });
+    expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 6.5, downloadWorkMs: 4 });
     expect(Object.keys(JSON.parse(readFileSync(store, 'utf8')) as object).sort()).toEqual(['h:21', 'other:2121']);
     writeFileSync(store, '{ torn');
     expect(readLearnedWork(store, 'h:21')).toEqual({});
