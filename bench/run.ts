@@ -15,7 +15,7 @@
  * from the contender before destroyed (ss -K, TIME_WAIT included) or, on older kernels, expired.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planBench, type Plan100kResult } from './plan-100k.js';
@@ -50,6 +50,8 @@ interface Row {
   /** ftpsync: the round trip plan measured (its timing model's basis), ms. */
   rttMs?: number;
   complete: boolean;
+  /** Repeated contenders: every run's wall time and plan ETA (the row itself is the median run). */
+  runs?: Array<{ wallMs: number; etaMs: number | null }>;
 }
 
 const args = process.argv.slice(2);
@@ -59,6 +61,10 @@ const limitArgs = args.flatMap((a, i) => (a === '--limit' ? [Number(args[i + 1])
 if (limitArgs.some((n) => !Number.isInteger(n) || n < 10)) throw new Error('--limit takes an integer >= 10');
 const serverArgs = args.flatMap((a, i) => (a === '--server' ? [args[i + 1] as LabServerName] : []));
 if (serverArgs.some((s) => !['vsftpd', 'pure-ftpd', 'proftpd'].includes(s))) throw new Error('--server takes vsftpd, pure-ftpd or proftpd');
+const repeatArg = args.flatMap((a, i) => (a === '--repeat' ? [Number(args[i + 1])] : []))[0];
+if (repeatArg !== undefined && !(Number.isInteger(repeatArg) && repeatArg >= 1 && repeatArg <= 9)) throw new Error('--repeat takes an integer from 1 to 9');
+/** How often ftpsync's 3,000-file upload and download run (the median is reported). */
+const repeats = repeatArg ?? (quick ? 1 : 3);
 
 function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
@@ -152,7 +158,8 @@ function table(rows: Row[]): string {
   const lines = rows.map((r) => {
     const ratio = r.tStarMs && r.tStarMs > 0 && !r.blocked ? (r.wallMs / r.tStarMs).toFixed(2) : '—';
     const eta = r.etaMs !== null ? `${secs(r.etaMs)} (${((r.wallMs / Math.max(1, r.etaMs) - 1) * 100).toFixed(0)} %)` : '—';
-    const wall = r.applyMs !== null ? `${secs(r.wallMs)} (${secs(r.applyMs)})` : secs(r.wallMs);
+    const spread = r.runs && r.runs.length > 1 ? `; median of ${r.runs.length}: ${secs(Math.min(...r.runs.map((x) => x.wallMs)))}–${secs(Math.max(...r.runs.map((x) => x.wallMs)))}` : '';
+    const wall = (r.applyMs !== null ? `${secs(r.wallMs)} (${secs(r.applyMs)})` : secs(r.wallMs)) + spread;
     return `| ${r.scenario} | ${r.server} | ${r.limit} | ${r.contender} | ${r.files} | ${r.blocked ? `**yes** (${r.filesAtBlock ?? '?'} files)` : 'no'} | ${r.peak} | ${r.peakTimeWait} | ${r.opened} | ${r.listingData} | ${wall} | ${secs(r.tStarMs)} | ${ratio} | ${eta} | ${r.complete ? 'yes' : 'no'} |`;
   });
   return [
@@ -168,7 +175,7 @@ function targets(rows: Row[]): string {
   const out: string[] = [];
   const mark = (ok: boolean) => (ok ? 'met' : '**not met**');
   const blocked = rows.filter((r) => r.contender.startsWith('ftpsync') && r.blocked);
-  out.push(`- ftpsync never blocked: ${mark(blocked.length === 0)} (${rows.filter((r) => r.contender.startsWith('ftpsync')).length} runs, ${blocked.length} blocked)`);
+  out.push(`- ftpsync never blocked: ${mark(blocked.length === 0)} (${rows.filter((r) => r.contender.startsWith('ftpsync')).reduce((n, r) => n + (r.runs?.length ?? 1), 0)} runs, ${blocked.length} rows with a block)`);
   const withTStar = ours.filter((r) => r.tStarMs && r.tStarMs > 0);
   const overT = withTStar.filter((r) => r.wallMs > 1.15 * r.tStarMs!);
   out.push(`- wall ≤ 1.15 × T*: ${mark(overT.length === 0)}, met in ${withTStar.length - overT.length} of ${withTStar.length}${overT.length ? `; over: ${overT.map((r) => `${r.scenario} ${r.server}@${r.limit} ${(r.wallMs / r.tStarMs!).toFixed(2)}`).join(', ')}` : ''}`);
@@ -192,6 +199,31 @@ function planTable(p: Plan100kResult): string {
   return `| files | directories | plan time | peak RSS | actions | listing data connections |\n|---|---|---|---|---|---|\n| ${p.files.toLocaleString('en')} | ${p.dirs} | ${(p.planMs / 1000).toFixed(2)} s | ${p.peakRssMb} MB | ${p.actions} | ${p.listingDataConnections} |`;
 }
 
+/**
+ * Run a contender n times, each from the same start (`prepare`), and report the run with the median
+ * wall time; the safety figures are the worst of all runs (any block, the highest peak, every run
+ * complete). On this shared machine the same run's time varies by up to 1.8× within an hour
+ * (docs/benchmarks.md), more than the ETA target allows: one run cannot decide it.
+ */
+async function medianOf(n: number, prepare: () => void | Promise<void>, once: () => Promise<Row>): Promise<Row> {
+  const rows: Row[] = [];
+  for (let i = 0; i < n; i++) {
+    await prepare();
+    const r = await once();
+    if (n > 1) console.log(`  run ${i + 1} of ${n}: ${(r.wallMs / 1000).toFixed(1)} s, plan ETA ${r.etaMs === null ? '—' : `${(r.etaMs / 1000).toFixed(1)} s`}, peak ${r.peak}`);
+    rows.push(r);
+  }
+  const median = [...rows].sort((a, b) => a.wallMs - b.wallMs)[Math.floor((n - 1) / 2)]!;
+  return {
+    ...median,
+    blocked: rows.some((r) => r.blocked),
+    peak: Math.max(...rows.map((r) => r.peak)),
+    peakTimeWait: Math.max(...rows.map((r) => r.peakTimeWait)),
+    complete: rows.every((r) => r.complete),
+    runs: rows.map((r) => ({ wallMs: r.wallMs, etaMs: r.etaMs })),
+  };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`;
@@ -204,7 +236,10 @@ async function main(): Promise<void> {
     const limits = quick ? [100] : limitArgs.length ? limitArgs : [300, 100];
     const files = quick ? 120 : 3000;
     const dirs = quick ? 4 : 60;
-    const work = mkdtempSync(join(tmpdir(), 'ftpsync-bench-'));
+    // Local trees on a tmpfs, like the lab's server files: this VM's disk slows down as thousands of
+    // files are created and deleted (the same 3,000 downloads, back to back: 5.9 s, then 9.2 s),
+    // noise that is the disk's, not the FTP client's. Every contender gets the same directory.
+    const work = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ftpsync-bench-'));
     const say = (r: Row) => {
       rows.push(r);
       console.log(`${r.scenario} ${r.server} @${r.limit} ${r.contender}: ${r.blocked ? 'BLOCKED' : 'not blocked'}, peak ${r.peak} (${r.peakTimeWait} TIME_WAIT), ${(r.wallMs / 1000).toFixed(1)} s, complete ${r.complete}`);
@@ -225,8 +260,7 @@ async function main(): Promise<void> {
           // Uploads first: they leave (almost) no TIME_WAIT behind, so the order costs no drains.
           // 2. Upload to an empty remote (lftp first: ftpsync's upload is where the incremental starts).
           say(await lftp(lab, { scenario: '2 upload', server, limit, contender: 'lftp mirror -R (defaults)', files, dirs, direction: 'upload', work }));
-          await lab.resetRoot(server);
-          say(await ftpsync(lab, { scenario: '2 upload', server, limit, contender: 'ftpsync', files, work, check: () => compareTrees(seedTree, join(root, 'www'), (p) => p.startsWith('.ftpsync')).equal, yaml: manifest(lab, server, limit, uploadSync) }));
+          say(await medianOf(repeats, () => lab.resetRoot(server), () => ftpsync(lab, { scenario: '2 upload', server, limit, contender: 'ftpsync', files, work, check: () => compareTrees(seedTree, join(root, 'www'), (p) => p.startsWith('.ftpsync')).equal, yaml: manifest(lab, server, limit, uploadSync) })));
 
           // 3. Incremental: 50 files changed and 10 deleted (quick: 10 and 2), against the uploaded tree.
           const changed = quick ? 10 : 50;
@@ -246,8 +280,9 @@ async function main(): Promise<void> {
           await lab.chownRoot(server);
           const downloadSync = (local: string) => `{ name: site, servers: [${server}], direction: download, local: ${local}, remote: /site }`;
           const down = join(work, `down-${server}`);
-          say(await ftpsync(lab, { scenario: '1 download', server, limit, contender: 'ftpsync (probe defaults: dataClose reset)', files, work, check: () => compareTrees(join(root, 'site'), down).equal, yaml: manifest(lab, server, limit, downloadSync(down), '    dataClose: reset\n') }));
-          rmSync(down, { recursive: true, force: true });
+          const emptyDown = () => rmSync(down, { recursive: true, force: true });
+          say(await medianOf(repeats, emptyDown, () => ftpsync(lab, { scenario: '1 download', server, limit, contender: 'ftpsync (probe defaults: dataClose reset)', files, work, check: () => compareTrees(join(root, 'site'), down).equal, yaml: manifest(lab, server, limit, downloadSync(down), '    dataClose: reset\n') })));
+          emptyDown();
           if (pacedFtpsync) {
             const downNormal = join(work, `down-normal-${server}`);
             say(await ftpsync(lab, { scenario: '1 download', server, limit, contender: 'ftpsync (normal close, paced)', files, work, check: () => compareTrees(join(root, 'site'), downNormal).equal, yaml: manifest(lab, server, limit, downloadSync(downNormal)) }));
