@@ -142,7 +142,10 @@ export class ConnectionLedger {
   private countedUntilTimes(now: number): number[] {
     const times: number[] = [];
     if (now < this.prunedAt) {
-      for (const r of this.records) if (this.countedUntil(r) > now) times.push(this.countedUntil(r));
+      for (const r of this.records) {
+        const t = this.countedUntil(r);
+        if (t > now) times.push(t);
+      }
       return times;
     }
     for (const r of this.maybeCounted) {

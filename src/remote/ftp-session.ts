@@ -324,8 +324,13 @@ export class FtpSession implements RemoteSession {
 
   /** After a failed upload: remove its temporary file now, or leave it to the next good session. */
   private async removeTemp(tmp: string): Promise<void> {
-    const removed = !this.client.closed && (await this.client.remove(tmp, true).then(() => true, () => false));
+    const removed = !this.client.closed && (await this.removeIgnoringReply(tmp));
     if (!removed) (this.shared.strayTemps ??= new Set()).add(tmp);
+  }
+
+  /** DELE whatever the reply (550: gone already); false only when the connection failed. */
+  private removeIgnoringReply(path: string): Promise<boolean> {
+    return this.client.remove(path, true).then(() => true, () => false);
   }
 
   /**
@@ -337,8 +342,7 @@ export class FtpSession implements RemoteSession {
     if (!stray || stray.size === 0) return;
     for (const tmp of [...stray]) {
       stray.delete(tmp);
-      const gone = await this.client.remove(tmp, true).then(() => true, () => false);
-      if (!gone) {
+      if (!(await this.removeIgnoringReply(tmp))) {
         stray.add(tmp); // this session died too: the next one tries again
         return;
       }

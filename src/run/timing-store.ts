@@ -87,13 +87,12 @@ export function recordLearnedWork(file: string, key: string, measured: MeasuredW
   if (!measured.download && !measured.upload) return;
   const all = readAll(file);
   const entry: StoredEntry = { ...all[key], at: now.toISOString() };
-  if (measured.download) {
-    const m = mergeWork({ workMs: entry.downloadWorkMs, samples: entry.downloadSamples }, measured.download);
-    Object.assign(entry, { downloadWorkMs: m.workMs, downloadSamples: m.samples });
-  }
-  if (measured.upload) {
-    const m = mergeWork({ workMs: entry.uploadWorkMs, samples: entry.uploadSamples }, measured.upload);
-    Object.assign(entry, { uploadWorkMs: m.workMs, uploadSamples: m.samples });
+  for (const kind of ['download', 'upload'] as const) {
+    const run = measured[kind];
+    if (!run) continue;
+    const merged = mergeWork({ workMs: entry[`${kind}WorkMs`], samples: entry[`${kind}Samples`] }, run);
+    entry[`${kind}WorkMs`] = merged.workMs;
+    entry[`${kind}Samples`] = merged.samples;
   }
   all[key] = entry;
   mkdirSync(dirname(file), { recursive: true });
