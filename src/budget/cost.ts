@@ -101,17 +101,18 @@ export function actionCost(kind: ActionKind, server: ServerConfig, rttMs = DEFAU
   }
 }
 
+/** Milliseconds, not rounded: on a LAN a transfer takes 2–3 ms, and rounding each one adds up. */
 export function actionDuration(kind: ActionKind, size: number, t: TimingModel = DEFAULT_TIMING): number {
   switch (kind) {
     case 'download':
-      return Math.round(ROUND_TRIPS.download * t.rttMs + t.downloadWorkMs + size / t.bytesPerMs);
+      return ROUND_TRIPS.download * t.rttMs + t.downloadWorkMs + size / t.bytesPerMs;
     case 'upload':
     case 'write-state':
-      return Math.round(ROUND_TRIPS.upload * t.rttMs + t.uploadWorkMs + size / t.bytesPerMs);
+      return ROUND_TRIPS.upload * t.rttMs + t.uploadWorkMs + size / t.bytesPerMs;
     case 'mkdir':
     case 'delete':
     case 'rmdir':
-      return Math.round(ROUND_TRIPS.control * t.rttMs + t.controlOpWorkMs);
+      return ROUND_TRIPS.control * t.rttMs + t.controlOpWorkMs;
     default:
       return 1;
   }

@@ -130,7 +130,8 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
     listing: { strategy: inputs[0]?.listingStrategy ?? 'stat', dataConnections: listingData },
     syncs: summaries,
     actions,
-    phases: sched.phases.map((p) => ({ index: p.index, actionIds: p.actionIds, connections: p.connections, startMs: p.startMs, estimatedMs: p.estimatedMs, pauseAfterMs: p.pauseAfterMs })),
+    // Durations are fractional (a LAN transfer is ~2.5 ms: rounding each one was off by up to 20 %); the plan shows whole ms.
+    phases: sched.phases.map((p) => ({ index: p.index, actionIds: p.actionIds, connections: p.connections, startMs: Math.round(p.startMs), estimatedMs: Math.round(p.estimatedMs), pauseAfterMs: Math.round(p.pauseAfterMs) })),
     countedConnections: sched.countedConnections,
     rttMs: timing.rttMs,
     theoreticalMinMs: sched.theoreticalMinMs,

@@ -24,7 +24,7 @@ import { formatDuration } from '../manifest/duration.js';
 import { blockExplanation, looksBlocked } from './block-detect.js';
 import type { Journal } from './journal.js';
 import type { Reporter } from './progress.js';
-import type { TransferTimes } from './timing-store.js';
+import { perTransferMs, type TransferSpan, type TransferTimes } from './timing-store.js';
 
 export interface ServerRunDeps {
   server: ServerConfig;
@@ -60,16 +60,12 @@ const LONG_PAUSE_MS = 5_000;
 /** While blocked, probe with one connection this often (each probe the firewall may count). */
 const BLOCK_PROBE_EVERY_MS = 15_000;
 
-/**
- * Mean time per upload and download, without the slowest 5 % (the few that waited at the gate or
- * retried): the mean, not the median, is what sets throughput when a few transfers are slow.
- */
-function transferTimes(d: Record<'upload' | 'download', number[]>): TransferTimes {
+/** Effective time per upload and download, from each kind's span (see perTransferMs). */
+function transferTimes(spans: Partial<Record<'upload' | 'download', TransferSpan>>, sessions: number): TransferTimes {
   const out: TransferTimes = {};
   for (const kind of ['upload', 'download'] as const) {
-    const xs = [...d[kind]].sort((x, y) => x - y);
-    const kept = xs.slice(0, Math.max(1, Math.ceil(xs.length * 0.95)));
-    if (xs.length) out[kind] = { meanMs: Math.round((kept.reduce((t, x) => t + x, 0) / kept.length) * 100) / 100, samples: xs.length };
+    const span = spans[kind];
+    if (span) out[kind] = { meanMs: Math.round(perTransferMs(span, sessions) * 100) / 100, samples: span.count };
   }
   return out;
 }
@@ -86,7 +82,9 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   let halted: FtpsyncError | null = null;
   const peakTimer = setInterval(() => (result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()))), 250);
   const locks: string[] = [];
-  const durations: Record<'upload' | 'download', number[]> = { upload: [], download: [] };
+  // Each kind's span for the next plan's ETA; idleMs grows while no session works (pauses, blocks).
+  const spans: Partial<Record<'upload' | 'download', TransferSpan & { idleAtStart: number }>> = {};
+  let idleMs = 0;
 
   /**
    * A block: stop opening connections at once (the gate rejects every caller), explain, then per
@@ -129,6 +127,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
         return false;
       } finally {
         blockWaitedMs += now() - waitStarted;
+        idleMs += now() - waitStarted;
         blockWait = null;
       }
     })();
@@ -176,7 +175,9 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
         const at = d.ledger.earliestSlot(now(), d.gate.limit, want);
         if (at - now() >= LONG_PAUSE_MS && at !== Infinity) {
           d.reporter.pause(plan.server, at - now(), d.ledger.counted(now()), d.gate.limit);
+          const pauseStarted = now();
           while (now() < at) await sleep(Math.min(1000, at - now()));
+          idleMs += now() - pauseStarted;
         }
       }
       d.reporter.phase(plan.server, phase.index + 1, plan.phases.length, phase.actionIds.length, phase.connections);
@@ -202,11 +203,16 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
             for (let attempt = 1; ; attempt++) {
               try {
                 const t0 = now();
+                const idleAtT0 = idleMs;
                 await d.pool.withSession((s) => runAction(s, a!, sync, plan));
                 d.journal.record(a.id);
                 result.done[a.kind] = (result.done[a.kind] ?? 0) + 1;
                 if (a.kind === 'upload' || a.kind === 'download') {
-                  durations[a.kind].push(now() - t0);
+                  const span = (spans[a.kind] ??= { firstStartMs: t0, lastEndMs: t0, count: 0, idleMs: 0, idleAtStart: idleAtT0 });
+                  span.firstStartMs = Math.min(span.firstStartMs, t0);
+                  span.lastEndMs = now();
+                  span.idleMs = idleMs - span.idleAtStart;
+                  span.count++;
                   result.bytes += a.size;
                 }
                 successes++;
@@ -257,7 +263,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   result.connections = d.ledger.totals();
   result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()));
   result.elapsedMs = now() - started;
-  result.transferTimes = transferTimes(durations);
+  result.transferTimes = transferTimes(spans, plan.parallel);
   if (halted) {
     result.ok = false;
     result.error = halted.message + (halted.hint ? `\nhint: ${halted.hint}` : '');

@@ -1,8 +1,8 @@
 /**
- * What apply learned about a server's speed, for the next plan's ETA: the mean upload and
- * download time of successful applies (slowest 5 % left out), minus their round trips (the part
- * that does not change with the network), weighted by how many transfers each run measured, so a
- * 50-file incremental run (slower per file: a cold start) barely moves what 3,000 files showed.
+ * What apply learned about a server's speed, for the next plan's ETA: the time each upload and
+ * download effectively took (from throughput, see perTransferMs), minus their round trips (the
+ * part that does not change with the network), weighted by how many transfers each run measured,
+ * so a 50-file incremental run (slower per file: a cold start) barely moves what 3,000 files showed.
  * Kept beside the journal in .ftpsync/timing.json, keyed by host:port. Servers differ by ±30 % in
  * per-transfer work (docs/benchmarks.md); one apply fixes that.
  */
@@ -17,7 +17,7 @@ export const MIN_SAMPLES = 20;
 export const MAX_PAST_SAMPLES = 2_000;
 
 export interface TransferTimes {
-  /** Mean duration of the run's successful actions of that kind (slowest 5 % out), ms; how many. */
+  /** Effective time per successful action of that kind in one session (perTransferMs), ms; how many. */
   upload?: { meanMs: number; samples: number };
   download?: { meanMs: number; samples: number };
 }
@@ -26,6 +26,29 @@ export interface TransferTimes {
 export interface MeasuredWork {
   download?: { workMs: number; samples: number };
   upload?: { workMs: number; samples: number };
+}
+
+/** One kind of transfer in a run, as the executor saw it. */
+export interface TransferSpan {
+  /** When the first one started and the last one ended (ms, any clock). */
+  firstStartMs: number;
+  lastEndMs: number;
+  /** How many succeeded. */
+  count: number;
+  /** Time between the two when no session worked: pauses for the budget, a block waited out. */
+  idleMs: number;
+}
+
+/**
+ * Time per transfer in one session, from throughput (pure): the span they took, without idle
+ * time, times the sessions that shared it, over how many. This is what the plan's ETA adds up
+ * (n transfers over `parallel` lanes). Per-transfer stopwatch times were not: on the lab's LAN most
+ * transfers took ~1 ms and a few 10+ ms (event loop, disk, the other session), and the mean of
+ * them without the slowest 5 % came out at 1.6 ms where the runs took 2.5 ms per transfer.
+ */
+export function perTransferMs(span: TransferSpan, sessions: number): number {
+  const busy = Math.max(0, span.lastEndMs - span.firstStartMs - span.idleMs);
+  return (busy * Math.max(1, Math.min(sessions, span.count))) / Math.max(1, span.count);
 }
 
 interface StoredEntry extends LearnedWork {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { actionDuration, applySetupMs, timingFor } from '../../src/budget/cost.js';
-import { learnedFrom, MAX_PAST_SAMPLES, mergeWork, MIN_SAMPLES, readLearnedWork, recordLearnedWork, timingStorePath } from '../../src/run/timing-store.js';
+import { learnedFrom, MAX_PAST_SAMPLES, mergeWork, MIN_SAMPLES, perTransferMs, readLearnedWork, recordLearnedWork, timingStorePath } from '../../src/run/timing-store.js';
 
 describe('the timing model scales with the measured round trip', () => {
   it('a download is 4 round trips plus work, an upload 7, a control command 1', () => {
@@ -31,6 +31,17 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     dirs.push(d);
     return join(d, 'ftpsync.yml');
   };
+
+  it('time per transfer comes from throughput: the span without idle time, times the sessions, over the count', () => {
+    // 3,000 transfers in 3.75 s over 2 sessions: 2.5 ms each, however the stopwatch times spread.
+    expect(perTransferMs({ firstStartMs: 1000, lastEndMs: 4750, count: 3000, idleMs: 0 }, 2)).toBeCloseTo(2.5, 6);
+    // A 60 s pause in the middle is not transfer time.
+    expect(perTransferMs({ firstStartMs: 0, lastEndMs: 63_750, count: 3000, idleMs: 60_000 }, 2)).toBeCloseTo(2.5, 6);
+    // One transfer used one session, whatever the parallelism.
+    expect(perTransferMs({ firstStartMs: 0, lastEndMs: 7, count: 1, idleMs: 0 }, 4)).toBe(7);
+    // A clock that went backwards never gives a negative time.
+    expect(perTransferMs({ firstStartMs: 10, lastEndMs: 5, count: 5, idleMs: 0 }, 2)).toBe(0);
+  });
 
   it('keeps the work part (mean minus round trips), and only from enough samples', () => {
     expect(learnedFrom({ download: { meanMs: 50, samples: MIN_SAMPLES }, upload: { meanMs: 100, samples: 3 } }, 10)).toEqual({ download: { workMs: 10, samples: MIN_SAMPLES } });
