@@ -15,7 +15,7 @@
  * from the contender before destroyed (ss -K, TIME_WAIT included) or, on older kernels, expired.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planBench, type Plan100kResult } from './plan-100k.js';
@@ -44,8 +44,14 @@ interface Row {
   applyMs: number | null;
   listingData: string;
   wallMs: number;
-  /** Theoretical minimum for this run's counted connections; null when not applicable. */
+  /**
+   * Theoretical minimum for this run's counted connections; null when not applicable. ftpsync:
+   * the plan's (pauses + transfer time, firewall.md) plus planMs: apply plans the same way first.
+   */
   tStarMs: number | null;
+  /** ftpsync: the plan's own theoretical minimum (pauses + transfers), and how long `ftpsync plan` took just before apply. */
+  transferMinMs?: number;
+  planMs?: number;
   etaMs: number | null;
   /** ftpsync: the round trip plan measured (its timing model's basis), ms. */
   rttMs?: number;
@@ -121,7 +127,9 @@ async function ftpsync(lab: Lab, o: { scenario: string; server: LabServerName; l
     scenario: o.scenario, server: o.server, limit: o.limit, contender: o.contender, files: o.files,
     blocked: stats.blocks.length > 0, filesAtBlock: null, peak: stats.peak, peakTimeWait: stats.peakTimeWait,
     opened: summary ? `${summary.connections.control} + ${summary.connections.data}` : '?', applyMs: summary?.elapsedMs ?? null,
-    listingData: String(sp.listing.dataConnections), wallMs, tStarMs: sp.theoreticalMinMs, etaMs: sp.etaMs, ...(sp.rttMs !== undefined ? { rttMs: sp.rttMs } : {}), complete: r.code === 0 && o.check(),
+    // A sync cannot transfer before it knows what changed: apply starts with the same plan, whose
+    // cost (process start, local walk, remote listing) was measured just before, on the same trees.
+    listingData: String(sp.listing.dataConnections), wallMs, tStarMs: sp.theoreticalMinMs + planMs, transferMinMs: sp.theoreticalMinMs, planMs, etaMs: sp.etaMs, ...(sp.rttMs !== undefined ? { rttMs: sp.rttMs } : {}), complete: r.code === 0 && o.check(),
   };
 }
 
@@ -160,10 +168,11 @@ function table(rows: Row[]): string {
     const eta = r.etaMs !== null ? `${secs(r.etaMs)} (${((r.wallMs / Math.max(1, r.etaMs) - 1) * 100).toFixed(0)} %)` : '—';
     const spread = r.runs && r.runs.length > 1 ? `; median of ${r.runs.length}: ${secs(Math.min(...r.runs.map((x) => x.wallMs)))}–${secs(Math.max(...r.runs.map((x) => x.wallMs)))}` : '';
     const wall = (r.applyMs !== null ? `${secs(r.wallMs)} (${secs(r.applyMs)})` : secs(r.wallMs)) + spread;
-    return `| ${r.scenario} | ${r.server} | ${r.limit} | ${r.contender} | ${r.files} | ${r.blocked ? `**yes** (${r.filesAtBlock ?? '?'} files)` : 'no'} | ${r.peak} | ${r.peakTimeWait} | ${r.opened} | ${r.listingData} | ${wall} | ${secs(r.tStarMs)} | ${ratio} | ${eta} | ${r.complete ? 'yes' : 'no'} |`;
+    const tStar = r.planMs !== undefined && r.transferMinMs !== undefined ? `${secs(r.tStarMs)} (${secs(r.planMs)} + ${secs(r.transferMinMs)})` : secs(r.tStarMs);
+    return `| ${r.scenario} | ${r.server} | ${r.limit} | ${r.contender} | ${r.files} | ${r.blocked ? `**yes** (${r.filesAtBlock ?? '?'} files)` : 'no'} | ${r.peak} | ${r.peakTimeWait} | ${r.opened} | ${r.listingData} | ${wall} | ${tStar} | ${ratio} | ${eta} | ${r.complete ? 'yes' : 'no'} |`;
   });
   return [
-    '| scenario | server | limit | contender | files | blocked | peak counted | TIME_WAIT at peak | opened (control + data) | listing data conns | wall (apply) | T* | wall/T* | plan ETA (off by) | complete |',
+    '| scenario | server | limit | contender | files | blocked | peak counted | TIME_WAIT at peak | opened (control + data) | listing data conns | wall (apply) | T* (ftpsync: plan + minimum) | wall/T* | plan ETA (off by) | complete |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...lines,
   ].join('\n');
@@ -228,6 +237,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`;
   const rows: Row[] = [];
+  let learned: unknown = null;
   const plan100k = await planBench(quick ? 20_000 : 100_000);
   console.log(`plan for ${plan100k.files} unchanged files: ${plan100k.planMs} ms, peak RSS ${plan100k.peakRssMb} MB, ${plan100k.actions} actions`);
   if (!planOnly) {
@@ -295,6 +305,13 @@ async function main(): Promise<void> {
         }
       }
     } finally {
+      // What apply learned per server (the ETA's basis for the next plan), for calibrating cost.ts.
+      try {
+        learned = JSON.parse(readFileSync(join(work, '.ftpsync', 'timing.json'), 'utf8'));
+        console.log(`learned per-transfer work (.ftpsync/timing.json): ${JSON.stringify(learned)}`);
+      } catch {
+        // no apply succeeded
+      }
       rmSync(work, { recursive: true, force: true });
       await lab.disarmFirewall();
     }
@@ -304,7 +321,7 @@ async function main(): Promise<void> {
   console.log(`\n${report}`);
   mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
   const out = join(REPO, 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(out, JSON.stringify({ machine, mode: planOnly ? 'plan-only' : quick ? 'quick' : 'full', totalS, rows, plan100k }, null, 2));
+  writeFileSync(out, JSON.stringify({ machine, mode: planOnly ? 'plan-only' : quick ? 'quick' : 'full', totalS, rows, plan100k, learned }, null, 2));
   console.log(`\nresults: ${out}`);
 }
 

@@ -34,10 +34,26 @@ export const ROUND_TRIPS = { download: 4, upload: 7, control: 1 } as const;
 /** Used when no round trip was measured (unit tests, an old plan file). */
 export const DEFAULT_RTT_MS = 20;
 
-/** Per-transfer work learned from an earlier apply on the same server (see run/timing-store.ts). */
+/** Per-transfer work learned from earlier applies on the same server (see run/timing-store.ts), and the round trip it was learned at. */
 export interface LearnedWork {
   downloadWorkMs?: number;
   uploadWorkMs?: number;
+  downloadRttMs?: number;
+  uploadRttMs?: number;
+}
+
+/**
+ * Round trips that differ by less than this are the same network measured twice: the least of 3
+ * NOOPs on the lab's LAN came out anywhere from 0.12 to 0.22 ms from one plan to the next, and
+ * 7 round trips × 3,000 uploads / 2 sessions turn 0.1 ms of that noise into a second of ETA.
+ */
+export function sameNetwork(rttA: number, rttB: number): boolean {
+  return Math.abs(rttA - rttB) <= Math.max(1, 0.1 * Math.max(rttA, rttB));
+}
+
+/** Learned work, as seen at round trip `rttMs`: on the same network, the learned total per transfer stays as it was. */
+function workAt(rttMs: number, workMs: number, learnedAtRttMs: number | undefined, trips: number): number {
+  return learnedAtRttMs !== undefined && sameNetwork(rttMs, learnedAtRttMs) ? Math.max(0, workMs + trips * (learnedAtRttMs - rttMs)) : workMs;
 }
 
 /**
@@ -47,7 +63,13 @@ export interface LearnedWork {
  * replaced by what an earlier apply on the same server measured when there is one.
  */
 export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel {
-  return { rttMs, downloadWorkMs: learned.downloadWorkMs ?? FIRST_CONTACT_WORK_MS.download, uploadWorkMs: learned.uploadWorkMs ?? FIRST_CONTACT_WORK_MS.upload, bytesPerMs: 10_000, controlOpWorkMs: 1 };
+  return {
+    rttMs,
+    downloadWorkMs: learned.downloadWorkMs !== undefined ? workAt(rttMs, learned.downloadWorkMs, learned.downloadRttMs, ROUND_TRIPS.download) : FIRST_CONTACT_WORK_MS.download,
+    uploadWorkMs: learned.uploadWorkMs !== undefined ? workAt(rttMs, learned.uploadWorkMs, learned.uploadRttMs, ROUND_TRIPS.upload) : FIRST_CONTACT_WORK_MS.upload,
+    bytesPerMs: 10_000,
+    controlOpWorkMs: 1,
+  };
 }
 
 /** Per-transfer work before any apply on the server has been measured (the lab's means), ms. */

@@ -22,10 +22,15 @@ export interface TransferTimes {
   download?: { meanMs: number; samples: number };
 }
 
-/** One run's work per transfer beyond its round trips, ms, and how many transfers showed it. */
+/** One run's work per transfer beyond its round trips, ms, how many transfers showed it, and the round trip plan measured for it. */
 export interface MeasuredWork {
-  download?: { workMs: number; samples: number };
-  upload?: { workMs: number; samples: number };
+  download?: WorkFigure;
+  upload?: WorkFigure;
+}
+export interface WorkFigure {
+  workMs: number;
+  samples: number;
+  rttMs: number;
 }
 
 /** One kind of transfer in a run, as the executor saw it. */
@@ -77,32 +82,38 @@ function readAll(file: string): Record<string, StoredEntry> {
 
 const finiteWork = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) && x >= 0 && x < 60_000 ? x : undefined);
 
-/** A LearnedWork with only the figures that are known (exactOptionalPropertyTypes). */
-function learnedWork(down: number | undefined, up: number | undefined): LearnedWork {
-  return { ...(down !== undefined ? { downloadWorkMs: down } : {}), ...(up !== undefined ? { uploadWorkMs: up } : {}) };
-}
-
 export function readLearnedWork(file: string, key: string): LearnedWork {
   const e = readAll(file)[key];
-  return e ? learnedWork(finiteWork(e.downloadWorkMs), finiteWork(e.uploadWorkMs)) : {};
+  const out: LearnedWork = {};
+  if (!e) return out;
+  for (const kind of ['download', 'upload'] as const) {
+    const work = finiteWork(e[`${kind}WorkMs`]);
+    if (work === undefined) continue;
+    out[`${kind}WorkMs`] = work;
+    const rtt = finiteWork(e[`${kind}RttMs`]);
+    if (rtt !== undefined) out[`${kind}RttMs`] = rtt;
+  }
+  return out;
 }
 
 /** The work part of what was measured (pure): the mean minus the round trips the model adds back. */
 export function learnedFrom(times: TransferTimes, rttMs: number): MeasuredWork {
-  const work = (t: { meanMs: number; samples: number } | undefined, trips: number) =>
-    t && t.samples >= MIN_SAMPLES ? { workMs: Math.max(0, (t.meanMs - trips * rttMs)), samples: t.samples } : undefined;
+  const work = (t: { meanMs: number; samples: number } | undefined, trips: number): WorkFigure | undefined =>
+    t && t.samples >= MIN_SAMPLES ? { workMs: Math.max(0, t.meanMs - trips * rttMs), samples: t.samples, rttMs } : undefined;
   const download = work(times.download, ROUND_TRIPS.download);
   const upload = work(times.upload, ROUND_TRIPS.upload);
   return { ...(download ? { download } : {}), ...(upload ? { upload } : {}) };
 }
 
 /** The stored figure and this run's, weighted by samples (the past capped at MAX_PAST_SAMPLES). Pure. */
-export function mergeWork(past: { workMs: unknown; samples: unknown }, now: { workMs: number; samples: number }): { workMs: number; samples: number } {
+export function mergeWork(past: { workMs: unknown; samples: unknown; rttMs?: unknown }, now: WorkFigure): WorkFigure {
   const pastWork = finiteWork(past.workMs);
   const pastSamples = pastWork === undefined ? 0 : Math.min(MAX_PAST_SAMPLES, Math.max(0, Number(past.samples) || 0));
+  // A figure stored without its round trip (an older version) is taken as measured at this run's.
+  const pastRtt = finiteWork(past.rttMs) ?? now.rttMs;
   const samples = pastSamples + now.samples;
-  const workMs = ((pastWork ?? 0) * pastSamples + now.workMs * now.samples) / samples;
-  return { workMs: Math.round(workMs * 100) / 100, samples };
+  const weighted = (p: number, n: number) => Math.round(((p * pastSamples + n * now.samples) / samples) * 1000) / 1000;
+  return { workMs: weighted(pastWork ?? 0, now.workMs), samples, rttMs: weighted(pastRtt, now.rttMs) };
 }
 
 /** Merge what this run measured into the store (written to a temporary file, then renamed). */
@@ -113,9 +124,10 @@ export function recordLearnedWork(file: string, key: string, measured: MeasuredW
   for (const kind of ['download', 'upload'] as const) {
     const run = measured[kind];
     if (!run) continue;
-    const merged = mergeWork({ workMs: entry[`${kind}WorkMs`], samples: entry[`${kind}Samples`] }, run);
+    const merged = mergeWork({ workMs: entry[`${kind}WorkMs`], samples: entry[`${kind}Samples`], rttMs: entry[`${kind}RttMs`] }, run);
     entry[`${kind}WorkMs`] = merged.workMs;
     entry[`${kind}Samples`] = merged.samples;
+    entry[`${kind}RttMs`] = merged.rttMs;
   }
   all[key] = entry;
   mkdirSync(dirname(file), { recursive: true });

@@ -43,33 +43,47 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     expect(perTransferMs({ firstStartMs: 10, lastEndMs: 5, count: 5, idleMs: 0 }, 2)).toBe(0);
   });
 
-  it('keeps the work part (mean minus round trips), and only from enough samples', () => {
-    expect(learnedFrom({ download: { meanMs: 50, samples: MIN_SAMPLES }, upload: { meanMs: 100, samples: 3 } }, 10)).toEqual({ download: { workMs: 10, samples: MIN_SAMPLES } });
-    expect(learnedFrom({ upload: { meanMs: 20, samples: 500 } }, 10)).toEqual({ upload: { workMs: 0, samples: 500 } });
+  it('keeps the work part (mean minus round trips) with the round trip, and only from enough samples', () => {
+    expect(learnedFrom({ download: { meanMs: 50, samples: MIN_SAMPLES }, upload: { meanMs: 100, samples: 3 } }, 10)).toEqual({ download: { workMs: 10, samples: MIN_SAMPLES, rttMs: 10 } });
+    expect(learnedFrom({ upload: { meanMs: 20, samples: 500 } }, 10)).toEqual({ upload: { workMs: 0, samples: 500, rttMs: 10 } });
   });
 
   it('weighs runs by their samples: a small run barely moves what a big one showed; the past counts at most MAX_PAST_SAMPLES', () => {
-    expect(mergeWork({ workMs: undefined, samples: undefined }, { workMs: 3, samples: 50 })).toEqual({ workMs: 3, samples: 50 });
-    expect(mergeWork({ workMs: 2, samples: 3000 }, { workMs: 8, samples: 50 }).workMs).toBeCloseTo((2 * MAX_PAST_SAMPLES + 8 * 50) / (MAX_PAST_SAMPLES + 50), 2);
-    expect(mergeWork({ workMs: 2, samples: 100 }, { workMs: 4, samples: 100 })).toEqual({ workMs: 3, samples: 200 });
+    const fig = (workMs: number, samples: number, rttMs = 0.2) => ({ workMs, samples, rttMs });
+    expect(mergeWork({ workMs: undefined, samples: undefined }, fig(3, 50))).toEqual(fig(3, 50));
+    expect(mergeWork({ workMs: 2, samples: 3000 }, fig(8, 50)).workMs).toBeCloseTo((2 * MAX_PAST_SAMPLES + 8 * 50) / (MAX_PAST_SAMPLES + 50), 2);
+    expect(mergeWork({ workMs: 2, samples: 100, rttMs: 0.1 }, fig(4, 100, 0.3))).toEqual({ workMs: 3, samples: 200, rttMs: 0.2 });
     // A stored figure from an older version (no sample count) or a hostile one weighs nothing.
-    expect(mergeWork({ workMs: 2, samples: undefined }, { workMs: 4, samples: 100 })).toEqual({ workMs: 4, samples: 100 });
-    expect(mergeWork({ workMs: -1, samples: 1e9 }, { workMs: 4, samples: 100 })).toEqual({ workMs: 4, samples: 100 });
+    expect(mergeWork({ workMs: 2, samples: undefined }, fig(4, 100))).toEqual(fig(4, 100));
+    expect(mergeWork({ workMs: -1, samples: 1e9 }, fig(4, 100))).toEqual(fig(4, 100));
+  });
+
+  it('on the same network the learned time per transfer stands, whatever the noise in the round trip; on another the work is kept and the round trips scale', () => {
+    // Learned at 0.22 ms: 1.5 ms of work + 7 × 0.22 = 3.04 ms per upload.
+    const learned = { uploadWorkMs: 1.5, uploadRttMs: 0.22, downloadWorkMs: 2, downloadRttMs: 0.22 };
+    expect(actionDuration('upload', 0, timingFor(0.12, learned))).toBeCloseTo(3.04, 6);
+    expect(actionDuration('download', 0, timingFor(0.12, learned))).toBeCloseTo(2 + 4 * 0.22, 6);
+    // 30 ms away: the work stays, the round trips are the new ones.
+    expect(actionDuration('upload', 0, timingFor(30, learned))).toBeCloseTo(1.5 + 7 * 30, 6);
+    // Without a stored round trip (an older store) the work is taken as it is.
+    expect(actionDuration('upload', 0, timingFor(0.12, { uploadWorkMs: 1.5 }))).toBeCloseTo(1.5 + 7 * 0.12, 6);
   });
 
   it('round-trips per server, merges kinds, and ignores a corrupt or hostile file', () => {
     const store = timingStorePath(manifestIn());
     expect(readLearnedWork(store, 'h:21')).toEqual({});
-    recordLearnedWork(store, 'h:21', { upload: { workMs: 9.5, samples: 100 } });
-    recordLearnedWork(store, 'h:21', { download: { workMs: 4, samples: 100 } });
-    recordLearnedWork(store, 'other:2121', { download: { workMs: 40, samples: 100 } });
-    expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 9.5, downloadWorkMs: 4 });
-    recordLearnedWork(store, 'h:21', { upload: { workMs: 5.5, samples: 300 } });
-    expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 6.5, downloadWorkMs: 4 });
+    recordLearnedWork(store, 'h:21', { upload: { workMs: 9.5, samples: 100, rttMs: 1 } });
+    recordLearnedWork(store, 'h:21', { download: { workMs: 4, samples: 100, rttMs: 1 } });
+    recordLearnedWork(store, 'other:2121', { download: { workMs: 40, samples: 100, rttMs: 1 } });
+    expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 9.5, uploadRttMs: 1, downloadWorkMs: 4, downloadRttMs: 1 });
+    recordLearnedWork(store, 'h:21', { upload: { workMs: 5.5, samples: 300, rttMs: 2 } });
+    expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 6.5, uploadRttMs: 1.75, downloadWorkMs: 4, downloadRttMs: 1 });
     expect(Object.keys(JSON.parse(readFileSync(store, 'utf8')) as object).sort()).toEqual(['h:21', 'other:2121']);
     writeFileSync(store, '{ torn');
     expect(readLearnedWork(store, 'h:21')).toEqual({});
-    writeFileSync(store, JSON.stringify({ 'h:21': { downloadWorkMs: -5, uploadWorkMs: 'x' } }));
+    writeFileSync(store, JSON.stringify({ 'h:21': { downloadWorkMs: -5, uploadWorkMs: 'x', downloadRttMs: 1 } }));
     expect(readLearnedWork(store, 'h:21')).toEqual({});
+    writeFileSync(store, JSON.stringify({ 'h:21': { downloadWorkMs: 3, downloadRttMs: -1 } }));
+    expect(readLearnedWork(store, 'h:21')).toEqual({ downloadWorkMs: 3 });
   });
 });
