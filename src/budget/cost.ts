@@ -58,9 +58,10 @@ function workAt(rttMs: number, workMs: number, learnedAtRttMs: number | undefine
 
 /**
  * The model for a measured round trip. The work figures are the lab's (docs/benchmarks.md,
- * 2026-11-25 12:01: 3,000 files per server, round trip 0.12-0.22 ms; per transfer beyond its round
- * trips, uploads 1.3-2.1 ms and downloads 2.7-3.3 ms across vsftpd, pure-ftpd and proftpd),
- * replaced by what an earlier apply on the same server measured when there is one.
+ * 2026-11-25 14:18, learned from throughput over 5,000 downloads and 2,050 uploads per server,
+ * round trip 0.2-0.33 ms; per transfer beyond its round trips: uploads 1.9-2.8 ms and downloads
+ * 1.7-2.5 ms across vsftpd, pure-ftpd and proftpd), replaced by what earlier applies on the same
+ * server measured when there are any.
  */
 export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel {
   return {
@@ -73,7 +74,7 @@ export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel
 }
 
 /** Per-transfer work before any apply on the server has been measured (the lab's means), ms. */
-export const FIRST_CONTACT_WORK_MS = { download: 3, upload: 1.7 } as const;
+export const FIRST_CONTACT_WORK_MS = { download: 2.1, upload: 2.4 } as const;
 
 export const DEFAULT_TIMING: TimingModel = timingFor(DEFAULT_RTT_MS);
 
