@@ -135,6 +135,8 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   };
 
   try {
+    // The other sessions log in while this one takes the lock.
+    d.pool.warm(Math.min(plan.parallel, plan.actions.length));
     // A lock per sync root, so two applies never interleave on one server and path.
     await d.pool.withSession(async (s) => {
       for (const sync of d.syncs) {
@@ -170,7 +172,14 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
       // Only a TIME_WAIT-scale wait is taken whole, before the phase: a short one (closed uploads
       // count for a few round trips) is left to the gate, which admits each connection as a slot
       // frees; waiting for a whole phase's room there stalled every phase (3,000 uploads: 19 s, not 11).
-      const want = Math.min(phase.connections, d.gate.limit - plan.parallel);
+      // Only connections that keep counting for TIME_WAIT-scale times need the room at once: uploads
+      // and reset downloads stop counting within round trips. (Counting them too made an upload
+      // phase wait 245 s for the TIME_WAIT of the lock's read whenever two sessions were logged in.)
+      const lingering = phase.actionIds.reduce((n, id) => {
+        const a = byId.get(id)!;
+        return a.cost.countedMs >= LONG_PAUSE_MS ? n + a.cost.connections : n;
+      }, 0);
+      const want = Math.min(lingering, d.gate.limit - plan.parallel);
       if (want > 0) {
         const at = d.ledger.earliestSlot(now(), d.gate.limit, want);
         if (at - now() >= LONG_PAUSE_MS && at !== Infinity) {
