@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/results/', '.lab/', '.demo/', 'examples/site/']  },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/results/', '.lab/', '.demo/', 'examples/site/', 'src/manifest/schema-validator.generated.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

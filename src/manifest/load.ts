@@ -7,9 +7,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+// Compiled ahead of time from schemas/ftpsync.schema.json (scripts/manifest-validator.mjs).
+import { validate as generatedValidator } from './schema-validator.generated.js';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { schemaPath } from '../paths.js';
 import { parseDuration } from './duration.js';
 import { makeSecret } from './secret.js';
 import type { FirewallConfig, Manifest, ServerConfig, SyncConfig } from './types.js';
@@ -42,14 +43,7 @@ type Path = Array<string | number>;
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-let validator: ReturnType<Ajv2020['compile']> | null = null;
-function schemaValidator() {
-  if (!validator) {
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictTuples: false, strictRequired: false });
-    validator = ajv.compile(JSON.parse(readFileSync(schemaPath('ftpsync.schema.json'), 'utf8')));
-  }
-  return validator;
-}
+const schemaValidator = (): ValidateFunction => generatedValidator as unknown as ValidateFunction;
 
 /** Dotted path for messages: servers.prod.firewall.headroom, syncs[0].name. */
 function dotted(path: Path): string {
