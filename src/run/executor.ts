@@ -169,12 +169,11 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
     for (const phase of plan.phases) {
       if (halted) break;
       // Pause: until the live ledger has room for this phase (as the plan computed, but measured).
-      // Only a TIME_WAIT-scale wait is taken whole, before the phase: a short one (closed uploads
-      // count for a few round trips) is left to the gate, which admits each connection as a slot
-      // frees; waiting for a whole phase's room there stalled every phase (3,000 uploads: 19 s, not 11).
-      // Only connections that keep counting for TIME_WAIT-scale times need the room at once: uploads
-      // and reset downloads stop counting within round trips. (Counting them too made an upload
-      // phase wait 245 s for the TIME_WAIT of the lock's read whenever two sessions were logged in.)
+      // Only connections that keep counting TIME_WAIT-scale times need their room at once, and only
+      // a TIME_WAIT-scale wait is taken whole, before the phase. Uploads and reset downloads stop
+      // counting within round trips: they are left to the gate, which admits each connection as a
+      // slot frees. (Waiting for a whole phase's room for them stalled every phase: 3,000 uploads
+      // took 19 s, not 11; and an upload phase waited 245 s for the lock read's TIME_WAIT.)
       const lingering = phase.actionIds.reduce((n, id) => {
         const a = byId.get(id)!;
         return a.cost.countedMs >= LONG_PAUSE_MS ? n + a.cost.connections : n;
