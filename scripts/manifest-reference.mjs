@@ -3,7 +3,8 @@
 // source of the manifest's shape) so they never drift from it; a test checks the README is current.
 //   node scripts/manifest-reference.mjs          rewrite the block in README.md
 //   node scripts/manifest-reference.mjs --check  exit 1 if README.md is out of date
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeOrCheck } from './generated-file.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -72,16 +73,7 @@ export function withReference(readme, schema) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const readmePath = join(REPO, 'README.md');
-  const readme = readFileSync(readmePath, 'utf8');
   const schema = JSON.parse(readFileSync(join(REPO, 'schemas/ftpsync.schema.json'), 'utf8'));
-  const next = withReference(readme, schema);
-  if (process.argv.includes('--check')) {
-    if (next !== readme) {
-      process.stderr.write('README.md manifest reference is out of date: run node scripts/manifest-reference.mjs\n');
-      process.exit(1);
-    }
-  } else if (next !== readme) {
-    writeFileSync(readmePath, next);
-    process.stdout.write('README.md: manifest reference updated\n');
-  }
+  const next = withReference(readFileSync(readmePath, 'utf8'), schema);
+  writeOrCheck(readmePath, next, { check: process.argv.includes('--check'), what: 'README.md manifest reference', regenerate: 'node scripts/manifest-reference.mjs' });
 }

@@ -4,11 +4,12 @@
 // (node --cpu-prof), and loading ajv's compiler another ~80 ms. A test checks the file is current.
 //   node scripts/manifest-validator.mjs          rewrite src/manifest/schema-validator.generated.ts
 //   node scripts/manifest-validator.mjs --check  exit 1 if it is out of date
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import standaloneCode from 'ajv/dist/standalone/index.js';
+import { writeOrCheck } from './generated-file.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const TARGET = join(REPO, 'src/manifest/schema-validator.generated.ts');
@@ -34,19 +35,5 @@ export function renderValidator(schema) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const next = renderValidator(JSON.parse(readFileSync(join(REPO, 'schemas/ftpsync.schema.json'), 'utf8')));
-  let current = '';
-  try {
-    current = readFileSync(TARGET, 'utf8');
-  } catch {
-    // not generated yet
-  }
-  if (process.argv.includes('--check')) {
-    if (next !== current) {
-      process.stderr.write('src/manifest/schema-validator.generated.ts is out of date: run node scripts/manifest-validator.mjs\n');
-      process.exit(1);
-    }
-  } else if (next !== current) {
-    writeFileSync(TARGET, next);
-    process.stdout.write('src/manifest/schema-validator.generated.ts updated\n');
-  }
+  writeOrCheck(TARGET, next, { check: process.argv.includes('--check'), what: 'src/manifest/schema-validator.generated.ts', regenerate: 'node scripts/manifest-validator.mjs' });
 }
