@@ -65,7 +65,7 @@ function transferTimes(spans: Partial<Record<'upload' | 'download', TransferSpan
   const out: TransferTimes = {};
   for (const kind of ['upload', 'download'] as const) {
     const span = spans[kind];
-    if (span) out[kind] = { meanMs: Math.round(perTransferMs(span, sessions) * 100) / 100, samples: span.count };
+    if (span) out[kind] = { eachMs: Math.round(perTransferMs(span, sessions) * 100) / 100, samples: span.count };
   }
   return out;
 }

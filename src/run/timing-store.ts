@@ -18,8 +18,8 @@ export const MAX_PAST_SAMPLES = 2_000;
 
 export interface TransferTimes {
   /** Effective time per successful action of that kind in one session (perTransferMs), ms; how many. */
-  upload?: { meanMs: number; samples: number };
-  download?: { meanMs: number; samples: number };
+  upload?: { eachMs: number; samples: number };
+  download?: { eachMs: number; samples: number };
 }
 
 /** One run's work per transfer beyond its round trips, ms, how many transfers showed it, and the round trip plan measured for it. */
@@ -96,10 +96,10 @@ export function readLearnedWork(file: string, key: string): LearnedWork {
   return out;
 }
 
-/** The work part of what was measured (pure): the mean minus the round trips the model adds back. */
+/** The work part of what was measured (pure): the time per transfer minus the round trips the model adds back. */
 export function learnedFrom(times: TransferTimes, rttMs: number): MeasuredWork {
-  const work = (t: { meanMs: number; samples: number } | undefined, trips: number): WorkFigure | undefined =>
-    t && t.samples >= MIN_SAMPLES ? { workMs: Math.max(0, t.meanMs - trips * rttMs), samples: t.samples, rttMs } : undefined;
+  const work = (t: { eachMs: number; samples: number } | undefined, trips: number): WorkFigure | undefined =>
+    t && t.samples >= MIN_SAMPLES ? { workMs: Math.max(0, t.eachMs - trips * rttMs), samples: t.samples, rttMs } : undefined;
   const download = work(times.download, ROUND_TRIPS.download);
   const upload = work(times.upload, ROUND_TRIPS.upload);
   return { ...(download ? { download } : {}), ...(upload ? { upload } : {}) };

@@ -149,7 +149,7 @@ describe('runServerPlan (in-memory pool double)', () => {
     expect(r.done.upload).toBe(20);
     expect(r.transferTimes?.upload?.samples).toBe(20);
     // The double's uploads take no time: the two 60 s pauses between them are not transfer time.
-    expect(r.transferTimes?.upload?.meanMs).toBeLessThan(100);
+    expect(r.transferTimes?.upload?.eachMs).toBeLessThan(100);
     expect(r.transferTimes?.download).toBeUndefined();
     expect(r.done.delete).toBe(1);
     const uploads = s.fake.ops.filter((o) => o.startsWith('upload'));

@@ -44,8 +44,8 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
   });
 
   it('keeps the work part (mean minus round trips) with the round trip, and only from enough samples', () => {
-    expect(learnedFrom({ download: { meanMs: 50, samples: MIN_SAMPLES }, upload: { meanMs: 100, samples: 3 } }, 10)).toEqual({ download: { workMs: 10, samples: MIN_SAMPLES, rttMs: 10 } });
-    expect(learnedFrom({ upload: { meanMs: 20, samples: 500 } }, 10)).toEqual({ upload: { workMs: 0, samples: 500, rttMs: 10 } });
+    expect(learnedFrom({ download: { eachMs: 50, samples: MIN_SAMPLES }, upload: { eachMs: 100, samples: 3 } }, 10)).toEqual({ download: { workMs: 10, samples: MIN_SAMPLES, rttMs: 10 } });
+    expect(learnedFrom({ upload: { eachMs: 20, samples: 500 } }, 10)).toEqual({ upload: { workMs: 0, samples: 500, rttMs: 10 } });
   });
 
   it('weighs runs by their samples: a small run barely moves what a big one showed; the past counts at most MAX_PAST_SAMPLES', () => {
