@@ -69,7 +69,7 @@ const serverArgs = args.flatMap((a, i) => (a === '--server' ? [args[i + 1] as La
 if (serverArgs.some((s) => !['vsftpd', 'pure-ftpd', 'proftpd'].includes(s))) throw new Error('--server takes vsftpd, pure-ftpd or proftpd');
 const repeatArg = args.flatMap((a, i) => (a === '--repeat' ? [Number(args[i + 1])] : []))[0];
 if (repeatArg !== undefined && !(Number.isInteger(repeatArg) && repeatArg >= 1 && repeatArg <= 9)) throw new Error('--repeat takes an integer from 1 to 9');
-/** How often ftpsync's 3,000-file upload and download run (the median is reported). */
+/** How often ftpsync's upload, incremental and download run (the median is reported). */
 const repeats = repeatArg ?? (quick ? 1 : 3);
 
 function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> {
@@ -277,7 +277,17 @@ async function main(): Promise<void> {
           const deleted = quick ? 2 : 10;
           for (let i = 0; i < changed; i++) writeFileSync(join(seedTree, seedFiles[i * 3]!), `changed ${i} ${Date.now()}\n`);
           for (let i = 0; i < deleted; i++) rmSync(join(seedTree, seedFiles[seedFiles.length - 1 - i * 5]!), { force: true });
-          say(await ftpsync(lab, { scenario: `3 incremental (${changed} changed, ${deleted} deleted)`, server, limit, contender: 'ftpsync', files: changed, work, check: () => compareTrees(seedTree, join(root, 'www'), (p) => p.startsWith('.ftpsync')).equal, yaml: manifest(lab, server, limit, uploadSync) }));
+          // Each repeat starts from the uploaded tree as it was (copied back with its times: the
+          // server's mtimes are what size-mtime compares), so every run has the same 60 changes.
+          const uploaded = join(work, `uploaded-${server}`);
+          cpSync(join(root, 'www'), uploaded, { recursive: true, preserveTimestamps: true });
+          const restoreUploaded = async () => {
+            await lab.resetRoot(server);
+            cpSync(uploaded, join(root, 'www'), { recursive: true, preserveTimestamps: true });
+            await lab.chownRoot(server);
+          };
+          say(await medianOf(repeats, restoreUploaded, () => ftpsync(lab, { scenario: `3 incremental (${changed} changed, ${deleted} deleted)`, server, limit, contender: 'ftpsync', files: changed, work, check: () => compareTrees(seedTree, join(root, 'www'), (p) => p.startsWith('.ftpsync')).equal, yaml: manifest(lab, server, limit, uploadSync) })));
+          rmSync(uploaded, { recursive: true, force: true });
 
           // 4. Plan only, unchanged tree: what listing costs.
           say(await ftpsync(lab, { scenario: '4 plan, unchanged', server, limit, contender: 'ftpsync plan', files, work, planOnly: true, check: () => true, yaml: manifest(lab, server, limit, uploadSync) }));
