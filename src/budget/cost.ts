@@ -88,8 +88,12 @@ export function applySetupMs(t: TimingModel, measuredMs: number): number {
 }
 /** Login (connect, banner, USER, PASS, FEAT, TYPE, OPTS, PWD), lock (3 commands + a data connection), QUIT. */
 const SETUP_ROUND_TRIPS = 20;
-/** The rest, calibrated in the lab: apply took 0.2–0.25 s more than planning measured, beyond its actions. */
-const SETUP_WORK_MS = 250;
+/**
+ * The rest, calibrated in the lab: apply took 0.2–0.25 s more than planning measured, beyond its
+ * actions, until it logged its sessions in while taking the lock; then 250 ms put the ETA 94 ms
+ * high as the median of 54 runs (89 ms for the 18 incremental ones; bench 2026-11-25 15:06).
+ */
+const SETUP_WORK_MS = 160;
 
 /** floor(maxConnections × headroom), minus one live control connection per parallel session. */
 export function connectionBudget(server: ServerConfig): number {
