@@ -43,7 +43,7 @@ type Path = Array<string | number>;
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-const schemaValidator = (): ValidateFunction => generatedValidator as unknown as ValidateFunction;
+const validateSchema = generatedValidator as unknown as ValidateFunction;
 
 /** Dotted path for messages: servers.prod.firewall.headroom, syncs[0].name. */
 function dotted(path: Path): string {
@@ -361,9 +361,8 @@ export function loadManifest(fileArg: string, opts: LoadOptions = {}): LoadResul
     return { manifest: null, findings: r.findings, digest };
   }
 
-  const validate = schemaValidator();
-  if (!validate(data)) {
-    reportSchemaErrors(validate.errors ?? [], data, r);
+  if (!validateSchema(data)) {
+    reportSchemaErrors(validateSchema.errors ?? [], data, r);
     return { manifest: null, findings: r.findings, digest };
   }
   const manifest = normalize(data as RawManifest, file, r, opts, env);
