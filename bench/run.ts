@@ -266,11 +266,13 @@ async function main(): Promise<void> {
           const seedTree = join(work, `seed-${server}`);
           const seedFiles = generateTree(seedTree, { seed: 3000, files, dirs, depth: 2, maxSmall: 2048 });
           const uploadSync = `{ name: site, servers: [${server}], direction: upload, local: ${seedTree}, remote: /www, delete: true }`;
+          const uploadYaml = manifest(lab, server, limit, uploadSync);
+          const remoteMatchesSeed = () => compareTrees(seedTree, join(root, 'www'), (p) => p.startsWith('.ftpsync')).equal;
 
           // Uploads first: they leave (almost) no TIME_WAIT behind, so the order costs no drains.
           // 2. Upload to an empty remote (lftp first: ftpsync's upload is where the incremental starts).
           say(await lftp(lab, { scenario: '2 upload', server, limit, contender: 'lftp mirror -R (defaults)', files, dirs, direction: 'upload', work }));
-          say(await medianOf(repeats, () => lab.resetRoot(server), () => ftpsync(lab, { scenario: '2 upload', server, limit, contender: 'ftpsync', files, work, check: () => compareTrees(seedTree, join(root, 'www'), (p) => p.startsWith('.ftpsync')).equal, yaml: manifest(lab, server, limit, uploadSync) })));
+          say(await medianOf(repeats, () => lab.resetRoot(server), () => ftpsync(lab, { scenario: '2 upload', server, limit, contender: 'ftpsync', files, work, check: remoteMatchesSeed, yaml: uploadYaml })));
 
           // 3. Incremental: 50 files changed and 10 deleted (quick: 10 and 2), against the uploaded tree.
           const changed = quick ? 10 : 50;
@@ -286,11 +288,11 @@ async function main(): Promise<void> {
             cpSync(uploaded, join(root, 'www'), { recursive: true, preserveTimestamps: true });
             await lab.chownRoot(server);
           };
-          say(await medianOf(repeats, restoreUploaded, () => ftpsync(lab, { scenario: `3 incremental (${changed} changed, ${deleted} deleted)`, server, limit, contender: 'ftpsync', files: changed, work, check: () => compareTrees(seedTree, join(root, 'www'), (p) => p.startsWith('.ftpsync')).equal, yaml: manifest(lab, server, limit, uploadSync) })));
+          say(await medianOf(repeats, restoreUploaded, () => ftpsync(lab, { scenario: `3 incremental (${changed} changed, ${deleted} deleted)`, server, limit, contender: 'ftpsync', files: changed, work, check: remoteMatchesSeed, yaml: uploadYaml })));
           rmSync(uploaded, { recursive: true, force: true });
 
           // 4. Plan only, unchanged tree: what listing costs.
-          say(await ftpsync(lab, { scenario: '4 plan, unchanged', server, limit, contender: 'ftpsync plan', files, work, planOnly: true, check: () => true, yaml: manifest(lab, server, limit, uploadSync) }));
+          say(await ftpsync(lab, { scenario: '4 plan, unchanged', server, limit, contender: 'ftpsync plan', files, work, planOnly: true, check: () => true, yaml: uploadYaml }));
           rmSync(seedTree, { recursive: true, force: true });
 
           // 1. Download: the tree on the server, an empty local directory.
