@@ -22,9 +22,11 @@ export interface FtpRemotePool extends RemotePool {
   /** Shrink the pool after the server capped sessions; idle sessions beyond it are closed. */
   setMaxSessions(n: number): void;
   /**
-   * Log in up to n sessions in the background, so their logins overlap with other work (a
-   * login took 45–90 ms on the lab's servers, the time of 20 small uploads). A failure is left to
-   * the next task, which opens its own session and reports the error.
+   * Keep up to n sessions logged in, logging them in in the background, so their logins overlap
+   * with other work (a login took 45–90 ms on the lab's servers, the time of 20 small uploads).
+   * Only once a login on this pool has succeeded: a wrong password then fails once, not n times
+   * (CSF counts failed FTP logins, LF_FTPD). A failure is left to the next task, which opens its
+   * own session and reports the error.
    */
   warm(n: number): void;
   readonly shared: SharedServerFacts;
@@ -37,9 +39,32 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): FtpRemot
   let open = 0;
   let limit = Math.max(1, Math.min(deps.maxSessions ?? server.firewall.parallel, server.firewall.parallel, server.firewall.maxSessions));
   let closed = false;
+  /** What warm() asked for, and whether any login on this pool has succeeded yet. */
+  let warmTo = 0;
+  let loggedIn = false;
 
   const wake = () => waiters.shift()?.();
-  const openSession = () => FtpSession.open(server, { ledger: deps.ledger, gate: deps.gate, shared, ...(deps.now ? { now: deps.now } : {}) });
+  const openSession = async () => {
+    const s = await FtpSession.open(server, { ledger: deps.ledger, gate: deps.gate, shared, ...(deps.now ? { now: deps.now } : {}) });
+    if (!loggedIn) {
+      loggedIn = true;
+      topUp();
+    }
+    return s;
+  };
+  function topUp(): void {
+    if (!loggedIn || closed) return;
+    for (let i = Math.min(warmTo, limit) - open; i > 0; i--) {
+      open++;
+      openSession().then(
+        (s) => void release(s),
+        () => {
+          open--;
+          wake();
+        },
+      );
+    }
+  }
 
   async function acquire(): Promise<FtpSession> {
     for (;;) {
@@ -96,16 +121,8 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): FtpRemot
       }
     },
     warm(n: number) {
-      for (let i = Math.min(n, limit) - open; i > 0; i--) {
-        open++;
-        openSession().then(
-          (s) => void release(s),
-          () => {
-            open--;
-            wake();
-          },
-        );
-      }
+      warmTo = Math.max(warmTo, n);
+      topUp();
     },
     async close() {
       closed = true;
