@@ -49,6 +49,12 @@ export interface ServerResult {
   connections: { control: number; data: number };
   peakCounted: number;
   elapsedMs: number;
+  /**
+   * Set by apply: how long this process took before this server's run began, ms. For the first
+   * server that is the process's start-up and its planning (or its check of a saved plan); for a
+   * later one, planning it.
+   */
+  planMs?: number;
   /** Time per successful upload and download in this run (the next plan's ETA learns from it). */
   transferTimes?: TransferTimes;
 }

@@ -65,6 +65,8 @@ describeLab('apply against the lab servers', (lab) => {
       expect(stats.blocks).toEqual([]);
       expect(stats.peak).toBeLessThanOrEqual(100);
       expect(r.stdout).toMatch(/1000 upload/);
+      // The summary tells planning (here: checking the saved plan) from running.
+      expect(r.stdout).toMatch(new RegExp(`${name}: ok: .*; planned in [0-9.]+s, ran [0-9.]+s`));
       expect(compareTrees(local, join(lab.servers[name].root, 'www'), ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
       const again = runCli(['plan', '-c', file, '--detailed-exitcode'], { env, timeoutMs: 60_000 });
       expect(again.code, again.stdout).toBe(0);

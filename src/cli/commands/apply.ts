@@ -52,7 +52,7 @@ function summaryLines(results: ServerResult[], notRun: string[]): string[] {
   for (const r of results) {
     const d = r.done;
     const did = Object.entries(d).map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing to do';
-    lines.push(`  ${r.server}: ${r.ok ? 'ok' : 'FAILED'}: ${did}; ${formatBytes(r.bytes)}; skipped ${r.skippedFromJournal} (done in an earlier run); failed ${r.failed.length}; connections ${r.connections.control} control + ${r.connections.data} data, peak counted ${r.peakCounted}; ${formatDuration(r.elapsedMs)}`);
+    lines.push(`  ${r.server}: ${r.ok ? 'ok' : 'FAILED'}: ${did}; ${formatBytes(r.bytes)}; skipped ${r.skippedFromJournal} (done in an earlier run); failed ${r.failed.length}; connections ${r.connections.control} control + ${r.connections.data} data, peak counted ${r.peakCounted}; ${r.planMs !== undefined ? `planned in ${formatDuration(r.planMs)}, ran ` : ''}${formatDuration(r.elapsedMs)}`);
     for (const f of r.failed.slice(0, 20)) lines.push(`    failed ${f.path}: ${f.error}`);
     if (r.error && !r.ok) lines.push(...r.error.split('\n').map((l) => `    ${l}`));
   }
@@ -91,14 +91,19 @@ export function registerApply(program: Command): void {
           haltOnFailure: manifest.rollout.haltOnFailure,
         };
         const targets = savedPlan ? savedPlan.servers.map((sp) => sp.server) : rollout.stages.flatMap((st) => st.servers);
+        // The first stage's planning is counted from the process's start (performance.now()'s origin).
+        let stagesStarted = 0;
         const { results, notRun } = await runRollout(
           rollout,
           targets,
           async (name): Promise<ServerResult> => {
             const server = manifest.servers[name]!;
+            const planStarted = stagesStarted > 1 ? performance.now() : 0;
             try {
               // Without a saved plan each server is planned when its stage starts: a server that is
-              // down fails on its own, after the stages before it have landed.
+              // down fails on its own, after the stages before it have landed. The other sessions
+              // log in while planning lists (once its login worked), not after it.
+              if (!savedPlan) ctx.poolFor(server).warm(server.firewall.parallel);
               const plan = savedPlan ?? (await makePlan(manifest, result.digest!, ctx, [name]));
               const sp = plan.servers.find((x) => x.server === name)!;
               // What planning found (unsafe names ignored, plain FTP, ...) is said here too: apply
@@ -109,6 +114,7 @@ export function registerApply(program: Command): void {
               // The plan's cost model counted our closed uploads for a few round trips: so does the ledger.
               const rttMs = sp.rttMs ?? DEFAULT_RTT_MS;
               ctx.ledgers.get(name)!.setClientCloseLinger(clientCloseLingerMs(rttMs));
+              const planMs = Math.round(performance.now() - planStarted);
               const r = await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(name)), pool: ctx.poolFor(server), ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter });
               // The next plan's ETA uses this server's measured speed instead of the lab's.
               if (r.ok && r.transferTimes) {
@@ -118,13 +124,14 @@ export function registerApply(program: Command): void {
                   reporter.note(name, `could not record its transfer times for the next ETA: ${(e as Error).message}`);
                 }
               }
-              return r;
+              return { ...r, planMs };
             } catch (e) {
               const err = e as Error & { hint?: string };
               return { server: name, ok: false, error: err.message + (err.hint ? `\nhint: ${err.hint}` : ''), done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 };
             }
           },
           (name, servers) => {
+            stagesStarted++;
             if (!opts.json) logLine(`stage ${name}: ${servers.join(', ')}`);
           },
         );
