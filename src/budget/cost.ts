@@ -18,7 +18,7 @@ import type { ActionKind } from '../plan/types.js';
 export interface TimingModel {
   /** Control-connection round trip, ms. */
   rttMs: number;
-  /** Local and server work per download beyond its round trips (fork, open, write, rename), ms. */
+  /** Local and server work per download beyond its round trips (fork, open, write, rename), ms; below zero only when learned (see workAt). */
   downloadWorkMs: number;
   /** The same for an upload (temporary name, rename over the target, MFMT), ms. */
   uploadWorkMs: number;
@@ -43,17 +43,22 @@ export interface LearnedWork {
 }
 
 /**
- * Round trips that differ by less than this are the same network measured twice: the least of 3
- * NOOPs on the lab's LAN came out anywhere from 0.12 to 0.22 ms from one plan to the next, and
- * 7 round trips × 3,000 uploads / 2 sessions turn 0.1 ms of that noise into a second of ETA.
+ * Round trips that differ by less than this are the same network measured twice: the least of
+ * the NOOPs on the lab's LAN came out anywhere from 0.13 to 0.78 ms from one plan to the next (a
+ * busy 2-core machine), and 7 round trips × 3,000 uploads / 2 sessions turn 0.1 ms of that noise
+ * into a second of ETA. A LAN and a distant host differ by far more than 2 ms.
  */
 export function sameNetwork(rttA: number, rttB: number): boolean {
-  return Math.abs(rttA - rttB) <= Math.max(1, 0.1 * Math.max(rttA, rttB));
+  return Math.abs(rttA - rttB) <= Math.max(2, 0.1 * Math.max(rttA, rttB));
 }
 
-/** Learned work, as seen at round trip `rttMs`: on the same network, the learned total per transfer stays as it was. */
+/**
+ * Learned work, as seen at round trip `rttMs`: on the same network the learned total per transfer
+ * stands as it was, even where that leaves the work part below zero (this plan's round trip came
+ * out above the learned one: clipping at zero made a 1.6 ms blip cost 5 ms per transfer).
+ */
 function workAt(rttMs: number, workMs: number, learnedAtRttMs: number | undefined, trips: number): number {
-  return learnedAtRttMs !== undefined && sameNetwork(rttMs, learnedAtRttMs) ? Math.max(0, workMs + trips * (learnedAtRttMs - rttMs)) : workMs;
+  return learnedAtRttMs !== undefined && sameNetwork(rttMs, learnedAtRttMs) ? workMs + trips * (learnedAtRttMs - rttMs) : workMs;
 }
 
 /**

@@ -72,8 +72,8 @@ export interface RemoteSession {
   readSmallFile(remotePath: string): Promise<Buffer | null>;
   writeSmallFile(remotePath: string, content: Buffer): Promise<void>;
   facts(): Promise<ServerFacts>;
-  /** The control connection's round trip, ms: the least of a few NOOPs (plan's timing model). */
-  roundTripMs(): Promise<number>;
+  /** The control connection's round trip, ms: the least of `noops` NOOPs (default 3; plan's timing model). */
+  roundTripMs(noops?: number): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -65,6 +65,10 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     expect(actionDuration('download', 0, timingFor(0.12, learned))).toBeCloseTo(2 + 4 * 0.22, 6);
     // 30 ms away: the work stays, the round trips are the new ones.
     expect(actionDuration('upload', 0, timingFor(30, learned))).toBeCloseTo(1.5 + 7 * 30, 6);
+    // A busy moment put this plan's round trip well above the learned one: the learned time still stands.
+    expect(actionDuration('download', 0, timingFor(1.6, learned))).toBeCloseTo(2 + 4 * 0.22, 6);
+    expect(actionDuration('upload', 0, timingFor(1.6, { uploadWorkMs: 0.5, uploadRttMs: 0.22 }))).toBeCloseTo(0.5 + 7 * 0.22, 6);
+    expect(actionDuration('upload', 0, timingFor(0.9, { uploadWorkMs: 0.5, uploadRttMs: 0.22 }))).toBeCloseTo(0.5 + 7 * 0.22, 6);
     // Without a stored round trip (an older store) the work is taken as it is.
     expect(actionDuration('upload', 0, timingFor(0.12, { uploadWorkMs: 1.5 }))).toBeCloseTo(1.5 + 7 * 0.12, 6);
   });
