@@ -58,7 +58,7 @@ interface Row {
   rttMs?: number;
   complete: boolean;
   /** Repeated contenders: every run's wall time, plan ETA and T* (the row itself is the median run). */
-  runs?: Array<{ wallMs: number; etaMs: number | null; tStarMs: number | null }>;
+  runs?: Array<{ wallMs: number; etaMs: number | null; tStarMs: number | null; rttMs?: number }>;
   /** Repeated contenders: the median over the runs of each run's wall/T* and wall/ETA (each run against its own plan and T*). */
   wallOverTStar?: number | null;
   wallOverEta?: number | null;
@@ -249,7 +249,7 @@ async function medianOf(n: number, prepare: () => void | Promise<void>, once: ()
     peak: Math.max(...rows.map((r) => r.peak)),
     peakTimeWait: Math.max(...rows.map((r) => r.peakTimeWait)),
     complete: rows.every((r) => r.complete),
-    runs: rows.map((r) => ({ wallMs: r.wallMs, etaMs: r.etaMs, tStarMs: r.tStarMs })),
+    runs: rows.map((r) => ({ wallMs: r.wallMs, etaMs: r.etaMs, tStarMs: r.tStarMs, ...(r.rttMs !== undefined ? { rttMs: r.rttMs } : {}) })),
   };
 }
 
