@@ -38,8 +38,16 @@ export interface ScheduleInput {
   initiallyCounted?: number[];
 }
 
-/** Counting times at least this long are TIME_WAIT-scale (see the theoretical minimum). */
-const LONG_COUNT_MS = 10_000;
+/**
+ * Whether a connection keeps counting TIME_WAIT-scale times after it closes (>= 5 s), as
+ * server-closed ones do, rather than round trips, as uploads and reset-closed downloads do. The
+ * theoretical minimum's pauses and the executor's whole-phase waits are for these only.
+ */
+export function lingers(countedMs: number): boolean {
+  return countedMs >= LINGER_MS;
+}
+/** Real counting times are either round trips (<= ~0.1 s) or TIME_WAIT (>= 60 s); 5 s is between. */
+export const LINGER_MS = 5_000;
 
 /** Count of expiries strictly after t. */
 function countedAt(expiries: number[], t: number): number {
@@ -108,9 +116,9 @@ export function schedule(input: ScheduleInput): Schedule {
   }
   const etaMs = Math.max(0, stageEnd, ...lanes);
   // Theoretical minimum (firewall.md): N connections that keep counting for W (TIME_WAIT-scale,
-  // here >= 10 s) under budget B need at least (ceil(N/B) − 1) × W, plus the transfer time.
+  // see lingers) under budget B need at least (ceil(N/B) − 1) × W, plus the transfer time.
   // Connections that stop counting within seconds (uploads) add only their transfer time.
-  const lingering = actions.filter((a) => a.connections > 0 && a.countedMs >= LONG_COUNT_MS);
+  const lingering = actions.filter((a) => a.connections > 0 && lingers(a.countedMs));
   const n = lingering.reduce((k, a) => k + a.connections, 0);
   const w = lingering.length ? Math.max(...lingering.map((a) => a.countedMs)) : 0;
   const transferMs = actions.reduce((t, a) => t + a.durationMs, 0) / Math.max(1, parallel);

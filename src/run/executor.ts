@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import type { BudgetGate } from '../budget/gate.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
+import { LINGER_MS, lingers } from '../budget/schedule.js';
 import { FtpsyncError, isFtpsyncError } from '../errors.js';
 import { walkLocal } from '../local/walk.js';
 import type { ServerConfig, SyncConfig } from '../manifest/types.js';
@@ -61,7 +62,7 @@ export interface ServerResult {
 
 const MAX_TRIES = 3;
 /** Pauses at least this long are waited out before their phase starts (TIME_WAIT-scale). */
-const LONG_PAUSE_MS = 5_000;
+const LONG_PAUSE_MS = LINGER_MS;
 
 /** While blocked, probe with one connection this often (each probe the firewall may count). */
 const BLOCK_PROBE_EVERY_MS = 15_000;
@@ -182,7 +183,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
       // took 19 s, not 11; and an upload phase waited 245 s for the lock read's TIME_WAIT.)
       const lingering = phase.actionIds.reduce((n, id) => {
         const a = byId.get(id)!;
-        return a.cost.countedMs >= LONG_PAUSE_MS ? n + a.cost.connections : n;
+        return lingers(a.cost.countedMs) ? n + a.cost.connections : n;
       }, 0);
       const want = Math.min(lingering, d.gate.limit - plan.parallel);
       if (want > 0) {

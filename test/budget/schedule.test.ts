@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { schedule, type SchedulableAction } from '../../src/budget/schedule.js';
+import { clientCloseLingerMs } from '../../src/budget/cost.js';
+import { timeWaitCountedMs } from '../../src/budget/ledger.js';
+import { lingers, schedule, type SchedulableAction } from '../../src/budget/schedule.js';
 
 /** Replay a schedule on a timeline, independently of the scheduler, and check the budget. */
 function maxCountedAtStarts(actions: SchedulableAction[], starts: Map<string, number>, initially: number[] = []): number {
@@ -93,5 +95,13 @@ describe('schedule', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('lingers: TIME_WAIT-scale counting times do, round-trip ones (closed uploads, even at a 500 ms round trip) do not', () => {
+    expect(lingers(timeWaitCountedMs(60_000))).toBe(true);
+    // A server-closed connection counts at least the ledger's slack, however short TIME_WAIT is set.
+    expect(lingers(timeWaitCountedMs(0))).toBe(true);
+    expect(lingers(clientCloseLingerMs(500))).toBe(false);
+    expect(lingers(clientCloseLingerMs(0.2))).toBe(false);
   });
 });
