@@ -1,10 +1,12 @@
 /**
  * What apply learned about a server's speed, for the next plan's ETA: the time each upload and
  * download effectively took (from throughput, see perTransferMs), minus their round trips (the
- * part that does not change with the network), weighted by how many transfers each run measured,
- * so a 50-file incremental run (slower per file: a cold start) barely moves what 3,000 files showed.
- * Kept beside the journal in .ftpsync/timing.json, keyed by host:port. Servers differ by ±30 % in
- * per-transfer work (docs/benchmarks.md); one apply fixes that.
+ * part that does not change with the network). The figure planned with is that of the median of
+ * the last few runs, weighted by how many transfers each measured (see medianRun): one slow spell
+ * of the machine or the server does not move the next ETA, and a 50-file incremental run (slower
+ * per file: a cold start) barely counts against 3,000 files. Kept beside the journal in
+ * .ftpsync/timing.json, keyed by host:port. Servers differ by ±30 % in per-transfer work
+ * (docs/benchmarks.md); the first apply fixes that.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,8 +15,11 @@ import { ROUND_TRIPS, type LearnedWork } from '../budget/cost.js';
 /** Fewer samples than this say more about start-up than about the server. */
 export const MIN_SAMPLES = 20;
 
-/** Earlier runs weigh as at most this many transfers, so a server that changed shows within a run or two. */
-export const MAX_PAST_SAMPLES = 2_000;
+/** The learned figure is the median of this many recent runs: a server that changed shows after three. */
+export const RECENT_RUNS = 5;
+
+/** A run weighs as at most this many transfers, so no single big run outvotes the others. */
+export const MAX_RUN_WEIGHT = 3_000;
 
 export interface TransferTimes {
   /** Effective time per successful action of that kind in one session (perTransferMs), ms; how many. */
@@ -59,6 +64,9 @@ export function perTransferMs(span: TransferSpan, sessions: number): number {
 interface StoredEntry extends LearnedWork {
   downloadSamples?: number;
   uploadSamples?: number;
+  /** The recent runs the figures above are the median of, oldest first. */
+  downloadRuns?: unknown;
+  uploadRuns?: unknown;
   at: string;
 }
 
@@ -105,15 +113,46 @@ export function learnedFrom(times: TransferTimes, rttMs: number): MeasuredWork {
   return { ...(download ? { download } : {}), ...(upload ? { upload } : {}) };
 }
 
-/** The stored figure and this run's, weighted by samples (the past capped at MAX_PAST_SAMPLES). Pure. */
-export function mergeWork(past: { workMs: unknown; samples: unknown; rttMs?: unknown }, now: WorkFigure): WorkFigure {
-  const pastWork = finiteWork(past.workMs);
-  const pastSamples = pastWork === undefined ? 0 : Math.min(MAX_PAST_SAMPLES, Math.max(0, Number(past.samples) || 0));
-  // A figure stored without its round trip (an older version) is taken as measured at this run's.
-  const pastRtt = finiteWork(past.rttMs) ?? now.rttMs;
-  const samples = pastSamples + now.samples;
-  const weighted = (p: number, n: number) => Math.round(((p * pastSamples + n * now.samples) / samples) * 1000) / 1000;
-  return { workMs: weighted(pastWork ?? 0, now.workMs), samples, rttMs: weighted(pastRtt, now.rttMs) };
+/**
+ * The run to plan with (pure): of `runs`, the one whose time per transfer (work + round trips) is
+ * the median, each run weighted by its transfers (at most MAX_RUN_WEIGHT). Where the weights split
+ * exactly in half, the two runs in the middle are averaged. The lab's runs of the same 3,000 files
+ * varied by up to 2× within minutes; a weighted mean let one slow run move the next ETA by 60 %.
+ */
+export function medianRun(runs: WorkFigure[], trips: number): WorkFigure | undefined {
+  const total = (r: WorkFigure) => r.workMs + trips * r.rttMs;
+  const weight = (r: WorkFigure) => Math.min(MAX_RUN_WEIGHT, r.samples);
+  const sorted = [...runs].sort((a, b) => total(a) - total(b));
+  const half = sorted.reduce((w, r) => w + weight(r), 0) / 2;
+  let seen = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const r = sorted[i]!;
+    seen += weight(r);
+    if (seen < half) continue;
+    const next = sorted[i + 1];
+    if (seen > half || !next) return r;
+    const mean = (a: number, b: number) => Math.round(((a + b) / 2) * 1000) / 1000;
+    return { workMs: mean(r.workMs, next.workMs), samples: r.samples + next.samples, rttMs: mean(r.rttMs, next.rttMs) };
+  }
+  return undefined;
+}
+
+/** The recent runs as stored (pure): hostile or torn entries dropped; a store from before runs were kept counts as one run. */
+function storedRuns(entry: StoredEntry, kind: 'download' | 'upload'): WorkFigure[] {
+  const list = entry[`${kind}Runs`];
+  if (Array.isArray(list)) {
+    return list.flatMap((x: unknown) => {
+      const r = (x ?? {}) as Partial<Record<keyof WorkFigure, unknown>>;
+      const workMs = finiteWork(r.workMs);
+      const rttMs = finiteWork(r.rttMs);
+      const samples = typeof r.samples === 'number' && Number.isFinite(r.samples) && r.samples >= 1 ? r.samples : undefined;
+      return workMs !== undefined && rttMs !== undefined && samples !== undefined ? [{ workMs, samples, rttMs }] : [];
+    });
+  }
+  const workMs = finiteWork(entry[`${kind}WorkMs`]);
+  const rttMs = finiteWork(entry[`${kind}RttMs`]);
+  const samples = Number(entry[`${kind}Samples`]) || 0;
+  return workMs !== undefined && rttMs !== undefined && samples >= 1 ? [{ workMs, samples, rttMs }] : [];
 }
 
 /** Merge what this run measured into the store (written to a temporary file, then renamed). */
@@ -124,10 +163,12 @@ export function recordLearnedWork(file: string, key: string, measured: MeasuredW
   for (const kind of ['download', 'upload'] as const) {
     const run = measured[kind];
     if (!run) continue;
-    const merged = mergeWork({ workMs: entry[`${kind}WorkMs`], samples: entry[`${kind}Samples`], rttMs: entry[`${kind}RttMs`] }, run);
-    entry[`${kind}WorkMs`] = merged.workMs;
-    entry[`${kind}Samples`] = merged.samples;
-    entry[`${kind}RttMs`] = merged.rttMs;
+    const runs = [...storedRuns(entry, kind), run].slice(-RECENT_RUNS);
+    const chosen = medianRun(runs, ROUND_TRIPS[kind])!;
+    entry[`${kind}Runs`] = runs;
+    entry[`${kind}WorkMs`] = chosen.workMs;
+    entry[`${kind}Samples`] = runs.reduce((n, r) => n + r.samples, 0);
+    entry[`${kind}RttMs`] = chosen.rttMs;
   }
   all[key] = entry;
   mkdirSync(dirname(file), { recursive: true });

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { actionDuration, applySetupMs, timingFor } from '../../src/budget/cost.js';
-import { learnedFrom, MAX_PAST_SAMPLES, mergeWork, MIN_SAMPLES, perTransferMs, readLearnedWork, recordLearnedWork, timingStorePath } from '../../src/run/timing-store.js';
+import { learnedFrom, medianRun, MIN_SAMPLES, perTransferMs, readLearnedWork, recordLearnedWork, RECENT_RUNS, timingStorePath } from '../../src/run/timing-store.js';
 
 describe('the timing model scales with the measured round trip', () => {
   it('a download is 4 round trips plus work, an upload 7, a control command 1', () => {
@@ -48,14 +48,42 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     expect(learnedFrom({ upload: { eachMs: 20, samples: 500 } }, 10)).toEqual({ upload: { workMs: 0, samples: 500, rttMs: 10 } });
   });
 
-  it('weighs runs by their samples: a small run barely moves what a big one showed; the past counts at most MAX_PAST_SAMPLES', () => {
-    const fig = (workMs: number, samples: number, rttMs = 0.2) => ({ workMs, samples, rttMs });
-    expect(mergeWork({ workMs: undefined, samples: undefined }, fig(3, 50))).toEqual(fig(3, 50));
-    expect(mergeWork({ workMs: 2, samples: 3000 }, fig(8, 50)).workMs).toBeCloseTo((2 * MAX_PAST_SAMPLES + 8 * 50) / (MAX_PAST_SAMPLES + 50), 2);
-    expect(mergeWork({ workMs: 2, samples: 100, rttMs: 0.1 }, fig(4, 100, 0.3))).toEqual({ workMs: 3, samples: 200, rttMs: 0.2 });
-    // A stored figure from an older version (no sample count) or a hostile one weighs nothing.
-    expect(mergeWork({ workMs: 2, samples: undefined }, fig(4, 100))).toEqual(fig(4, 100));
-    expect(mergeWork({ workMs: -1, samples: 1e9 }, fig(4, 100))).toEqual(fig(4, 100));
+  it('plans with the median of the recent runs, weighted by transfers: one slow run does not move it, a small run barely counts', () => {
+    const fig = (workMs: number, samples = 3000, rttMs = 0.2) => ({ workMs, samples, rttMs });
+    expect(medianRun([], 4)).toBeUndefined();
+    expect(medianRun([fig(2)], 4)).toEqual(fig(2));
+    // The machine's slow spell (a run at twice the time) among steady runs: the figure stays.
+    expect(medianRun([fig(2), fig(2.2), fig(6), fig(2.1)], 4)?.workMs).toBeCloseTo(2.15, 6);
+    expect(medianRun([fig(2), fig(2.2), fig(6)], 4)).toEqual(fig(2.2));
+    // A 50-file run, slower per file, against one of 3,000.
+    expect(medianRun([fig(2), fig(8, 50)], 4)).toEqual(fig(2));
+    // Two runs of equal weight: their mean, round trip included.
+    expect(medianRun([fig(2, 3000, 0.1), fig(4, 3000, 0.3)], 4)).toEqual({ workMs: 3, samples: 6000, rttMs: 0.2 });
+    // Ordered by the whole time per transfer: less work at a longer round trip can be the slower run.
+    expect(medianRun([fig(1, 3000, 1), fig(2, 3000, 0.2), fig(3, 3000, 0.1)], 4)).toEqual(fig(3, 3000, 0.1));
+  });
+
+  it('keeps the last RECENT_RUNS runs: a server that became slower shows once most of them are slow', () => {
+    const store = timingStorePath(manifestIn());
+    const record = (workMs: number) => recordLearnedWork(store, 'h:21', { download: { workMs, samples: 3000, rttMs: 0.2 } });
+    for (let i = 0; i < RECENT_RUNS; i++) record(2);
+    record(9);
+    record(9);
+    expect(readLearnedWork(store, 'h:21').downloadWorkMs).toBe(2);
+    record(9);
+    expect(readLearnedWork(store, 'h:21').downloadWorkMs).toBe(9);
+    expect((JSON.parse(readFileSync(store, 'utf8')) as Record<string, { downloadRuns: unknown[] }>)['h:21']!.downloadRuns).toHaveLength(RECENT_RUNS);
+  });
+
+  it('reads a store from before runs were kept as one run, and drops hostile runs', () => {
+    const store = timingStorePath(manifestIn());
+    mkdirSync(dirname(store), { recursive: true });
+    writeFileSync(store, JSON.stringify({ 'h:21': { uploadWorkMs: 3, uploadRttMs: 0.2, uploadSamples: 2050 } }));
+    recordLearnedWork(store, 'h:21', { upload: { workMs: 5, samples: 50, rttMs: 0.2 } });
+    expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 3, uploadRttMs: 0.2 });
+    writeFileSync(store, JSON.stringify({ 'h:21': { uploadRuns: [{ workMs: -1, samples: 1e9, rttMs: 0.2 }, { workMs: 'x' }, null, { workMs: 1, samples: 0, rttMs: 1 }] } }));
+    recordLearnedWork(store, 'h:21', { upload: { workMs: 4, samples: 100, rttMs: 0.2 } });
+    expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 4, uploadRttMs: 0.2 });
   });
 
   it('on the same network the learned time per transfer stands, whatever the noise in the round trip; on another the work is kept and the round trips scale', () => {
@@ -80,8 +108,9 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     recordLearnedWork(store, 'h:21', { download: { workMs: 4, samples: 100, rttMs: 1 } });
     recordLearnedWork(store, 'other:2121', { download: { workMs: 40, samples: 100, rttMs: 1 } });
     expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 9.5, uploadRttMs: 1, downloadWorkMs: 4, downloadRttMs: 1 });
+    // The median by weight of 100 transfers at 16.5 ms and 300 at 19.5 ms: the latter.
     recordLearnedWork(store, 'h:21', { upload: { workMs: 5.5, samples: 300, rttMs: 2 } });
-    expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 6.5, uploadRttMs: 1.75, downloadWorkMs: 4, downloadRttMs: 1 });
+    expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 5.5, uploadRttMs: 2, downloadWorkMs: 4, downloadRttMs: 1 });
     expect(Object.keys(JSON.parse(readFileSync(store, 'utf8')) as object).sort()).toEqual(['h:21', 'other:2121']);
     writeFileSync(store, '{ torn');
     expect(readLearnedWork(store, 'h:21')).toEqual({});
