@@ -2,7 +2,7 @@
  * What apply learned about a server's speed, for the next plan's ETA: the time each upload and
  * download effectively took (from throughput, see perTransferMs), minus their round trips (the
  * part that does not change with the network). The figure planned with is that of the median of
- * the last few runs, weighted by how many transfers each measured (see medianRun): one slow spell
+ * the recent runs, weighted by how many transfers each measured (see medianRun): one slow spell
  * of the machine or the server does not move the next ETA, and a 50-file incremental run (slower
  * per file: a cold start) barely counts against 3,000 files. Kept beside the journal in
  * .ftpsync/timing.json, keyed by host:port. Servers differ by ±30 % in per-transfer work
@@ -15,11 +15,28 @@ import { ROUND_TRIPS, type LearnedWork } from '../budget/cost.js';
 /** Fewer samples than this say more about start-up than about the server. */
 export const MIN_SAMPLES = 20;
 
-/** The learned figure is the median of this many recent runs: a server that changed shows after three. */
-export const RECENT_RUNS = 5;
-
 /** A run weighs as at most this many transfers, so no single big run outvotes the others. */
 export const MAX_RUN_WEIGHT = 3_000;
+
+/**
+ * The recent runs kept: the newest ones until they weigh 5 big runs (a server that changed shows
+ * after 3 of them), at most 20. By weight, not by count: five 50-file incremental runs (slower
+ * per file) must not push out what 3,000-file runs showed (they did: the next 3,000 uploads'
+ * ETA came out 60 % high).
+ */
+export const RECENT_WEIGHT = 5 * MAX_RUN_WEIGHT;
+export const MAX_RUNS = 20;
+
+/** The newest runs that together weigh RECENT_WEIGHT (pure), oldest first. */
+export function recentRuns(runs: WorkFigure[]): WorkFigure[] {
+  const kept: WorkFigure[] = [];
+  let weight = 0;
+  for (let i = runs.length - 1; i >= 0 && weight < RECENT_WEIGHT && kept.length < MAX_RUNS; i--) {
+    kept.unshift(runs[i]!);
+    weight += Math.min(MAX_RUN_WEIGHT, runs[i]!.samples);
+  }
+  return kept;
+}
 
 export interface TransferTimes {
   /** Effective time per successful action of that kind in one session (perTransferMs), ms; how many. */
@@ -163,7 +180,7 @@ export function recordLearnedWork(file: string, key: string, measured: MeasuredW
   for (const kind of ['download', 'upload'] as const) {
     const run = measured[kind];
     if (!run) continue;
-    const runs = [...storedRuns(entry, kind), run].slice(-RECENT_RUNS);
+    const runs = recentRuns([...storedRuns(entry, kind), run]);
     const chosen = medianRun(runs, ROUND_TRIPS[kind])!;
     entry[`${kind}Runs`] = runs;
     entry[`${kind}WorkMs`] = chosen.workMs;

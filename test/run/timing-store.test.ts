@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { actionDuration, applySetupMs, timingFor } from '../../src/budget/cost.js';
-import { learnedFrom, medianRun, MIN_SAMPLES, perTransferMs, readLearnedWork, recordLearnedWork, RECENT_RUNS, timingStorePath } from '../../src/run/timing-store.js';
+import { learnedFrom, MAX_RUNS, medianRun, MIN_SAMPLES, perTransferMs, readLearnedWork, recentRuns, recordLearnedWork, timingStorePath } from '../../src/run/timing-store.js';
 
 describe('the timing model scales with the measured round trip', () => {
   it('a download is 4 round trips plus work, an upload 7, a control command 1', () => {
@@ -63,16 +63,24 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     expect(medianRun([fig(1, 3000, 1), fig(2, 3000, 0.2), fig(3, 3000, 0.1)], 4)).toEqual(fig(3, 3000, 0.1));
   });
 
-  it('keeps the last RECENT_RUNS runs: a server that became slower shows once most of them are slow', () => {
+  it('keeps the recent runs by weight: a server that became slower shows after 3 big runs; small runs do not push big ones out', () => {
     const store = timingStorePath(manifestIn());
-    const record = (workMs: number) => recordLearnedWork(store, 'h:21', { download: { workMs, samples: 3000, rttMs: 0.2 } });
-    for (let i = 0; i < RECENT_RUNS; i++) record(2);
+    const record = (workMs: number, samples = 3000) => recordLearnedWork(store, 'h:21', { download: { workMs, samples, rttMs: 0.2 } });
+    const stored = () => (JSON.parse(readFileSync(store, 'utf8')) as Record<string, { downloadRuns: unknown[] }>)['h:21']!.downloadRuns;
+    for (let i = 0; i < 5; i++) record(2);
+    // Five 50-file runs, slower per file (a cold start): the 3,000-file figure stands.
+    for (let i = 0; i < 5; i++) record(5, 50);
+    expect(readLearnedWork(store, 'h:21').downloadWorkMs).toBe(2);
+    expect(stored()).toHaveLength(10);
     record(9);
     record(9);
     expect(readLearnedWork(store, 'h:21').downloadWorkMs).toBe(2);
     record(9);
     expect(readLearnedWork(store, 'h:21').downloadWorkMs).toBe(9);
-    expect((JSON.parse(readFileSync(store, 'utf8')) as Record<string, { downloadRuns: unknown[] }>)['h:21']!.downloadRuns).toHaveLength(RECENT_RUNS);
+    // Bounded however small the runs.
+    for (let i = 0; i < 50; i++) record(5, 20);
+    expect(stored()).toHaveLength(MAX_RUNS);
+    expect(recentRuns([])).toEqual([]);
   });
 
   it('reads a store from before runs were kept as one run, and drops hostile runs', () => {
