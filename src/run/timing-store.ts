@@ -154,22 +154,22 @@ export function medianRun(runs: WorkFigure[], trips: number): WorkFigure | undef
   return undefined;
 }
 
-/** The recent runs as stored (pure): hostile or torn entries dropped; a store from before runs were kept counts as one run. */
+/** One stored run, checked: [] when any part is missing, hostile or torn. */
+function storedFigure(work: unknown, rtt: unknown, count: unknown): WorkFigure[] {
+  const workMs = finiteWork(work);
+  const rttMs = finiteWork(rtt);
+  const samples = typeof count === 'number' && Number.isFinite(count) && count >= 1 ? count : undefined;
+  return workMs !== undefined && rttMs !== undefined && samples !== undefined ? [{ workMs, samples, rttMs }] : [];
+}
+
+/** The recent runs as stored (pure): bad entries dropped; a store from before runs were kept counts as one run. */
 function storedRuns(entry: StoredEntry, kind: 'download' | 'upload'): WorkFigure[] {
   const list = entry[`${kind}Runs`];
-  if (Array.isArray(list)) {
-    return list.flatMap((x: unknown) => {
-      const r = (x ?? {}) as Partial<Record<keyof WorkFigure, unknown>>;
-      const workMs = finiteWork(r.workMs);
-      const rttMs = finiteWork(r.rttMs);
-      const samples = typeof r.samples === 'number' && Number.isFinite(r.samples) && r.samples >= 1 ? r.samples : undefined;
-      return workMs !== undefined && rttMs !== undefined && samples !== undefined ? [{ workMs, samples, rttMs }] : [];
-    });
-  }
-  const workMs = finiteWork(entry[`${kind}WorkMs`]);
-  const rttMs = finiteWork(entry[`${kind}RttMs`]);
-  const samples = Number(entry[`${kind}Samples`]) || 0;
-  return workMs !== undefined && rttMs !== undefined && samples >= 1 ? [{ workMs, samples, rttMs }] : [];
+  if (!Array.isArray(list)) return storedFigure(entry[`${kind}WorkMs`], entry[`${kind}RttMs`], entry[`${kind}Samples`]);
+  return list.flatMap((x: unknown) => {
+    const r = (x ?? {}) as Partial<Record<keyof WorkFigure, unknown>>;
+    return storedFigure(r.workMs, r.rttMs, r.samples);
+  });
 }
 
 /** Merge what this run measured into the store (written to a temporary file, then renamed). */
