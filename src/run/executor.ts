@@ -61,9 +61,6 @@ export interface ServerResult {
 }
 
 const MAX_TRIES = 3;
-/** Pauses at least this long are waited out before their phase starts (TIME_WAIT-scale). */
-const LONG_PAUSE_MS = LINGER_MS;
-
 /** While blocked, probe with one connection this often (each probe the firewall may count). */
 const BLOCK_PROBE_EVERY_MS = 15_000;
 
@@ -188,7 +185,8 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
       const want = Math.min(lingering, d.gate.limit - plan.parallel);
       if (want > 0) {
         const at = d.ledger.earliestSlot(now(), d.gate.limit, want);
-        if (at - now() >= LONG_PAUSE_MS && at !== Infinity) {
+        // Pauses TIME_WAIT-scale and longer are waited out whole, before the phase starts.
+        if (at - now() >= LINGER_MS && at !== Infinity) {
           d.reporter.pause(plan.server, at - now(), d.ledger.counted(now()), d.gate.limit);
           const pauseStarted = now();
           while (now() < at) await sleep(Math.min(1000, at - now()));

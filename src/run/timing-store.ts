@@ -79,6 +79,7 @@ export function perTransferMs(span: TransferSpan, sessions: number): number {
 }
 
 interface StoredEntry extends LearnedWork {
+  /** Written before runs were kept (read once, as one run). */
   downloadSamples?: number;
   uploadSamples?: number;
   /** The recent runs the figures above are the median of, oldest first. */
@@ -184,8 +185,8 @@ export function recordLearnedWork(file: string, key: string, measured: MeasuredW
     const chosen = medianRun(runs, ROUND_TRIPS[kind])!;
     entry[`${kind}Runs`] = runs;
     entry[`${kind}WorkMs`] = chosen.workMs;
-    entry[`${kind}Samples`] = runs.reduce((n, r) => n + r.samples, 0);
     entry[`${kind}RttMs`] = chosen.rttMs;
+    delete entry[`${kind}Samples`];
   }
   all[key] = entry;
   mkdirSync(dirname(file), { recursive: true });
