@@ -86,13 +86,13 @@ export const DEFAULT_TIMING: TimingModel = timingFor(DEFAULT_RTT_MS);
 /**
  * apply's fixed cost on one server, besides its actions: what planning measured and apply repeats
  * (the process start, the local walk, the listing: `measuredMs`), plus what planning does not do
- * (a second login, the lock: read, write, delete; closing).
+ * (a second login, the lock: three MKDs and two RMDs; closing).
  */
 export function applySetupMs(t: TimingModel, measuredMs: number): number {
   return Math.round(measuredMs + SETUP_ROUND_TRIPS * t.rttMs + SETUP_WORK_MS);
 }
-/** Login (connect, banner, USER, PASS, FEAT, TYPE, OPTS, PWD), lock (3 commands + a data connection), QUIT. */
-const SETUP_ROUND_TRIPS = 20;
+/** Login (connect, banner, USER, PASS, FEAT, TYPE, OPTS, PWD), lock (MKD ×3, RMD ×2), QUIT. */
+const SETUP_ROUND_TRIPS = 14;
 /**
  * The rest, calibrated in the lab: apply took 0.2–0.25 s more than planning measured, beyond its
  * actions, until it logged its sessions in while taking the lock; then 250 ms put the ETA 94 ms

@@ -13,7 +13,7 @@ import type { Manifest, ServerConfig, SyncConfig } from '../manifest/types.js';
 import type { FtpRemotePool } from '../remote/pool.js';
 import { remoteJoin } from '../remote/safe-names.js';
 import type { RemoteTree } from '../remote/types.js';
-import { diffSync, parseState, STATE_FILE, type SyncState } from './diff.js';
+import { diffSync, LOCK_NAME, parseState, STATE_FILE, type SyncState } from './diff.js';
 import { localDigest, remoteDigest } from './fingerprint.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlannedAction, type ServerPlan, type SyncSummary } from './types.js';
 
@@ -65,7 +65,8 @@ export async function readSyncInputs(server: ServerConfig, sync: SyncConfig, poo
     let strategy: ServerPlan['listing']['strategy'] = 'stat';
     let dataConnections = 0;
     try {
-      const listed = await session.listTree(sync.remotePath);
+      // The lock apply holds while it lists is not part of the tree.
+      const listed = await session.listTree(sync.remotePath, (p) => p === LOCK_NAME);
       remote = listed.tree;
       strategy = listed.strategy;
       dataConnections = listed.dataConnections;

@@ -13,7 +13,8 @@ import type { ActionKind, ActionReason, PlannedAction, SyncSummary } from './typ
 
 /** Files ftpsync keeps in a sync's remote root; never synced, never deleted by a sync. */
 export const STATE_FILE = '.ftpsync-state.json';
-export const LOCK_FILE = '.ftpsync.lock';
+/** apply's lock at a sync root: a directory (remote-lock.ts); an older ftpsync's lock file. */
+export const LOCK_NAME = '.ftpsync.lock';
 
 /** The checksum state kept on the server: what ftpsync uploaded, with content hashes. */
 export interface SyncState {
@@ -91,7 +92,7 @@ export function diffSync(input: DiffInput): DiffResult {
   const remote = new Map<string, RemoteEntry>();
   for (const [p, e] of input.remote) {
     const name = p.split('/').pop()!;
-    if (p === STATE_FILE || p === LOCK_FILE) continue;
+    if (p === STATE_FILE || p === LOCK_NAME) continue;
     if (e.type === 'symlink' || e.type === 'other') {
       warnings.push(`${server}/${sync.name}: ${p} is a ${e.type} on the server; left alone`);
       continue;

@@ -288,7 +288,7 @@ export class FtpSession implements RemoteSession {
     return 'list';
   }
 
-  async listTree(root: string): Promise<ListingResult> {
+  async listTree(root: string, skip: (path: string) => boolean = () => false): Promise<ListingResult> {
     const before = this.dataConnections;
     const tree: RemoteTree = new Map();
     const queue: string[] = [''];
@@ -299,6 +299,7 @@ export class FtpSession implements RemoteSession {
       const dir = rel === '' ? root : `${root === '/' ? '' : root}/${rel}`;
       for (const e of await this.list(dir)) {
         const path = rel === '' ? e.name : `${rel}/${e.name}`;
+        if (skip(path)) continue;
         tree.set(path, e);
         if (e.type === 'dir') queue.push(path);
       }
@@ -392,6 +393,15 @@ export class FtpSession implements RemoteSession {
       // 550/521: exists already (or not allowed: the next step says which).
       if (res.code >= 400 && res.code !== 550 && res.code !== 521) throw new FtpsyncError('E_FTP', `${this.server} ${path}: mkdir failed: ${res.message}`, undefined, { server: this.server, remotePath: path, ftpCode: res.code });
     }
+  }
+
+  async mkdirExclusive(remotePath: string): Promise<boolean> {
+    const res = await this.client.sendIgnoringError(`MKD ${remotePath}`).catch((e: unknown) => {
+      throw this.fail(e, 'mkdir', remotePath);
+    });
+    if (res.code < 400) return true;
+    if (res.code === 550 || res.code === 521 || res.code === 553) return false;
+    throw new FtpsyncError('E_FTP', `${this.server} ${remotePath}: mkdir failed: ${res.message}`, undefined, { server: this.server, remotePath, ftpCode: res.code });
   }
 
   async remove(remotePath: string): Promise<void> {

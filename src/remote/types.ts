@@ -59,12 +59,22 @@ export interface RemoteSession {
   readonly server: string;
   /** List one directory (absolute remote path). */
   list(dir: string): Promise<RemoteEntry[]>;
-  /** List a whole tree below root with the cheapest strategy that works. */
-  listTree(root: string): Promise<ListingResult>;
+  /**
+   * List a whole tree below root with the cheapest strategy that works. `skip`: relative paths
+   * of directories to leave out with everything below them (ftpsync's lock).
+   */
+  listTree(root: string, skip?: (path: string) => boolean): Promise<ListingResult>;
   upload(localFile: string, remotePath: string, options: TransferOptions): Promise<void>;
   /** Download to a temporary local file next to localFile, then rename. */
   download(remotePath: string, localFile: string, mtimeMs?: number): Promise<void>;
+  /** Create remotePath and its missing parents; one that exists already is fine. */
   mkdir(remotePath: string): Promise<void>;
+  /**
+   * One MKD of exactly remotePath: true if this call created it, false if the server refused
+   * (it exists, or it is not allowed: the caller looks). The server's mkdir is atomic, so of
+   * two callers at most one gets true: the lock is built on it.
+   */
+  mkdirExclusive(remotePath: string): Promise<boolean>;
   remove(remotePath: string): Promise<void>;
   rmdir(remotePath: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;

@@ -2,20 +2,20 @@
  * Run one server's plan: phases in order, each started only when the live ledger has room for
  * it (the plan's pause, corrected by what the firewall still counts), stages as barriers,
  * at most `parallel` sessions. Uploads land atomically; deletes of a sync run only if every
- * transfer of that sync landed; a block stops new connections at once.
+ * transfer of that sync landed; a block stops new connections at once. The caller holds the
+ * remote lock (remote-lock.ts) for the run.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { hostname } from 'node:os';
 import type { BudgetGate } from '../budget/gate.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import { LINGER_MS, lingers } from '../budget/schedule.js';
 import { FtpsyncError, isFtpsyncError } from '../errors.js';
 import { walkLocal } from '../local/walk.js';
 import type { ServerConfig, SyncConfig } from '../manifest/types.js';
-import { LOCK_FILE, STATE_FILE, type SyncState } from '../plan/diff.js';
+import { STATE_FILE, type SyncState } from '../plan/diff.js';
 import type { PlannedAction, ServerPlan } from '../plan/types.js';
 import { classify, toFtpsyncError } from '../remote/errors.js';
 import type { FtpRemotePool } from '../remote/pool.js';
@@ -56,8 +56,15 @@ export interface ServerResult {
    * later one, planning it.
    */
   planMs?: number;
+  /** Set by apply: the part of planMs spent taking the remote lock (after the first login), ms. */
+  lockMs?: number;
   /** Time per successful upload and download in this run (the next plan's ETA learns from it). */
   transferTimes?: TransferTimes;
+  /**
+   * The run stopped early (a block, or an unexpected error): nothing more should be sent to this
+   * server now, not even the lock's removal (a same-host re-run takes a stale lock over).
+   */
+  halted?: boolean;
 }
 
 const MAX_TRIES = 3;
@@ -85,7 +92,6 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   let successes = 0;
   let halted: FtpsyncError | null = null;
   const peakTimer = setInterval(() => (result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()))), 250);
-  const locks: string[] = [];
   // Each kind's span for the next plan's ETA; idleMs grows while no session works (pauses, blocks).
   const spans: Partial<Record<'upload' | 'download', TransferSpan & { idleAtStart: number }>> = {};
   let idleMs = 0;
@@ -139,36 +145,8 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   };
 
   try {
-    // The other sessions log in while this one takes the lock.
+    // apply warmed the pool when it planned; a saved plan's run logs its sessions in here.
     d.pool.warm(Math.min(plan.parallel, plan.actions.length));
-    // A lock per sync root, so two applies never interleave on one server and path.
-    await d.pool.withSession(async (s) => {
-      for (const sync of d.syncs) {
-        if (sync.direction !== 'upload') continue;
-        await s.mkdir(sync.remotePath);
-        const lockPath = remoteJoin(sync.remotePath, LOCK_FILE);
-        let existing = await s.readSmallFile(lockPath);
-        const deadOwner = existing ? staleLocalOwner(existing) : null;
-        if (deadOwner) {
-          // Left by an apply on this machine that no longer runs (killed, crashed): take it over.
-          d.reporter.note(plan.server, `taking over the stale lock ${lockPath} (${deadOwner}: that process is gone)`);
-          existing = null;
-        }
-        if (existing) {
-          let owner = existing.toString('utf8').slice(0, 200);
-          try {
-            const j = JSON.parse(existing.toString('utf8')) as { host?: string; pid?: number; at?: string };
-            const age = j.at ? Math.round((Date.now() - Date.parse(j.at)) / 60_000) : null;
-            owner = `${j.host ?? '?'} pid ${j.pid ?? '?'}, ${age === null ? 'age unknown' : `${age} min ago`}`;
-          } catch {
-            // not ours or corrupt: show it raw
-          }
-          throw new FtpsyncError('E_LOCKED', `${plan.server} ${sync.remotePath}: another apply holds the lock (${owner})`, `If no apply is running, delete ${lockPath} on the server and run apply again.`, { server: plan.server, remotePath: lockPath });
-        }
-        await s.writeSmallFile(lockPath, Buffer.from(JSON.stringify({ host: hostname(), pid: process.pid, at: new Date().toISOString(), tool: 'ftpsync' })));
-        locks.push(lockPath);
-      }
-    });
 
     for (const phase of plan.phases) {
       if (halted) break;
@@ -267,11 +245,6 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
     halted = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, op: 'apply' });
   } finally {
     clearInterval(peakTimer);
-    if (locks.length && !halted) {
-      await d.pool.withSession(async (s) => {
-        for (const l of locks) await s.remove(l).catch(() => undefined);
-      }).catch(() => undefined);
-    }
   }
   result.connections = d.ledger.totals();
   result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()));
@@ -279,6 +252,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   result.transferTimes = transferTimes(spans, plan.parallel);
   if (halted) {
     result.ok = false;
+    result.halted = true;
     result.error = halted.message + (halted.hint ? `\nhint: ${halted.hint}` : '');
   } else if (result.failed.length) {
     result.ok = false;
@@ -287,22 +261,6 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   if (result.ok) d.journal.clear();
   else d.journal.close();
   return result;
-}
-
-/** The owner of a lock written by an apply on this host whose process is gone, or null. */
-function staleLocalOwner(content: Buffer): string | null {
-  try {
-    const j = JSON.parse(content.toString('utf8')) as { host?: string; pid?: number; at?: string };
-    if (j.host !== hostname() || typeof j.pid !== 'number' || j.pid === process.pid) return null;
-    try {
-      process.kill(j.pid, 0);
-      return null; // alive
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ESRCH' ? `${j.host} pid ${j.pid}, ${j.at ?? 'time unknown'}` : null;
-    }
-  } catch {
-    return null;
-  }
 }
 
 async function runAction(s: RemoteSession, a: PlannedAction, sync: SyncConfig, plan: ServerPlan): Promise<void> {

@@ -1,9 +1,9 @@
 /** Manifest snippets for apply's lab tests (plain FTP, the lab's shared password variable). */
-import { LOCK_FILE, STATE_FILE } from '../../src/plan/diff.js';
+import { LOCK_NAME, STATE_FILE } from '../../src/plan/diff.js';
 import type { Lab, LabServerName } from '../lab/harness.js';
 
 /** Files ftpsync itself keeps on the server: left out of tree comparisons. */
-export const ours = (p: string): boolean => p === LOCK_FILE || p === STATE_FILE;
+export const ours = (p: string): boolean => p === LOCK_NAME || p.startsWith(`${LOCK_NAME}/`) || p === STATE_FILE;
 
 /**
  * One entry of `servers:`. `server` adds indented lines to the server block (e.g. dataClose),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { FtpsyncError } from '../../errors.js';
+import { FtpsyncError, isFtpsyncError } from '../../errors.js';
 import { formatDuration } from '../../manifest/duration.js';
 import type { Manifest } from '../../manifest/types.js';
 import { fingerprintKey, readSyncInputs } from '../../plan/build.js';
@@ -11,6 +11,8 @@ import { formatBytes } from '../../plan/format.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../../plan/types.js';
 import { runServerPlan, type ServerResult } from '../../run/executor.js';
 import { Journal } from '../../run/journal.js';
+import { releaseSyncLocks, takeSyncLocks, type HeldLocks } from '../../run/remote-lock.js';
+import { classify } from '../../remote/errors.js';
 import { learnedFrom, recordLearnedWork, timingKey, timingStorePath } from '../../run/timing-store.js';
 import { clientCloseLingerMs, DEFAULT_RTT_MS } from '../../budget/cost.js';
 import { runRollout } from '../../run/rollout.js';
@@ -98,12 +100,19 @@ export function registerApply(program: Command): void {
           targets,
           async (name): Promise<ServerResult> => {
             const server = manifest.servers[name]!;
+            const pool = ctx.poolFor(server);
+            const syncs = manifest.syncs.filter((s) => s.servers.includes(name));
             const planStarted = stagesStarted > 1 ? performance.now() : 0;
+            let locks: HeldLocks = { locks: [], tookMs: 0 };
+            let r: ServerResult | undefined;
+            let failure: unknown;
             try {
               // Without a saved plan each server is planned when its stage starts: a server that is
               // down fails on its own, after the stages before it have landed. The other sessions
-              // log in while planning lists (once its login worked), not after it.
-              if (!savedPlan) ctx.poolFor(server).warm(server.firewall.parallel);
+              // log in while the lock is taken and planning lists (once a login worked).
+              if (!savedPlan) pool.warm(server.firewall.parallel);
+              // The lock comes first: the diff is never made while another apply changes the tree.
+              locks = await takeSyncLocks(pool, name, syncs, reporter);
               const plan = savedPlan ?? (await makePlan(manifest, result.digest!, ctx, [name]));
               const sp = plan.servers.find((x) => x.server === name)!;
               // What planning found (unsafe names ignored, plain FTP, ...) is said here too: apply
@@ -115,7 +124,7 @@ export function registerApply(program: Command): void {
               const rttMs = sp.rttMs ?? DEFAULT_RTT_MS;
               ctx.ledgers.get(name)!.setClientCloseLinger(clientCloseLingerMs(rttMs));
               const planMs = Math.round(performance.now() - planStarted);
-              const r = await runServerPlan(sp, { server, syncs: manifest.syncs.filter((s) => s.servers.includes(name)), pool: ctx.poolFor(server), ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter });
+              r = { ...(await runServerPlan(sp, { server, syncs, pool, ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter })), planMs, lockMs: locks.tookMs };
               // The next plan's ETA uses this server's measured speed instead of the lab's.
               if (r.ok && r.transferTimes) {
                 try {
@@ -124,10 +133,16 @@ export function registerApply(program: Command): void {
                   reporter.note(name, `could not record its transfer times for the next ETA: ${(e as Error).message}`);
                 }
               }
-              return { ...r, planMs };
+              return r;
             } catch (e) {
+              failure = e;
               const err = e as Error & { hint?: string };
-              return { server: name, ok: false, error: err.message + (err.hint ? `\nhint: ${err.hint}` : ''), done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 };
+              return { server: name, ok: false, error: err.message + (err.hint ? `\nhint: ${err.hint}` : ''), done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: ctx.ledgers.get(name)?.totals() ?? { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 };
+            } finally {
+              // A run that halted (a block, an unexpected error) or could not reach the server leaves
+              // its lock: nothing more is sent to that server now; a re-run here takes it over.
+              const blocked = r?.halted || (isFtpsyncError(failure) && classify(failure) === 'maybe-blocked');
+              if (!blocked) await releaseSyncLocks(pool, locks.locks);
             }
           },
           (name, servers) => {

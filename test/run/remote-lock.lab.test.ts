@@ -1,0 +1,135 @@
+/**
+ * The remote lock against a real server (vsftpd in the lab): apply takes it before it lists, so a
+ * diff is never made while another apply holds the tree; a lock held by a live apply elsewhere
+ * stops the run before anything is listed or sent; a stale lock of this host is taken over; a
+ * lock already taken is given back when a later sync's lock is held; and of two applies that
+ * take it at the same moment exactly one gets it (the lock is one MKD).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { BudgetGate } from '../../src/budget/gate.js';
+import { ConnectionLedger } from '../../src/budget/ledger.js';
+import type { SyncConfig } from '../../src/manifest/types.js';
+import { LOCK_NAME } from '../../src/plan/diff.js';
+import { createRemotePool } from '../../src/remote/pool.js';
+import type { Reporter } from '../../src/run/progress.js';
+import { releaseSyncLocks, takeSyncLocks, type HeldLocks } from '../../src/run/remote-lock.js';
+import { labServerConfig } from '../remote/lab-config.js';
+import { ensureBuilt, runCliAsync } from '../cli/helpers.js';
+import { compareTrees, generateTree } from '../lab/fixtures.js';
+import { describeLab } from '../lab/harness.js';
+import { serverYaml } from './lab-manifest.js';
+
+describeLab('the remote lock (vsftpd)', (lab) => {
+  const work = mkdtempSync(join(tmpdir(), 'ftpsync-lock-'));
+  const env = { LAB_PASSWORD: lab.servers.vsftpd.password, CI: 'true' };
+  const root = lab.servers.vsftpd.root;
+  beforeAll(() => ensureBuilt(), 120_000);
+  afterAll(async () => {
+    rmSync(work, { recursive: true, force: true });
+    await lab.disarmFirewall();
+  }, 60_000);
+
+  /** A live holder elsewhere, as the lock directory's holder name says it. */
+  const elsewhere = () => `pid=4242,at=${new Date().toISOString().replace(/[-:]|\.\d{3}/g, '')},host=ci-runner-7`;
+  /** An older ftpsync's lock file. */
+  const legacy = (host: string, pid: number) => JSON.stringify({ host, pid, at: new Date().toISOString(), tool: 'ftpsync' });
+
+  /**
+   * A manifest with one upload sync (delete: true) per remote directory, all from the same local
+   * tree; `locks` puts a lock in place first: a holder name (directory) or a legacy file's JSON.
+   */
+  async function setUp(name: string, remotes: string[], locks: Record<string, { holder: string } | { file: string } | { empty: true }>) {
+    await lab.resetRoot('vsftpd');
+    await lab.armFirewall({ limit: 100, blockMs: 30_000, intervalMs: 200 });
+    const local = join(work, name);
+    generateTree(local, { seed: 81, files: 20, dirs: 2, depth: 1, maxSmall: 300 });
+    for (const [remote, lock] of Object.entries(locks)) {
+      mkdirSync(join(root, remote), { recursive: true });
+      if ('file' in lock) writeFileSync(join(root, remote, LOCK_NAME), lock.file);
+      else mkdirSync(join(root, remote, LOCK_NAME, 'holder' in lock ? lock.holder : ''), { recursive: true });
+    }
+    await lab.chownRoot('vsftpd');
+    const file = join(work, `${name}.yml`);
+    const syncs = remotes.map((r, i) => `  - { name: s${i}, servers: [vsftpd], direction: upload, local: ${local}, remote: /${r}, delete: true }\n`).join('');
+    writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100)}syncs:\n${syncs}`);
+    return { local, file };
+  }
+  const lockAt = (remote: string) => join(root, remote, LOCK_NAME);
+
+  it('held by a live apply elsewhere (a lock directory, an older ftpsync\'s file, one with no holder): E_LOCKED before anything is listed or sent; the lock is left as it was', async () => {
+    for (const [name, lock, says] of [
+      ['held-dir', { holder: elsewhere() }, /vsftpd \/www: another apply holds the lock \(ci-runner-7 pid 4242, 0 min ago\)/],
+      ['held-file', { file: legacy('ci-runner-7', 4242) }, /vsftpd \/www: another apply holds the lock \(ci-runner-7 pid 4242, 0 min ago\)/],
+      ['held-empty', { empty: true }, /another apply holds the lock \(no holder recorded: .*\)\n.*hint: If no apply is running, remove the directory \/www\/\.ftpsync\.lock/],
+    ] as const) {
+      const { file } = await setUp(name, ['www'], { www: lock });
+      const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 60_000 });
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout, name).toMatch(says);
+      // Planning never ran: what it always says about plain FTP to a lab address was not said.
+      expect(r.stdout, name).not.toMatch(/warning: plain FTP/);
+      expect(readdirSync(join(root, 'www')), name).toEqual([LOCK_NAME]);
+      if ('holder' in lock) expect(readdirSync(lockAt('www'))).toEqual([lock.holder]);
+      if ('file' in lock) expect(readFileSync(lockAt('www'), 'utf8')).toBe(lock.file);
+    }
+  }, 120_000);
+
+  it('the lock of a later sync is held: the earlier sync\'s lock, already taken, is given back', async () => {
+    const { file } = await setUp('partial', ['a', 'b'], { b: { holder: elsewhere() } });
+    const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 60_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/vsftpd \/b: another apply holds the lock/);
+    expect(existsSync(lockAt('a'))).toBe(false);
+    expect(readdirSync(lockAt('b'))).toHaveLength(1);
+  }, 90_000);
+
+  it('stale locks of this host (their process gone; directory and older file) are taken over before planning; the run lands (delete: true) and removes them', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const stamp = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const { local, file } = await setUp('stale', ['a', 'b'], { a: { holder: `pid=${dead},at=${stamp},host=${hostname()}` }, b: { file: legacy(hostname(), dead) } });
+    const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 60_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    const planned = lines.findIndex((l) => /warning: plain FTP/.test(l));
+    for (const remote of ['a', 'b']) {
+      const takeover = lines.findIndex((l) => l.includes(`taking over the stale lock /${remote}/${LOCK_NAME} (${hostname()} pid ${dead}`));
+      expect(takeover, r.stdout).toBeGreaterThanOrEqual(0);
+      expect(planned, r.stdout).toBeGreaterThan(takeover);
+      expect(existsSync(lockAt(remote))).toBe(false);
+      expect(compareTrees(local, join(root, remote)).equal).toBe(true);
+    }
+    expect(r.stdout).toMatch(/vsftpd: ok: .*40 upload/);
+  }, 90_000);
+
+  it('two applies take the same lock at the same moment: exactly one gets it (5 rounds)', async () => {
+    await lab.resetRoot('vsftpd');
+    await lab.armFirewall({ limit: 100, blockMs: 30_000, intervalMs: 200 });
+    await lab.chownRoot('vsftpd');
+    const sync = { name: 'site', direction: 'upload', remotePath: '/race', localPath: work, servers: ['vsftpd'] } as unknown as SyncConfig;
+    const reporter: Reporter = { phase: () => undefined, pause: () => undefined, progress: () => undefined, blocked: () => undefined, note: () => undefined };
+    const pools = [0, 1].map(() => {
+      const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });
+      return createRemotePool(labServerConfig(lab.servers.vsftpd), { ledger, gate: new BudgetGate(ledger, 80) });
+    });
+    try {
+      // Both sessions logged in and in the directory first, so the two lock attempts go out together.
+      for (const p of pools) await p.withSession((s) => s.mkdir('/race'));
+      for (let round = 0; round < 5; round++) {
+        const got = await Promise.allSettled(pools.map((p) => takeSyncLocks(p, 'vsftpd', [sync], reporter)));
+        const won = got.filter((g): g is PromiseFulfilledResult<HeldLocks> => g.status === 'fulfilled');
+        expect(won, `round ${round}: ${JSON.stringify(got.map((g) => g.status === 'rejected' ? String(g.reason) : 'took it'))}`).toHaveLength(1);
+        const lost = got.find((g) => g.status === 'rejected') as PromiseRejectedResult;
+        expect(String(lost.reason)).toMatch(new RegExp(`another apply holds the lock \\(.* pid ${process.pid}`));
+        expect(readdirSync(lockAt('race'))).toHaveLength(1);
+        await releaseSyncLocks(pools[got.indexOf(won[0]!)]!, won[0]!.value.locks);
+        expect(existsSync(lockAt('race'))).toBe(false);
+      }
+    } finally {
+      for (const p of pools) await p.close();
+    }
+  }, 90_000);
+});
