@@ -50,15 +50,21 @@ interface Row {
    * the plan's (pauses + transfer time, firewall.md) plus planMs: no sync transfers before it knows what changed.
    */
   tStarMs: number | null;
-  /** ftpsync: the plan's own theoretical minimum (pauses + transfers), and how long apply itself took to plan (from its process's start to its first action). */
+  /**
+   * ftpsync: the plan's own theoretical minimum (pauses + transfers), and how long apply itself
+   * took to plan (from its process's start to its first action, less the lock: apply takes its
+   * lock before it lists, and the lock is apply's overhead, not part of the minimum).
+   */
   transferMinMs?: number;
   planMs?: number;
+  /** ftpsync: how long apply took to take its remote lock (before planning), ms. */
+  lockMs?: number;
   etaMs: number | null;
   /** ftpsync: the round trip plan measured (its timing model's basis), ms. */
   rttMs?: number;
   complete: boolean;
   /** Repeated contenders: every run's wall time, plan ETA and T* (the row itself is the median run). */
-  runs?: Array<{ wallMs: number; etaMs: number | null; tStarMs: number | null; rttMs?: number }>;
+  runs?: Array<{ wallMs: number; etaMs: number | null; tStarMs: number | null; rttMs?: number; lockMs?: number }>;
   /** Repeated contenders: the median over the runs of each run's wall/T* and wall/ETA (each run against its own plan and T*). */
   wallOverTStar?: number | null;
   wallOverEta?: number | null;
@@ -125,16 +131,18 @@ async function ftpsync(lab: Lab, o: { scenario: string; server: LabServerName; l
   const r = await run(process.execPath, [CLI, 'apply', '-c', file, '--json'], env, 40 * 60_000);
   const wallMs = Date.now() - started;
   const stats = await lab.firewall.stats();
-  const summary = r.out.split('\n').filter((l) => l.startsWith('{"event":"summary"')).map((l) => JSON.parse(l) as { results: Array<{ connections: { control: number; data: number }; elapsedMs: number; planMs?: number }> })[0]?.results[0];
+  const summary = r.out.split('\n').filter((l) => l.startsWith('{"event":"summary"')).map((l) => JSON.parse(l) as { results: Array<{ connections: { control: number; data: number }; elapsedMs: number; planMs?: number; lockMs?: number }> })[0]?.results[0];
   if (!summary) console.log(r.out.slice(-2000));
   // A sync cannot transfer before it knows what changed: T* starts with apply's own planning
   // (its process's start, the local walk, the remote listing), measured inside that process.
-  const applyPlanMs = summary?.planMs;
+  // Its lock (taken before it lists) stays on the run's side, as when it was taken after planning.
+  const lockMs = summary?.lockMs ?? 0;
+  const applyPlanMs = summary?.planMs !== undefined ? summary.planMs - lockMs : undefined;
   return {
     scenario: o.scenario, server: o.server, limit: o.limit, contender: o.contender, files: o.files,
     blocked: stats.blocks.length > 0, filesAtBlock: null, peak: stats.peak, peakTimeWait: stats.peakTimeWait,
     opened: summary ? `${summary.connections.control} + ${summary.connections.data}` : '?', applyMs: summary?.elapsedMs ?? null,
-    listingData: String(sp.listing.dataConnections), wallMs, tStarMs: applyPlanMs !== undefined ? sp.theoreticalMinMs + applyPlanMs : null, transferMinMs: sp.theoreticalMinMs, ...(applyPlanMs !== undefined ? { planMs: applyPlanMs } : {}), etaMs: sp.etaMs, ...(sp.rttMs !== undefined ? { rttMs: sp.rttMs } : {}), complete: r.code === 0 && o.check(),
+    listingData: String(sp.listing.dataConnections), wallMs, tStarMs: applyPlanMs !== undefined ? sp.theoreticalMinMs + applyPlanMs : null, transferMinMs: sp.theoreticalMinMs, ...(applyPlanMs !== undefined ? { planMs: applyPlanMs, lockMs } : {}), etaMs: sp.etaMs, ...(sp.rttMs !== undefined ? { rttMs: sp.rttMs } : {}), complete: r.code === 0 && o.check(),
   };
 }
 
@@ -249,7 +257,7 @@ async function medianOf(n: number, prepare: () => void | Promise<void>, once: ()
     peak: Math.max(...rows.map((r) => r.peak)),
     peakTimeWait: Math.max(...rows.map((r) => r.peakTimeWait)),
     complete: rows.every((r) => r.complete),
-    runs: rows.map((r) => ({ wallMs: r.wallMs, etaMs: r.etaMs, tStarMs: r.tStarMs, ...(r.rttMs !== undefined ? { rttMs: r.rttMs } : {}) })),
+    runs: rows.map((r) => ({ wallMs: r.wallMs, etaMs: r.etaMs, tStarMs: r.tStarMs, ...(r.rttMs !== undefined ? { rttMs: r.rttMs } : {}), ...(r.lockMs !== undefined ? { lockMs: r.lockMs } : {}) })),
   };
 }
 
