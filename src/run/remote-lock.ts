@@ -45,6 +45,7 @@ interface Holder {
 export async function takeSyncLocks(pool: RemotePool, server: string, syncs: SyncConfig[], reporter: Reporter): Promise<HeldLocks> {
   const locks: HeldLock[] = [];
   let tookMs = 0;
+  if (!syncs.some((sync) => sync.direction === 'upload')) return { locks, tookMs };
   try {
     await pool.withSession(async (s) => {
       const started = performance.now();
@@ -85,11 +86,15 @@ async function acquire(s: RemoteSession, server: string, root: string, lock: Hel
   if (await s.mkdirExclusive(lock.dir)) return;
   const locked = (who: string, remove: string) =>
     new FtpsyncError('E_LOCKED', `${server} ${root}: another apply holds the lock (${who})`, `If no apply is running, ${remove} on the server and run apply again.`, { server, remotePath: lock.dir });
-  // Refused: held (a directory, or an older ftpsync's file), or not allowed at all.
-  const entry = (await s.list(root)).find((e) => e.name === LOCK_NAME);
-  if (!entry) throw new FtpsyncError('E_FTP', `${server} ${lock.dir}: cannot create the lock directory`, `Check that the user may create directories in ${root}.`, { server, remotePath: lock.dir });
-  if (entry.type === 'file') {
-    const content = (await s.readSmallFile(lock.dir)) ?? Buffer.alloc(0);
+  // Refused: held (a directory, or an older ftpsync's file), or not allowed at all. Looked at
+  // directly, not in the root's listing: some servers list no dot names (pure-ftpd without -D).
+  const inside = await s.list(lock.dir).catch((e: unknown) => {
+    if (e instanceof FtpsyncError && e.details.ftpCode === 550) return null; // not a directory
+    throw e;
+  });
+  if (!inside) {
+    const content = await s.readSmallFile(lock.dir);
+    if (!content) throw new FtpsyncError('E_FTP', `${server} ${lock.dir}: cannot create the lock directory`, `Check that the user may create directories in ${root}.`, { server, remotePath: lock.dir });
     const holder = parseLegacyHolder(content);
     if (!holder || !isGoneLocal(holder)) throw locked(holder ? describe(holder) : printable(content.toString('utf8').slice(0, 200)), `delete the file ${lock.dir}`);
     reporter.note(server, `taking over the stale lock ${lock.dir} (${describe(holder)}: that process is gone)`);
@@ -97,7 +102,6 @@ async function acquire(s: RemoteSession, server: string, root: string, lock: Hel
     if (await s.mkdirExclusive(lock.dir)) return;
     throw locked('taken meanwhile by another apply', `remove the directory ${lock.dir}`);
   }
-  const inside = await s.list(lock.dir);
   const holders = inside.map((e) => ({ name: e.name, holder: parseHolder(e.name) }));
   const removeHint = `remove the directory ${lock.dir} and what is in it`;
   if (holders.length !== 1 || !holders[0]!.holder) {

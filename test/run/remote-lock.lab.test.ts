@@ -1,9 +1,10 @@
 /**
- * The remote lock against a real server (vsftpd in the lab): apply takes it before it lists, so a
- * diff is never made while another apply holds the tree; a lock held by a live apply elsewhere
- * stops the run before anything is listed or sent; a stale lock of this host is taken over; a
- * lock already taken is given back when a later sync's lock is held; and of two applies that
- * take it at the same moment exactly one gets it (the lock is one MKD).
+ * The remote lock against the lab's servers: apply takes it before it lists, so a diff is never
+ * made while another apply holds the tree; a lock held by a live apply elsewhere stops the run
+ * before anything is listed or sent; a saved plan is checked under the lock; a stale lock of this
+ * host is taken over; a lock already taken is given back when a later sync's lock is held (these
+ * on vsftpd); and of two applies that take it at the same moment exactly one gets it, on each of
+ * the three servers (the lock is one MKD).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { compareTrees, generateTree } from '../lab/fixtures.js';
 import { describeLab } from '../lab/harness.js';
 import { serverYaml } from './lab-manifest.js';
 
-describeLab('the remote lock (vsftpd)', (lab) => {
+describeLab('the remote lock', (lab) => {
   const work = mkdtempSync(join(tmpdir(), 'ftpsync-lock-'));
   const env = { LAB_PASSWORD: lab.servers.vsftpd.password, CI: 'true' };
   const root = lab.servers.vsftpd.root;
@@ -105,31 +106,67 @@ describeLab('the remote lock (vsftpd)', (lab) => {
     expect(r.stdout).toMatch(/vsftpd: ok: .*40 upload/);
   }, 90_000);
 
-  it('two applies take the same lock at the same moment: exactly one gets it (5 rounds)', async () => {
-    await lab.resetRoot('vsftpd');
-    await lab.armFirewall({ limit: 100, blockMs: 30_000, intervalMs: 200 });
+  it('a saved plan: every server is locked before the plan is checked; a stale plan is refused and its lock given back; a plan of another format takes no lock', async () => {
+    const { file } = await setUp('saved', ['www'], {});
+    const planFile = join(work, 'saved.plan.json');
+    const planned = await runCliAsync(['plan', '-c', file, '--format', 'json', '--out', planFile], { env, timeoutMs: 60_000 });
+    expect(planned.code, planned.stdout + planned.stderr).toBe(0);
+    // The remote changes after the plan was made.
+    mkdirSync(join(root, 'www'), { recursive: true });
+    writeFileSync(join(root, 'www', 'added-later.html'), 'x');
     await lab.chownRoot('vsftpd');
-    const sync = { name: 'site', direction: 'upload', remotePath: '/race', localPath: work, servers: ['vsftpd'] } as unknown as SyncConfig;
-    const reporter: Reporter = { phase: () => undefined, pause: () => undefined, progress: () => undefined, blocked: () => undefined, note: () => undefined };
-    const pools = [0, 1].map(() => {
-      const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });
-      return createRemotePool(labServerConfig(lab.servers.vsftpd), { ledger, gate: new BudgetGate(ledger, 80) });
-    });
-    try {
-      // Both sessions logged in and in the directory first, so the two lock attempts go out together.
-      for (const p of pools) await p.withSession((s) => s.mkdir('/race'));
-      for (let round = 0; round < 5; round++) {
-        const got = await Promise.allSettled(pools.map((p) => takeSyncLocks(p, 'vsftpd', [sync], reporter)));
-        const won = got.filter((g): g is PromiseFulfilledResult<HeldLocks> => g.status === 'fulfilled');
-        expect(won, `round ${round}: ${JSON.stringify(got.map((g) => g.status === 'rejected' ? String(g.reason) : 'took it'))}`).toHaveLength(1);
-        const lost = got.find((g) => g.status === 'rejected') as PromiseRejectedResult;
-        expect(String(lost.reason)).toMatch(new RegExp(`another apply holds the lock \\(.* pid ${process.pid}`));
-        expect(readdirSync(lockAt('race'))).toHaveLength(1);
-        await releaseSyncLocks(pools[got.indexOf(won[0]!)]!, won[0]!.value.locks);
-        expect(existsSync(lockAt('race'))).toBe(false);
+    // Held meanwhile by another apply: that is what apply reports, before it checks anything.
+    const holder = elsewhere();
+    mkdirSync(join(lockAt('www'), holder), { recursive: true });
+    await lab.chownRoot('vsftpd');
+    const locked = await runCliAsync(['apply', planFile, '-c', file], { env, timeoutMs: 60_000 });
+    expect(locked.code).toBe(1);
+    expect(locked.stdout + locked.stderr).toMatch(/vsftpd \/www: another apply holds the lock \(ci-runner-7 pid 4242/);
+    expect(readdirSync(lockAt('www'))).toEqual([holder]);
+    // Free: the check runs, under our lock, and refuses the plan; the lock is given back.
+    rmSync(lockAt('www'), { recursive: true });
+    const stale = await runCliAsync(['apply', planFile, '-c', file], { env, timeoutMs: 60_000 });
+    expect(stale.code).toBe(1);
+    expect(stale.stdout + stale.stderr).toMatch(/the plan is stale:\n\s+- remote files of vsftpd\/s0 changed \(\/www on vsftpd\)/);
+    expect(readdirSync(join(root, 'www'))).toEqual(['added-later.html']);
+    // Another format: refused before any server is contacted (with the lock held again, a lock
+    // attempt first would have ended in E_LOCKED).
+    writeFileSync(planFile, JSON.stringify({ ...(JSON.parse(readFileSync(planFile, 'utf8')) as object), formatVersion: 999 }));
+    mkdirSync(join(lockAt('www'), holder), { recursive: true });
+    await lab.chownRoot('vsftpd');
+    const other = await runCliAsync(['apply', planFile, '-c', file], { env, timeoutMs: 60_000 });
+    expect(other.code).toBe(1);
+    expect(other.stdout + other.stderr).toMatch(/saved\.plan\.json: plan format 999 is not supported/);
+  }, 120_000);
+
+  for (const name of ['vsftpd', 'pure-ftpd', 'proftpd'] as const) {
+    it(`${name}: two applies take the same lock at the same moment: exactly one gets it (5 rounds)`, async () => {
+      await lab.resetRoot(name);
+      await lab.armFirewall({ limit: 100, blockMs: 30_000, intervalMs: 200 });
+      await lab.chownRoot(name);
+      const sync = { name: 'site', direction: 'upload', remotePath: '/race', localPath: work, servers: [name] } as unknown as SyncConfig;
+      const reporter: Reporter = { phase: () => undefined, pause: () => undefined, progress: () => undefined, blocked: () => undefined, note: () => undefined };
+      const pools = [0, 1].map(() => {
+        const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });
+        return createRemotePool(labServerConfig(lab.servers[name]), { ledger, gate: new BudgetGate(ledger, 80) });
+      });
+      const race = join(lab.servers[name].root, 'race', LOCK_NAME);
+      try {
+        // Both sessions logged in and the directory there first, so the two lock attempts go out together.
+        for (const p of pools) await p.withSession((s) => s.mkdir('/race'));
+        for (let round = 0; round < 5; round++) {
+          const got = await Promise.allSettled(pools.map((p) => takeSyncLocks(p, name, [sync], reporter)));
+          const won = got.filter((g): g is PromiseFulfilledResult<HeldLocks> => g.status === 'fulfilled');
+          expect(won, `round ${round}: ${JSON.stringify(got.map((g) => (g.status === 'rejected' ? String(g.reason) : 'took it')))}`).toHaveLength(1);
+          const lost = got.find((g) => g.status === 'rejected') as PromiseRejectedResult;
+          expect(String(lost.reason)).toMatch(new RegExp(`another apply holds the lock \\(.* pid ${process.pid}`));
+          expect(readdirSync(race)).toHaveLength(1);
+          await releaseSyncLocks(pools[got.indexOf(won[0]!)]!, won[0]!.value.locks);
+          expect(existsSync(race)).toBe(false);
+        }
+      } finally {
+        for (const p of pools) await p.close();
       }
-    } finally {
-      for (const p of pools) await p.close();
-    }
-  }, 90_000);
+    }, 90_000);
+  }
 });

@@ -21,10 +21,9 @@ import { DEFAULT_MANIFEST, loadManifestForCommand } from '../manifest.js';
 import { logLine, out } from '../output.js';
 import { makePlan, planningContext, type PlanningContext } from './plan.js';
 
-/** Refuse a saved plan whose inputs changed: say what changed. */
+/** Refuse a saved plan whose inputs changed: say what changed (apply holds the servers' locks). */
 async function checkFingerprint(plan: Plan, manifest: Manifest, digest: string, ctx: PlanningContext): Promise<void> {
   const changes: string[] = [];
-  if (plan.formatVersion !== PLAN_FORMAT_VERSION) throw new FtpsyncError('E_PLAN_INVALID', `plan format ${String(plan.formatVersion)} is not supported (expected ${PLAN_FORMAT_VERSION})`, 'Make a new plan with this version of ftpsync.');
   if (plan.fingerprint.manifest !== digest) changes.push(`the manifest ${manifest.file} changed`);
   for (const sp of plan.servers) {
     const server = manifest.servers[sp.server];
@@ -73,6 +72,9 @@ export function registerApply(program: Command): void {
       const { manifest, result } = loadManifestForCommand(opts.config, { requireEnv: true });
       const ctx = planningContext();
       const reporter = makeReporter({ json: Boolean(opts.json), line: out });
+      const syncsOf = (name: string) => manifest.syncs.filter((s) => s.servers.includes(name));
+      /** Locks taken and not yet given back, by server. */
+      const held = new Map<string, HeldLocks>();
       try {
         const keyOf = (p: Plan) => createHash('sha256').update(JSON.stringify(p.fingerprint)).digest('hex');
         let saved: Plan | null = null;
@@ -82,8 +84,16 @@ export function registerApply(program: Command): void {
           } catch (e) {
             throw new FtpsyncError('E_PLAN_INVALID', `${planFile}: not a plan file: ${(e as Error).message}`, 'Make one with `ftpsync plan --out plan.json`.');
           }
-          await checkFingerprint(saved, manifest, result.digest!, ctx);
+          if (saved.formatVersion !== PLAN_FORMAT_VERSION) throw new FtpsyncError('E_PLAN_INVALID', `${planFile}: plan format ${String(saved.formatVersion)} is not supported (expected ${PLAN_FORMAT_VERSION})`, 'Make a new plan with this version of ftpsync.');
+          if (!Array.isArray(saved.servers)) throw new FtpsyncError('E_PLAN_INVALID', `${planFile}: not a plan file: no servers`, 'Make one with `ftpsync plan --out plan.json`.');
           if (opts.server) saved = { ...saved, servers: saved.servers.filter((s) => opts.server!.includes(s.server)) };
+          // Every server of the plan is locked before the plan is checked, and stays locked until
+          // its stage has run: nothing changes the trees between the check and the run.
+          for (const sp of saved.servers) {
+            const server = manifest.servers[sp.server];
+            if (server) held.set(sp.server, await takeSyncLocks(ctx.poolFor(server), sp.server, syncsOf(sp.server), reporter));
+          }
+          await checkFingerprint(saved, manifest, result.digest!, ctx);
         } else if (opts.server) {
           for (const s of opts.server) if (!manifest.servers[s]) throw new FtpsyncError('E_USAGE', `--server ${s}: no such server in ${manifest.file}`, `Known servers: ${Object.keys(manifest.servers).join(', ')}`);
         }
@@ -101,9 +111,8 @@ export function registerApply(program: Command): void {
           async (name): Promise<ServerResult> => {
             const server = manifest.servers[name]!;
             const pool = ctx.poolFor(server);
-            const syncs = manifest.syncs.filter((s) => s.servers.includes(name));
+            const syncs = syncsOf(name);
             const planStarted = stagesStarted > 1 ? performance.now() : 0;
-            let locks: HeldLocks = { locks: [], tookMs: 0 };
             let r: ServerResult | undefined;
             let failure: unknown;
             try {
@@ -112,7 +121,7 @@ export function registerApply(program: Command): void {
               // log in while the lock is taken and planning lists (once a login worked).
               if (!savedPlan) pool.warm(server.firewall.parallel);
               // The lock comes first: the diff is never made while another apply changes the tree.
-              locks = await takeSyncLocks(pool, name, syncs, reporter);
+              if (!held.has(name)) held.set(name, await takeSyncLocks(pool, name, syncs, reporter));
               const plan = savedPlan ?? (await makePlan(manifest, result.digest!, ctx, [name]));
               const sp = plan.servers.find((x) => x.server === name)!;
               // What planning found (unsafe names ignored, plain FTP, ...) is said here too: apply
@@ -124,7 +133,7 @@ export function registerApply(program: Command): void {
               const rttMs = sp.rttMs ?? DEFAULT_RTT_MS;
               ctx.ledgers.get(name)!.setClientCloseLinger(clientCloseLingerMs(rttMs));
               const planMs = Math.round(performance.now() - planStarted);
-              r = { ...(await runServerPlan(sp, { server, syncs, pool, ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter })), planMs, lockMs: locks.tookMs };
+              r = { ...(await runServerPlan(sp, { server, syncs, pool, ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter })), planMs, lockMs: held.get(name)!.tookMs };
               // The next plan's ETA uses this server's measured speed instead of the lab's.
               if (r.ok && r.transferTimes) {
                 try {
@@ -142,7 +151,8 @@ export function registerApply(program: Command): void {
               // A run that halted (a block, an unexpected error) or could not reach the server leaves
               // its lock: nothing more is sent to that server now; a re-run here takes it over.
               const blocked = r?.halted || (isFtpsyncError(failure) && classify(failure) === 'maybe-blocked');
-              if (!blocked) await releaseSyncLocks(pool, locks.locks);
+              if (!blocked) await releaseSyncLocks(pool, held.get(name)?.locks ?? []);
+              held.delete(name);
             }
           },
           (name, servers) => {
@@ -154,6 +164,8 @@ export function registerApply(program: Command): void {
         else for (const l of summaryLines(results, notRun)) out(l);
         process.exitCode = results.every((r) => r.ok) && notRun.length === 0 ? 0 : 1;
       } finally {
+        // Servers whose stage did not run (an earlier one failed, or the saved plan was refused).
+        for (const [name, h] of held) await releaseSyncLocks(ctx.poolFor(manifest.servers[name]!), h.locks);
         await ctx.close();
       }
     });
