@@ -46,6 +46,11 @@ export interface SharedServerFacts {
   listing?: ListingStrategyName;
   /** STAT results that looked wrong: never try STAT again on this server. */
   statBroken?: boolean;
+  /**
+   * How STAT lists a directory, once settled: `STAT -a .` where that lists everything `STAT .`
+   * does (pure-ftpd without -D lists dot names such as .htaccess only with -a), else `STAT .`.
+   */
+  statCommand?: 'STAT -a .' | 'STAT .';
   warnings: Set<string>;
   /**
    * Temporary upload names whose upload failed with the connection gone, so nothing could remove
@@ -210,9 +215,23 @@ export class FtpSession implements RemoteSession {
   /** STAT over the control connection: zero data connections. null when the server won't. */
   private async statList(dir: string): Promise<RemoteEntry[] | null> {
     await this.client.cd(dir);
-    const reply = await rawControlCommand(this.client.ftp.socket, 'STAT .', this.config.timeouts.dataMs);
-    if (reply.code < 211 || reply.code > 213) return null;
-    return this.checked(parseListingText(reply.body.join('\n')), dir);
+    const stat = async (command: string) => {
+      const reply = await rawControlCommand(this.client.ftp.socket, command, this.config.timeouts.dataMs);
+      return reply.code >= 211 && reply.code <= 213 ? parseListingText(reply.body.join('\n')) : null;
+    };
+    if (this.shared.statCommand) {
+      const parsed = await stat(this.shared.statCommand);
+      return parsed && this.checked(parsed, dir);
+    }
+    // Not settled: ask both ways. `-a` only if it lists every name the plain form does (a server
+    // that took "-a" for a file name would list nothing), settled on a directory that has names.
+    const plain = await stat('STAT .');
+    if (!plain) return null;
+    const all = await stat('STAT -a .');
+    const allNames = new Set(all?.entries.map((e) => e.name));
+    const useAll = all !== null && plain.entries.every((e) => allNames.has(e.name));
+    if (plain.entries.length > 0) this.shared.statCommand = useAll ? 'STAT -a .' : 'STAT .';
+    return this.checked(useAll ? all : plain, dir);
   }
 
   private checked(parsed: ReturnType<typeof parseListingText>, dir: string): RemoteEntry[] {

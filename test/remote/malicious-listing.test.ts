@@ -30,8 +30,11 @@ interface HostileServer {
   retrieved: string[];
 }
 
-/** A plain-FTP server whose listings of `/` (and `/sub`) are the given names. */
-async function hostileServer(names: { root: string[]; sub?: string[] }): Promise<HostileServer> {
+/**
+ * A plain-FTP server whose listings of `/` (and `/sub`) are the given names. `statTakesDashA`:
+ * it reads `STAT -a .` as the status of a file named "-a ." and lists nothing.
+ */
+async function hostileServer(names: { root: string[]; sub?: string[] }, o: { statTakesDashA?: boolean } = {}): Promise<HostileServer> {
   const retrieved: string[] = [];
   const sockets = new Set<net.Socket>();
   const listing = (dir: string): Array<{ name: string; dir: boolean }> => {
@@ -72,6 +75,8 @@ async function hostileServer(names: { root: string[]; sub?: string[] }): Promise
         else if (verb === 'CWD') {
           cwd = arg === '/' || arg === '' ? '/' : arg.replace(/\/$/, '');
           reply('250 ok');
+        } else if (verb === 'STAT' && o.statTakesDashA && arg.startsWith('-a')) {
+          c.write(`213-Status of ${arg}:\r\n213 End\r\n`);
         } else if (verb === 'STAT') {
           c.write(`213-Status of ${cwd}:\r\n${listing(cwd).map((e) => line(e.name, e.dir)).join('\r\n')}\r\n213 End\r\n`);
         } else if (verb === 'EPSV') {
@@ -146,6 +151,22 @@ describe('hostile listings', () => {
       });
     }
   }
+});
+
+describe('STAT -a (dot names)', () => {
+  it('a server that reads "STAT -a ." as a file name: the plain STAT listing is used, for every directory', async () => {
+    const srv = await hostileServer({ root: ['a.txt'], sub: ['b.txt'] }, { statTakesDashA: true });
+    const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });
+    const pool = createRemotePool(config(srv.port, 'auto'), { ledger, gate: new BudgetGate(ledger, 80) });
+    try {
+      const result = await pool.withSession((s) => s.listTree('/'));
+      expect(result.strategy).toBe('stat');
+      expect([...result.tree.keys()].sort()).toEqual(['a.txt', GOOD.name, 'sub', 'sub/b.txt']);
+    } finally {
+      await pool.close();
+      await srv.close();
+    }
+  });
 });
 
 describe('apply of a download from a hostile server', () => {

@@ -6,7 +6,7 @@
  * The counting tests compare *deltas* of the server's sockets, so they start after one wait for a
  * quiet server and finish within 60 s of it (before any TIME_WAIT they created expires).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -171,9 +171,14 @@ describeLab('the remote layer against the lab servers', (lab) => {
 
   describe('listing a 50-directory tree', () => {
     for (const name of SERVERS) {
-      it(`${name}: STAT over the control connection, 0 data connections, every entry`, async () => {
+      it(`${name}: STAT over the control connection, 0 data connections, every entry (dot names too)`, async () => {
         const remote = join(lab.servers[name].root, 'fifty');
         const files = generateTree(remote, { seed: 17, files: 120, dirs: 50, depth: 4, maxSmall: 100, exotic: true });
+        // Dot names: pure-ftpd (without -D) lists them only when asked with -a.
+        mkdirSync(join(remote, '.well-known'));
+        writeFileSync(join(remote, '.well-known', 'security.txt'), 'x');
+        writeFileSync(join(remote, '.htaccess'), 'x');
+        files.push('.htaccess', '.well-known/security.txt');
         await lab.chownRoot(name);
         const { pool, ledger } = poolFor(serverConfig(lab, name, { tls: 'explicit', mode: 'passive', dataClose: 'normal' }));
         try {
@@ -184,7 +189,7 @@ describeLab('the remote layer against the lab servers', (lab) => {
           expect(result.strategy).toBe('stat');
           expect(result.dataConnections).toBe(0);
           expect(ledger.totals().data).toBe(0);
-          expect(listedDirs).toBe(50);
+          expect(listedDirs).toBe(51);
           expect(listedFiles).toEqual([...files].sort());
         } finally {
           await pool.close();
