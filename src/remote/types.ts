@@ -61,7 +61,7 @@ export interface RemoteSession {
   list(dir: string): Promise<RemoteEntry[]>;
   /**
    * List a whole tree below root with the cheapest strategy that works. `skip`: relative paths
-   * of directories to leave out with everything below them (ftpsync's lock).
+   * to leave out, with everything below them (ftpsync's lock directory).
    */
   listTree(root: string, skip?: (path: string) => boolean): Promise<ListingResult>;
   upload(localFile: string, remotePath: string, options: TransferOptions): Promise<void>;

@@ -56,7 +56,7 @@ export interface ServerResult {
    * later one, planning it.
    */
   planMs?: number;
-  /** Set by apply: the part of planMs spent taking the remote lock (after the first login), ms. */
+  /** Set by apply: how long taking this server's remote lock took (after the first login), ms; apply takes it before it plans. */
   lockMs?: number;
   /** Time per successful upload and download in this run (the next plan's ETA learns from it). */
   transferTimes?: TransferTimes;
