@@ -53,6 +53,8 @@ const TEST_FILES: Array<[string, string]> = [
   ['a.txt', 'probe a\n'],
   ['b with space.txt', 'probe b, a little longer\n'],
   ['sub/c.txt', 'probe c\n'],
+  // A listing that hides dot names (pure-ftpd without -D, unless asked with -a) misses .htaccess.
+  ['.probe-dot.txt', 'probe dot\n'],
 ];
 const RESET_TRANSFERS = 5;
 const MTIME = Date.UTC(2020, 0, 2, 3, 4, 5);
@@ -140,8 +142,9 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
     const readBack = await passive.command(`MDTM ${f.tempDir}/sub/c.txt`);
     f.mdtmSet = mdtmSet.code < 300 && readBack.message.includes(stamp) ? 'yes' : 'no';
 
-    // Listing strategies, each on the same small tree: complete means every entry, right sizes.
-    const expected = new Map<string, number>([['a.txt', replacement.length], ['b with space.txt', TEST_FILES[1]![1].length]]);
+    // Listing strategies, each on the same small tree: complete means every entry (a dot name
+    // too), right sizes.
+    const expected = new Map<string, number>([['a.txt', replacement.length], ['b with space.txt', TEST_FILES[1]![1].length], ['.probe-dot.txt', TEST_FILES[3]![1].length]]);
     for (const strategy of ['stat', 'mlsd', 'list'] as const) {
       const before = passive.dataConnections;
       const entries = await passive.listWith(f.tempDir, strategy);

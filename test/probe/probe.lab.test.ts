@@ -61,8 +61,10 @@ describeLab('ftpsync probe', (lab) => {
         // The three strategies were each tried; LIST always works on these servers.
         expect(f.listing.map((l) => l.strategy)).toEqual(['stat', 'mlsd', 'list', 'stat-recursive']);
         expect(f.listing.find((l) => l.strategy === 'list')!.result).toBe('works');
-        // STAT lists over the control connection: never a data connection.
+        // STAT lists over the control connection: never a data connection; and completely, a dot
+        // name too (pure-ftpd shows one only to STAT -a).
         expect(f.listing.find((l) => l.strategy === 'stat')!.dataConnections).toBe(0);
+        expect(f.listing.find((l) => l.strategy === 'stat')!.result).toBe('works');
         expect(f.connections.control).toBeLessThanOrEqual(4);
         expect(f.connections.data).toBeLessThanOrEqual(15);
         // The advice is a valid server block: merge it into a manifest and load it.
