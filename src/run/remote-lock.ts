@@ -124,7 +124,7 @@ function safeHost(host: string): string {
   return host.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
 }
 
-export function parseHolder(name: string): Holder | null {
+function parseHolder(name: string): Holder | null {
   const m = /^pid=(\d{1,10}),at=(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z,host=([A-Za-z0-9._-]{1,100})$/.exec(name);
   if (!m) return null;
   const atMs = Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7]));
