@@ -406,21 +406,22 @@ export class FtpSession implements RemoteSession {
     let path = '';
     for (const p of parts) {
       path += `/${p}`;
-      const res = await this.client.sendIgnoringError(`MKD ${path}`).catch((e: unknown) => {
-        throw this.fail(e, 'mkdir', path);
-      });
       // 550/521: exists already (or not allowed: the next step says which).
-      if (res.code >= 400 && res.code !== 550 && res.code !== 521) throw new FtpsyncError('E_FTP', `${this.server} ${path}: mkdir failed: ${res.message}`, undefined, { server: this.server, remotePath: path, ftpCode: res.code });
+      await this.mkd(path, [550, 521]);
     }
   }
 
-  async mkdirExclusive(remotePath: string): Promise<boolean> {
-    const res = await this.client.sendIgnoringError(`MKD ${remotePath}`).catch((e: unknown) => {
-      throw this.fail(e, 'mkdir', remotePath);
+  /** One MKD; its reply code, or E_FTP when the code is a refusal not in `tolerated`. */
+  private async mkd(path: string, tolerated: number[]): Promise<number> {
+    const res = await this.client.sendIgnoringError(`MKD ${path}`).catch((e: unknown) => {
+      throw this.fail(e, 'mkdir', path);
     });
-    if (res.code < 400) return true;
-    if (res.code === 550 || res.code === 521 || res.code === 553) return false;
-    throw new FtpsyncError('E_FTP', `${this.server} ${remotePath}: mkdir failed: ${res.message}`, undefined, { server: this.server, remotePath, ftpCode: res.code });
+    if (res.code >= 400 && !tolerated.includes(res.code)) throw new FtpsyncError('E_FTP', `${this.server} ${path}: mkdir failed: ${res.message}`, undefined, { server: this.server, remotePath: path, ftpCode: res.code });
+    return res.code;
+  }
+
+  async mkdirExclusive(remotePath: string): Promise<boolean> {
+    return (await this.mkd(remotePath, [550, 521, 553])) < 400;
   }
 
   async remove(remotePath: string): Promise<void> {
