@@ -225,7 +225,9 @@ const pct = (ratio: number) => `${((ratio - 1) * 100).toFixed(0)} %`;
 const QUIET = 0.02;
 /** Share of the machine's CPU (all cores over the run's wall time) the hypervisor took during one run. */
 const stolenShare = (run: { wallMs: number; cpu?: MachineCpu }): number | null => (run.cpu ? run.cpu.stealMs / (Math.max(1, run.wallMs) * cpus().length) : null);
-const middleOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+/** The median element by `by` (the lower middle one of an even count). */
+const middle = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor((xs.length - 1) / 2)]!;
+const middleOf = (xs: number[]): number => middle(xs, (x) => x);
 /** A row's stolen share: the median over its runs. */
 const rowStolen = (r: Row): number | null => {
   const xs = (r.runs ?? [r]).map(stolenShare).filter((x): x is number => x !== null);
@@ -269,7 +271,7 @@ function targets(rows: Row[]): string {
   // The two timing targets compare runs with runs; a hypervisor taking CPU in some of them shows here.
   const shares = ours.flatMap((r) => (r.runs ?? [r]).map(stolenShare)).filter((x): x is number => x !== null);
   if (shares.length) {
-    out.push(`- CPU stolen by the hypervisor during ftpsync's ${shares.length} applies (/proc/stat steal over the run's cores × wall): median ${(middleOf(shares) * 100).toFixed(1)} %, highest ${(Math.max(...shares) * 100).toFixed(1)} %, over ${QUIET * 100} % in ${shares.filter((x) => x >= QUIET).length}`);
+    out.push(`- CPU stolen by the hypervisor during ftpsync's ${shares.length} applies (/proc/stat steal over the run's cores × wall): median ${(middleOf(shares) * 100).toFixed(1)} %, highest ${(Math.max(...shares) * 100).toFixed(1)} %, ${QUIET * 100} % or more in ${shares.filter((x) => x >= QUIET).length}`);
     // Each run against its own T* and ETA, split by how much was stolen from it (not a target: what the misses go with).
     const runs = ours.flatMap((r) => (r.runs ?? [r]).map((x) => ({ share: stolenShare(x), overT: x.tStarMs ? x.wallMs / x.tStarMs : null, overE: x.etaMs ? x.wallMs / x.etaMs : null })));
     for (const [label, group] of [[`under ${QUIET * 100} % stolen`, runs.filter((x) => x.share !== null && x.share < QUIET)], [`${QUIET * 100} % or more stolen`, runs.filter((x) => x.share !== null && x.share >= QUIET)]] as const) {
@@ -312,10 +314,9 @@ async function medianOf(n: number, prepare: () => void | Promise<void>, once: ()
     if (n > 1) console.log(`  run ${i + 1} of ${n}: ${secs(r.wallMs)}, T* ${secs(r.tStarMs)}, plan ETA ${secs(r.etaMs)}, peak ${r.peak}${r.cpu ? `, machine busy ${secs(r.cpu.busyMs)}, stolen ${secs(r.cpu.stealMs)}` : ''}`);
     rows.push(r);
   }
-  const middle = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor((xs.length - 1) / 2)]!;
   const medianRatio = (ratio: (r: Row) => number | null): number | null => {
     const xs = rows.map(ratio).filter((x): x is number => x !== null);
-    return xs.length === rows.length ? middle(xs, (x) => x) : null;
+    return xs.length === rows.length ? middleOf(xs) : null;
   };
   const median = middle(rows, (r) => r.wallMs);
   return {
