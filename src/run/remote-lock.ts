@@ -102,7 +102,9 @@ async function acquire(s: RemoteSession, server: string, root: string, lock: Hel
     if (await s.mkdirExclusive(lock.dir)) return;
     throw locked('taken meanwhile by another apply', `remove the directory ${lock.dir}`);
   }
-  const holders = inside.map((e) => ({ name: e.name, holder: parseHolder(e.name) }));
+  // The holder is recorded one MKD after the lock: an empty lock may be one being taken right now.
+  const entries = inside.length ? inside : await holderAfterAWhile(s, lock.dir);
+  const holders = entries.map((e) => ({ name: e.name, holder: parseHolder(e.name) }));
   const removeHint = `remove the directory ${lock.dir} and what is in it`;
   if (holders.length !== 1 || !holders[0]!.holder) {
     throw locked(holders.length ? `holder unreadable: ${holders.map((h) => printable(h.name)).join(', ').slice(0, 200)}` : 'no holder recorded: an apply may have been stopped while taking it', removeHint);
@@ -112,6 +114,16 @@ async function acquire(s: RemoteSession, server: string, root: string, lock: Hel
   // Left by an apply on this machine that no longer runs (killed, crashed): take it over.
   reporter.note(server, `taking over the stale lock ${lock.dir} (${describe(holder)}: that process is gone)`);
   await s.rmdir(remoteJoin(lock.dir, name));
+}
+
+/** List an empty lock again a few times, 50 ms apart: long enough for its taker's next MKD. */
+async function holderAfterAWhile(s: RemoteSession, dir: string): Promise<Array<{ name: string }>> {
+  for (let i = 0; i < 4; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const inside = await s.list(dir).catch(() => []);
+    if (inside.length) return inside;
+  }
+  return [];
 }
 
 /** The holder directory's name: only characters every server allows in a name. */
