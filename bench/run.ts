@@ -20,9 +20,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { cpus, release, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planBench, type Plan100kResult } from './plan-100k.js';
-import { getLab, type Lab, type LabServerName } from '../test/lab/lab-client.js';
-import { compareTrees, generateTree } from '../test/lab/fixtures.js';
-import { runLftpScenario } from '../test/lab/lftp-baseline.js';
+import { getLab, type Lab, type LabServerName } from '../lab/lab-client.js';
+import { compareTrees, generateTree } from '../lab/fixtures.js';
+import { runLftpScenario } from '../lab/lftp-baseline.js';
 
 const REPO = join(import.meta.dirname, '..');
 const CLI = join(REPO, 'dist', 'cli', 'main.js');

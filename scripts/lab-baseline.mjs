@@ -11,6 +11,6 @@ if (spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: 'inherit'
 const ours = !readState();
 if (ours) await labUp();
 const r = spawnSync('ip', ['netns', 'exec', NS_CLI, process.execPath, join(REPO, 'node_modules', 'vite-node', 'vite-node.mjs'),
-  join(REPO, 'test', 'lab', 'baseline-report.ts')], { cwd: REPO, stdio: 'inherit' });
+  join(REPO, 'lab', 'baseline-report.ts')], { cwd: REPO, stdio: 'inherit' });
 if (ours) labDown();
 process.exit(r.status ?? 1);

@@ -18,7 +18,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const LAB_DIR = join(REPO, '.lab');
 export const STATE_FILE = join(LAB_DIR, 'state.json');
 const PKG = process.env.LAB_PKG_DIR ? join(process.env.LAB_PKG_DIR, 'root') : '/opt/ftpsync-lab/root';
-const CONF_DIR = join(REPO, 'test', 'lab', 'conf');
+const CONF_DIR = join(REPO, 'lab', 'conf');
 
 export const NS_SRV = 'ftpsync-srv';
 export const NS_CLI = 'ftpsync-cli';
@@ -248,7 +248,7 @@ export async function labUp() {
   }
   for (const name of Object.keys(SERVERS)) Object.assign(state.pids, startServer(name, state, null));
 
-  state.pids.firewall = startInSrv('firewall-sim', [process.execPath, join(REPO, 'test', 'lab', 'firewall-sim.mjs'),
+  state.pids.firewall = startInSrv('firewall-sim', [process.execPath, join(REPO, 'lab', 'firewall-sim.mjs'),
     '--socket', state.fwSocket, '--client', CLIENT_IP]);
   await waitPorts(Object.keys(SERVERS).flatMap(serverPorts));
   await waitFor('the firewall simulator', () => existsSync(state.fwSocket));

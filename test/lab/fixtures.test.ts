@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareTrees, generateTree, hashTree } from './fixtures.js';
+import { compareTrees, generateTree, hashTree } from '../../lab/fixtures.js';
 
 describe('fixture trees', () => {
   const base = mkdtempSync(join(tmpdir(), 'ftpsync-fixtures-'));

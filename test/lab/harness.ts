@@ -4,9 +4,9 @@
  * No lab: the suite is skipped with the reason, except with CI=true, where it fails.
  */
 import { beforeAll, describe, it } from 'vitest';
-import { getLab, labUnavailableReason, type Lab } from './lab-client.js';
+import { getLab, labUnavailableReason, type Lab } from '../../lab/lab-client.js';
 
-export * from './lab-client.js';
+export * from '../../lab/lab-client.js';
 
 /**
  * describe() for lab tests. Without a lab: skipped with the reason printed once, or, with

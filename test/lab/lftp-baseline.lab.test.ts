@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { describeLab } from './harness.js';
-import { runLftpScenario } from './lftp-baseline.js';
+import { runLftpScenario } from '../../lab/lftp-baseline.js';
 
 describeLab('lftp baseline: the lab reproduces the block', (lab) => {
   const work = mkdtempSync(join(tmpdir(), 'ftpsync-baseline-'));

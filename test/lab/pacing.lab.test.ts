@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureBuilt, runCli, runCliAsync } from '../cli/helpers.js';
-import { compareTrees, generateTree } from './fixtures.js';
+import { compareTrees, generateTree } from '../../lab/fixtures.js';
 import { describeLab } from './harness.js';
 
 describeLab('pacing downloads through real TIME_WAIT', (lab) => {

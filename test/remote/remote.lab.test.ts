@@ -15,7 +15,7 @@ import { ConnectionLedger } from '../../src/budget/ledger.js';
 import type { ServerConfig } from '../../src/manifest/types.js';
 import { makeSecret } from '../../src/manifest/secret.js';
 import { createRemotePool, type FtpRemotePool } from '../../src/remote/pool.js';
-import { compareTrees, generateTree } from '../lab/fixtures.js';
+import { compareTrees, generateTree } from '../../lab/fixtures.js';
 import { describeLab, type Lab, type LabServerName } from '../lab/harness.js';
 
 const SERVERS: LabServerName[] = ['vsftpd', 'pure-ftpd', 'proftpd'];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureBuilt, runCli, runCliAsync } from '../cli/helpers.js';
-import { compareTrees, generateTree } from '../lab/fixtures.js';
+import { compareTrees, generateTree } from '../../lab/fixtures.js';
 import { describeLab } from '../lab/harness.js';
 import { ours, serverYaml } from './lab-manifest.js';
 

@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TEMP_PREFIX } from '../../src/remote/safe-names.js';
 import { CLI, ensureBuilt, REPO, runCli, runCliAsync } from '../cli/helpers.js';
-import { compareTrees, generateTree, rng } from '../lab/fixtures.js';
+import { compareTrees, generateTree, rng } from '../../lab/fixtures.js';
 import { describeLab } from '../lab/harness.js';
 import { ours, serverYaml } from './lab-manifest.js';
 

@@ -20,7 +20,7 @@ import type { Reporter } from '../../src/run/progress.js';
 import { releaseSyncLocks, takeSyncLocks, type HeldLocks } from '../../src/run/remote-lock.js';
 import { labServerConfig } from '../remote/lab-config.js';
 import { ensureBuilt, runCliAsync } from '../cli/helpers.js';
-import { compareTrees, generateTree } from '../lab/fixtures.js';
+import { compareTrees, generateTree } from '../../lab/fixtures.js';
 import { describeLab } from '../lab/harness.js';
 import { serverYaml } from './lab-manifest.js';
 

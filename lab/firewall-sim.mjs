@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { countByRemoteIp, parseProcNetTcp } from '../../dist/firewall/proc-net-tcp.js';
+import { countByRemoteIp, parseProcNetTcp } from '../dist/firewall/proc-net-tcp.js';
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const STATE_FILE = join(REPO, '.lab', 'state.json');
 
 export type LabServerName = 'vsftpd' | 'pure-ftpd' | 'proftpd';
