@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // The lab's firewall simulator: what CSF/lfd's connection tracking does, run in the server
 // namespace. Every interval it reads /proc/net/tcp{,6}, counts sockets per remote IP in every
 // state but LISTEN (TIME_WAIT included), optionally only for some local ports (CT_PORTS), and
@@ -11,24 +12,38 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { countByRemoteIp, parseProcNetTcp } from '../dist/firewall/proc-net-tcp.js';
+
+// The built parser (`npm test` builds first); typed from its source.
+/** @type {typeof import('../src/firewall/proc-net-tcp.js')} */
+const { countByRemoteIp, parseProcNetTcp } = await import(new URL('../dist/firewall/proc-net-tcp.js', import.meta.url).href);
 
 const args = process.argv.slice(2);
+/** @type {(name: string, dflt?: string) => string | undefined} */
 const arg = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const socketPath = arg('socket');
-const clientIp = arg('client');
+const socketPath = arg('socket') ?? '';
+const clientIp = arg('client') ?? '';
 if (!socketPath || !clientIp) {
   process.stderr.write('usage: firewall-sim.mjs --socket PATH --client IP\n');
   process.exit(2);
 }
 
+/** @typedef {import('../src/firewall/proc-net-tcp.js').PortFilter} PortFilter */
+/** @typedef {{ limit: number | null, ports: PortFilter, blockMs: number, intervalMs: number }} Config */
+/** @typedef {{ peak: number, peakTimeWait: number, current: number, currentTimeWait: number }} IpRecord */
+/** @typedef {{ ip: string, at: number, count: number, timeWait: number, until: number }} Block */
+/** @typedef {{ cmd?: string, limit?: number | null, ports?: PortFilter, blockMs?: number, intervalMs?: number, ip?: string }} Request */
+
+/** @type {Config} */
 let config = { limit: null, ports: 'all', blockMs: 30_000, intervalMs: 1000 };
-let perIp = new Map(); // ip -> { peak, peakTimeWait, current, currentTimeWait }
-let blocks = []; // { ip, at, count, until }
+/** @type {Map<string, IpRecord>} */
+let perIp = new Map();
+/** @type {Block[]} */
+let blocks = [];
 let samples = 0;
+/** @type {NodeJS.Timeout | null} */
 let timer = null;
 
 function readSockets() {
@@ -43,10 +58,12 @@ function readSockets() {
   return parseProcNetTcp(text);
 }
 
+/** @param {string[]} args */
 function nft(args) {
   execFileSync('nft', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** @param {string} ip */
 function blockedNow(ip, now = Date.now()) {
   return blocks.some((b) => b.ip === ip && b.until > now);
 }
@@ -104,6 +121,7 @@ function stats() {
   };
 }
 
+/** @param {Request} req */
 function handle(req) {
   switch (req.cmd) {
     case 'configure':

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm run bench [-- --quick | --plan-only]`: build, take the machine-wide lab lock (as npm test
 // does), bring the lab up unless it is, run bench/run.ts inside the client namespace, and take
 // the lab down again if this script brought it up. --plan-only needs neither root nor the lab.

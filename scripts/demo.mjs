@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm run demo`: start the project's own FTP server on 127.0.0.1:2121 (no root, no install),
 // then `ftpsync plan` and `ftpsync apply` the top-level ftpsync.yml through its small budget,
 // then print what a CSF-like firewall counted. Cleans up its temp dirs and processes on exit
@@ -19,6 +20,7 @@ const LOG_FILES = Number(process.env.FTPSYNC_DEMO_LOG_FILES ?? 40);
 const LIMIT = Number(process.env.FTPSYNC_DEMO_LIMIT ?? 40);
 const PORT = process.env.FTPSYNC_DEMO_PORT ?? '2121';
 
+/** @param {string} msg */
 const say = (msg) => process.stdout.write(`\n== ${msg}\n`);
 
 if (!existsSync(cli) || !existsSync(serverMain)) {
@@ -30,7 +32,9 @@ if (!existsSync(cli) || !existsSync(serverMain)) {
 // Everything this run creates, removed on every way out.
 const serverRoot = mkdtempSync(path.join(tmpdir(), 'ftpsync-demo-'));
 const localState = [path.join(repo, '.demo'), path.join(repo, '.ftpsync')].filter((p) => !existsSync(p));
+/** @type {import('node:child_process').ChildProcess | null} */
 let server = null;
+/** @type {import('node:child_process').ChildProcess | null} */
 let child = null;
 let cleaned = false;
 function cleanup() {
@@ -81,11 +85,12 @@ server = spawn(process.execPath, [serverMain], {
   env: { ...env, FTPSYNC_DEMO_ROOT: serverRoot, FTPSYNC_DEMO_PORT: PORT, FTPSYNC_DEMO_LIMIT: String(LIMIT) },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
+/** @type {Array<Record<string, unknown>>} */
 const events = [];
 const ready = new Promise((resolve, reject) => {
   const timer = setTimeout(() => reject(new Error('the demo server did not start within 10 s')), 10_000);
   server.once('exit', (code) => reject(new Error(`the demo server exited (${code}) — is port ${PORT} in use?`)));
-  createInterface({ input: server.stdout }).on('line', (line) => {
+  createInterface({ input: /** @type {import('node:stream').Readable} */ (server.stdout) }).on('line', (line) => {
     let ev;
     try {
       ev = JSON.parse(line);
@@ -101,6 +106,10 @@ const ready = new Promise((resolve, reject) => {
   });
 });
 
+/**
+ * @param {string[]} args
+ * @returns {Promise<number>}
+ */
 function run(args) {
   return new Promise((resolve) => {
     process.stdout.write(`\n$ ftpsync ${args.join(' ')}\n`);
@@ -110,13 +119,14 @@ function run(args) {
 }
 
 function serverReport() {
+  const srv = /** @type {import('node:child_process').ChildProcess} */ (server);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(null), 3000);
-    server.once('exit', () => {
+    srv.once('exit', () => {
       clearTimeout(timer);
       resolve(events.find((e) => e.event === 'firewall') ?? null);
     });
-    server.kill('SIGTERM');
+    srv.kill('SIGTERM');
   });
 }
 
@@ -133,7 +143,7 @@ try {
   // A second plan shows there is nothing left to do.
   if (applyCode === 0) await run(['plan', '-c', manifest]);
 } catch (err) {
-  process.stderr.write(`\ndemo: ${err.message}\n`);
+  process.stderr.write(`\ndemo: ${/** @type {Error} */ (err).message}\n`);
   exitCode = 1;
 }
 

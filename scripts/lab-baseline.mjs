@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm run lab:baseline`: bring the lab up (unless it is), run lftp's baseline inside the client
 // namespace, print the table, and take the lab down again if this script brought it up.
 import { spawnSync } from 'node:child_process';

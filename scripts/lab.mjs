@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // The lab: real FTP servers (vsftpd, pure-ftpd, proftpd) in a server network namespace, a client
 // namespace joined to it by a veth pair, and a firewall simulator that counts sockets per client
 // IP the way CSF/lfd does (TIME_WAIT included) and blocks with nftables.
@@ -27,18 +28,39 @@ const VETH_CLI = 'fts-cli0';
 export const SERVER_IP = '10.203.51.1';
 export const CLIENT_IP = '10.203.51.2';
 
+/** @typedef {{ user: string, port: number, pasv: [number, number], implicitTlsPort?: number, implicitPasv?: [number, number] }} ServerSpec */
+/**
+ * What .lab/state.json holds (read back by lab/lab-client.ts).
+ * @typedef {{ startedAt: string, serverAddress: string, clientAddress: string, nsServer: string, nsClient: string, password: string,
+ *   caFile: string, fwSocket: string, users: Record<string, { uid: number, gid: number }>,
+ *   servers: Record<string, { name: string, user: string, root: string } & Record<string, unknown>>,
+ *   pids: Record<string, number | undefined>, caps?: Record<string, number | null> }} LabState
+ */
+
 // One system user per server so each has its own FTP root (home directory).
+/** @type {{ vsftpd: Required<ServerSpec> } & Record<string, ServerSpec>} */
 const SERVERS = {
   vsftpd: { user: 'ftplab-vsftpd', port: 2121, implicitTlsPort: 2990, pasv: [30000, 30099], implicitPasv: [30300, 30349] },
   'pure-ftpd': { user: 'ftplab-pureftpd', port: 2122, pasv: [30100, 30199] },
   proftpd: { user: 'ftplab-proftpd', port: 2123, pasv: [30200, 30299] },
 };
 
+/** @param {string} msg */
 const log = (msg) => process.stderr.write(`lab: ${msg}\n`);
 
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {import('node:child_process').ExecFileSyncOptions} [opts]
+ * @returns {string}
+ */
 function run(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  return /** @type {string} */ (execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts }));
 }
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ */
 function tryRun(cmd, args) {
   try {
     return run(cmd, args);
@@ -46,8 +68,10 @@ function tryRun(cmd, args) {
     return null;
   }
 }
+/** @param {string[]} args */
 const inSrv = (args) => ['netns', 'exec', NS_SRV, ...args];
 
+/** @returns {LabState | null} */
 export function readState() {
   if (!existsSync(STATE_FILE)) return null;
   return JSON.parse(readFileSync(STATE_FILE, 'utf8'));
@@ -110,9 +134,10 @@ function makeNetwork() {
   run('ip', inSrv(['nft', '-f', '-']), { input: nft, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
+/** @param {string} dir */
 function makeTls(dir) {
   mkdirSync(dir, { recursive: true });
-  const o = (args) => run('openssl', args, { cwd: dir });
+  const o = (/** @type {string[]} */ args) => run('openssl', args, { cwd: dir });
   o(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=ftpsync lab CA', '-keyout', 'ca.key', '-out', 'ca.crt',
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   o(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=ftpsync-lab', '-keyout', 'server.key', '-out', 'server.csr']);
@@ -123,6 +148,11 @@ function makeTls(dir) {
   chmodSync(join(dir, 'server.pem'), 0o600);
 }
 
+/**
+ * @param {string} user
+ * @param {string} home
+ * @param {string} password
+ */
 function ensureUser(user, home, password) {
   if (tryRun('id', ['-u', user]) === null) run('useradd', ['-M', '-d', home, '-s', '/bin/bash', user]);
   else run('usermod', ['-d', home, user]);
@@ -132,6 +162,10 @@ function ensureUser(user, home, password) {
   return { uid: Number(run('id', ['-u', user]).trim()), gid: Number(run('id', ['-g', user]).trim()) };
 }
 
+/**
+ * @param {string} template
+ * @param {Record<string, unknown>} vars
+ */
 function render(template, vars) {
   return readFileSync(join(CONF_DIR, template), 'utf8').replace(/\{\{(\w+)\}\}/g, (_, k) => {
     if (!(k in vars)) throw new Error(`lab: ${template} uses {{${k}}} but no value is set`);
@@ -140,6 +174,10 @@ function render(template, vars) {
 }
 
 /** Start a long-running process in the server namespace, output to .lab/logs/NAME.log. */
+/**
+ * @param {string} name
+ * @param {string[]} args
+ */
 function startInSrv(name, args) {
   const out = openSync(join(LAB_DIR, 'logs', `${name}.out`), 'a');
   const child = spawn('ip', inSrv(args), { detached: true, stdio: ['ignore', out, out] });
@@ -148,14 +186,21 @@ function startInSrv(name, args) {
   return child.pid;
 }
 
+/**
+ * @param {string} name
+ * @param {LabState} state
+ * @param {number | null} cap
+ * @returns {Record<string, number | undefined>}
+ */
 function startServer(name, state, cap) {
   const s = SERVERS[name];
   const vars = { LAB: LAB_DIR, PKG, SERVER_IP };
   if (name === 'vsftpd') {
+    /** @type {Record<string, number | undefined>} */
     const pids = {};
     for (const implicit of [false, true]) {
       const port = implicit ? s.implicitTlsPort : s.port;
-      const [min, max] = implicit ? s.implicitPasv : s.pasv;
+      const [min, max] = /** @type {[number, number]} */ (implicit ? s.implicitPasv : s.pasv);
       const conf = join(LAB_DIR, 'run', `vsftpd-${port}.conf`);
       writeFileSync(conf, render('vsftpd.conf', { ...vars, PORT: port, PASV_MIN: min, PASV_MAX: max, MAX_PER_IP: cap ?? 0, IMPLICIT: implicit ? 'YES' : 'NO' }));
       pids[implicit ? 'vsftpd-implicit' : 'vsftpd'] = startInSrv(`vsftpd-${port}`, ['vsftpd', conf]);
@@ -181,6 +226,10 @@ function startServer(name, state, cap) {
   return { proftpd: startInSrv('proftpd', [join(PKG, 'usr/sbin/proftpd'), '-n', '-q', '-c', conf]) };
 }
 
+/**
+ * @param {string} name
+ * @param {LabState} state
+ */
 function stopServer(name, state) {
   for (const [key, pid] of Object.entries(state.pids)) {
     if (key === name || key.startsWith(`${name}-`)) {
@@ -199,6 +248,10 @@ function listeningPorts() {
   return new Set(out.split('\n').map((l) => Number(l.trim().split(/\s+/)[3]?.split(':').pop())).filter(Boolean));
 }
 
+/**
+ * @param {string} what
+ * @param {() => boolean | Promise<boolean>} check
+ */
 async function waitFor(what, check, timeoutMs = 15_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -208,6 +261,7 @@ async function waitFor(what, check, timeoutMs = 15_000) {
   throw new Error(`lab: ${what} did not come up within ${timeoutMs} ms (see ${join(LAB_DIR, 'logs')})`);
 }
 
+/** @param {number[]} ports */
 function waitPorts(ports) {
   return waitFor(`ports ${ports.join(', ')}`, () => {
     const up = listeningPorts();
@@ -215,6 +269,10 @@ function waitPorts(ports) {
   });
 }
 
+/**
+ * @param {string} name
+ * @returns {number[]}
+ */
 function serverPorts(name) {
   return name === 'vsftpd' ? [SERVERS.vsftpd.port, SERVERS.vsftpd.implicitTlsPort] : [SERVERS[name].port];
 }
@@ -237,6 +295,7 @@ export async function labUp() {
   makeTls(join(LAB_DIR, 'tls'));
 
   const password = randomBytes(12).toString('base64url');
+  /** @type {LabState} */
   const state = { startedAt: new Date().toISOString(), serverAddress: SERVER_IP, clientAddress: CLIENT_IP, nsServer: NS_SRV, nsClient: NS_CLI,
     password, caFile: join(LAB_DIR, 'tls', 'ca.crt'), fwSocket: join(LAB_DIR, 'fw.sock'), users: {}, servers: {}, pids: {} };
   for (const [name, s] of Object.entries(SERVERS)) {
@@ -258,6 +317,10 @@ export async function labUp() {
 }
 
 /** Restart one server with a per-IP session cap (null: none). */
+/**
+ * @param {string} name
+ * @param {number | null} cap
+ */
 export async function restartServer(name, cap) {
   const state = readState();
   if (!state) throw new Error('lab: not up');
@@ -271,6 +334,11 @@ export async function restartServer(name, cap) {
 }
 
 /** Ask the firewall simulator something (used by `status`). */
+/**
+ * @param {string} socketPath
+ * @param {Record<string, unknown>} request
+ * @returns {Promise<any>}
+ */
 export function fwRequest(socketPath, request) {
   return new Promise((resolveReply, reject) => {
     const sock = net.connect(socketPath);

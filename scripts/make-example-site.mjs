@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Writes examples/site: a small static site (~240 tiny files) that the demo syncs. Seeded, so
 // running it again gives the same bytes. Its output is committed; rerun only to change the site.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,10 @@ const root = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'examp
 let seed = 42;
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
 rmSync(root, { recursive: true, force: true });
+/**
+ * @param {string} rel
+ * @param {string} text
+ */
 const write = (rel, text) => {
   mkdirSync(dirname(join(root, rel)), { recursive: true });
   writeFileSync(join(root, rel), text);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // The manifest's schema validator, compiled ahead of time from schemas/ftpsync.schema.json with
 // ajv's standalone code: compiling the schema on every command took ~190 ms of a 0.7 s `plan`
 // (node --cpu-prof), and loading ajv's compiler another ~80 ms. A test checks the file is current.
@@ -17,7 +18,10 @@ export const TARGET = join(REPO, 'src/manifest/schema-validator.generated.ts');
 /** The same options the loader used to compile with (allErrors for one report, verbose for parentSchema). */
 export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: true, strictTuples: false, strictRequired: false };
 
-/** The generated module's text for this schema. */
+/**
+ * The generated module's text for this schema.
+ * @param {object} schema
+ */
 export function renderValidator(schema) {
   const ajv = new Ajv2020({ ...AJV_OPTIONS, code: { source: true, esm: true } });
   const code = standaloneCode.default(ajv, ajv.compile(schema));

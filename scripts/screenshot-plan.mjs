@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Render `ftpsync plan --format markdown` the way a GitHub pull-request comment shows it, and
 // take a screenshot with headless Chromium, so a developer can look at it.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm test`: build, bring the lab up (as root on Linux), run the whole vitest suite inside the
 // lab's client network namespace so in-process tests reach the servers directly, and always tear
 // the lab down. Without root the suite runs as is and lab tests are skipped with the reason;
@@ -14,6 +15,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ci = process.env.CI === 'true';
 const vitestArgs = process.argv.slice(2);
 
+/** @param {string} msg */
 function say(msg) {
   process.stderr.write(`test: ${msg}\n`);
 }
@@ -24,7 +26,7 @@ const LOCK = '/run/lock/ftpsync-lab.lock';
 if (process.platform === 'linux' && process.getuid?.() === 0 && !process.env.FTPSYNC_LAB_LOCK_HELD) {
   mkdirSync(dirname(LOCK), { recursive: true });
   const r = spawnSync('flock', [LOCK, process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, FTPSYNC_LAB_LOCK_HELD: '1' } });
-  if (r.error?.code !== 'ENOENT') process.exit(r.status ?? 1);
+  if (/** @type {NodeJS.ErrnoException | undefined} */ (r.error)?.code !== 'ENOENT') process.exit(r.status ?? 1);
 }
 
 const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: 'inherit' });
@@ -52,6 +54,7 @@ if (process.platform !== 'linux' || process.getuid?.() !== 0) {
   }
 }
 
+/** @type {import('node:child_process').ChildProcess | null} */
 let child = null;
 const teardown = () => {
   if (labIsUp) {
@@ -59,7 +62,7 @@ const teardown = () => {
     labDown({ quiet: true });
   }
 };
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
   process.on(sig, () => {
     child?.kill(sig);
     teardown();
