@@ -4,6 +4,8 @@
 // lab's client network namespace so in-process tests reach the servers directly, and always tear
 // the lab down. Without root the suite runs as is and lab tests are skipped with the reason;
 // with CI=true a lab that cannot start is a failure. vitest's own summary is the last output.
+// The whole suite (no vitest args, as CI runs it) first runs `npm run typecheck` and `npm run lint`
+// (eslint, the import rules, prettier --check); FTPSYNC_SKIP_LINT=1 skips lint locally, never in CI.
 //   node scripts/test.mjs [vitest args...]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -27,6 +29,16 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && !process.env.FTP
   mkdirSync(dirname(LOCK), { recursive: true });
   const r = spawnSync('flock', [LOCK, process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, FTPSYNC_LAB_LOCK_HELD: '1' } });
   if (/** @type {NodeJS.ErrnoException | undefined} */ (r.error)?.code !== 'ENOENT') process.exit(r.status ?? 1);
+}
+
+const skipLint = process.env.FTPSYNC_SKIP_LINT === '1';
+if (skipLint && ci) say('FTPSYNC_SKIP_LINT is ignored with CI=true: lint runs');
+const checks = vitestArgs.length > 0 ? [] : skipLint && !ci ? ['typecheck'] : ['typecheck', 'lint'];
+for (const script of checks) {
+  if (spawnSync('npm', ['run', '--silent', script], { cwd: REPO, stdio: 'inherit' }).status !== 0) {
+    say(`npm run ${script} failed`);
+    process.exit(1);
+  }
 }
 
 const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: 'inherit' });
