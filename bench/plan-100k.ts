@@ -9,11 +9,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, utimesSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectionLedger } from '../src/budget/ledger.js';
+import type { RemoteTree } from '../src/core/tree.js';
 import { walkLocal } from '../src/local/walk.js';
 import type { Manifest, ServerConfig } from '../src/manifest/types.js';
 import { buildPlan } from '../src/plan/build.js';
 import type { FtpRemotePool } from '../src/remote/pool.js';
-import type { RemoteSession, RemoteTree } from '../src/remote/types.js';
+import type { RemoteSession } from '../src/remote/types.js';
 
 export interface Plan100kResult {
   files: number;

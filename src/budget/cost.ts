@@ -6,9 +6,9 @@
  * over plain FTP; under TLS they count for timeWait (see socket-tracking.ts);
  * mkdir, delete, rmdir, rename go over the control connection: no new connection.
  */
+import type { ActionKind } from '../core/actions.js';
 import { timeWaitCountedMs } from './ledger.js';
 import type { ServerConfig } from '../manifest/types.js';
-import type { ActionKind } from '../plan/types.js';
 
 /**
  * How long actions take (pure). Each action is a number of round trips on the control or data

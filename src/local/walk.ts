@@ -6,14 +6,9 @@
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
+import { isTempName } from '../core/names.js';
+import type { LocalEntry } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
-import { isTempName } from '../remote/safe-names.js';
-
-export interface LocalEntry {
-  type: 'file' | 'dir';
-  size: number;
-  mtimeMs: number;
-}
 
 export interface LocalSnapshot {
   entries: Map<string, LocalEntry>;

@@ -7,15 +7,16 @@ import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { actionCost, actionDuration, applySetupMs, connectionBudget, DEFAULT_RTT_MS, serverClosedCountedMs, timingFor, type LearnedWork, type TimingModel } from '../budget/cost.js';
 import { schedule } from '../budget/schedule.js';
+import type { PlannedAction } from '../core/actions.js';
+import type { LocalEntry, RemoteTree } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
-import { walkLocal, type LocalEntry } from '../local/walk.js';
+import { walkLocal } from '../local/walk.js';
 import type { Manifest, ServerConfig, SyncConfig } from '../manifest/types.js';
 import type { FtpRemotePool } from '../remote/pool.js';
 import { remoteJoin } from '../remote/safe-names.js';
-import type { RemoteTree } from '../remote/types.js';
 import { diffSync, LOCK_NAME, parseState, STATE_FILE, type SyncState } from './diff.js';
 import { localDigest, remoteDigest } from './fingerprint.js';
-import { PLAN_FORMAT_VERSION, type Plan, type PlannedAction, type ServerPlan, type SyncSummary } from './types.js';
+import { PLAN_FORMAT_VERSION, type Plan, type ServerPlan, type SyncSummary } from './types.js';
 
 export interface BuildOptions {
   manifest: Manifest;

@@ -5,11 +5,11 @@
  * file last.
  */
 import picomatch from 'picomatch';
-import type { LocalEntry } from '../local/walk.js';
+import type { ActionKind, ActionReason, PlannedAction } from '../core/actions.js';
+import { isTempName, unsafeNameReason } from '../core/names.js';
+import type { RemoteEntry, RemoteTree, LocalEntry } from '../core/tree.js';
 import type { CompareMethod, SyncConfig } from '../manifest/types.js';
-import { isTempName, unsafeNameReason } from '../remote/safe-names.js';
-import type { RemoteEntry, RemoteTree } from '../remote/types.js';
-import type { ActionKind, ActionReason, PlannedAction, SyncSummary } from './types.js';
+import type { SyncSummary } from './types.js';
 
 /** Files ftpsync keeps in a sync's remote root; never synced, never deleted by a sync. */
 export const STATE_FILE = '.ftpsync-state.json';

@@ -13,6 +13,8 @@ import { Readable, Writable } from 'node:stream';
 import { TLSSocket, type ConnectionOptions } from 'node:tls';
 import { Client, FTPError } from 'basic-ftp';
 import type { ConnectionLedger } from '../budget/ledger.js';
+import { tempNameFor } from '../core/names.js';
+import type { RemoteEntry, RemoteTree } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
 import type { ListingStrategyName, ServerConfig } from '../manifest/types.js';
 import { readFileSync } from 'node:fs';
@@ -20,8 +22,8 @@ import { activeStrategy, passiveStrategy } from './data-connection.js';
 import { toFtpsyncError } from './errors.js';
 import { parseListingText, rawControlCommand } from './listing.js';
 import { trackSocket, type TrackedSocket } from './socket-tracking.js';
-import { remoteSplit, tempNameFor } from './safe-names.js';
-import type { ConnectionGate, ListingResult, RemoteEntry, RemoteSession, RemoteTree, ServerFacts, TransferOptions } from './types.js';
+import { remoteSplit } from './safe-names.js';
+import type { ConnectionGate, ListingResult, RemoteSession, ServerFacts, TransferOptions } from './types.js';
 
 export interface SessionDeps {
   ledger: ConnectionLedger;

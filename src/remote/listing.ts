@@ -5,9 +5,9 @@
  */
 import type { Socket } from 'node:net';
 import { FileType, parseList, type FileInfo } from 'basic-ftp';
+import { unsafeNameReason } from '../core/names.js';
+import type { RemoteEntry } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
-import { unsafeNameReason } from './safe-names.js';
-import type { RemoteEntry } from './types.js';
 
 export const MAX_STAT_REPLY_BYTES = 256 * 1024 * 1024;
 

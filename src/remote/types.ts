@@ -4,24 +4,8 @@
  * and, before opening, waits on the gate so the budget is never exceeded.
  */
 import type { ConnectionKind, ConnectionLedger } from '../budget/ledger.js';
+import type { RemoteEntry, RemoteTree } from '../core/tree.js';
 import type { ListingStrategyName } from '../manifest/types.js';
-
-export type RemoteEntryType = 'file' | 'dir' | 'symlink' | 'other';
-
-export interface RemoteEntry {
-  /** A single validated path segment (no '/', '\\', NUL, '.', '..'). */
-  name: string;
-  type: RemoteEntryType;
-  size: number;
-  /** Modification time (ms since epoch, UTC) when known. */
-  mtimeMs?: number;
-  /** How precise mtimeMs is: 1000 for MLSD/MDTM, 60_000 for LIST "Mon dd HH:MM", 86_400_000 for "Mon dd yyyy". */
-  mtimePrecisionMs?: number;
-  linkTarget?: string;
-}
-
-/** A remote tree keyed by POSIX path relative to the sync root ("a/b.txt"; directories included). */
-export type RemoteTree = Map<string, RemoteEntry>;
 
 export interface ListingResult {
   tree: RemoteTree;

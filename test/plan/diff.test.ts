@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { LocalEntry } from '../../src/local/walk.js';
+import type { LocalEntry, RemoteEntry } from '../../src/core/tree.js';
 import type { SyncConfig } from '../../src/manifest/types.js';
 import { diffSync, parseState, sameFile } from '../../src/plan/diff.js';
-import type { RemoteEntry } from '../../src/remote/types.js';
 
 const T = Date.UTC(2026, 0, 10, 12, 0, 0);
 const sync = (o: Partial<SyncConfig> = {}): SyncConfig => ({ name: 's', servers: ['w'], direction: 'upload', localPath: '/l', remotePath: '/r', delete: false, exclude: [], include: [], compare: 'size-mtime', last: [], ...o });
