@@ -100,11 +100,6 @@ const SETUP_ROUND_TRIPS = 14;
  */
 const SETUP_WORK_MS = 160;
 
-/** floor(maxConnections × headroom), minus one live control connection per parallel session. */
-export function connectionBudget(server: ServerConfig): number {
-  return Math.floor(server.firewall.maxConnections * server.firewall.headroom) - server.firewall.parallel;
-}
-
 /** How long a connection the server closed keeps counting under this server's close policy. */
 export function serverClosedCountedMs(server: ServerConfig): number {
   return server.dataClose === 'reset' && server.tls === 'none' ? 0 : timeWaitCountedMs(server.firewall.timeWaitMs);

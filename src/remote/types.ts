@@ -76,5 +76,17 @@ export interface RemotePool {
   readonly ledger: ConnectionLedger;
   /** Runs fn with a session no other task uses meanwhile; at most `parallel` sessions exist. */
   withSession<T>(fn: (session: RemoteSession) => Promise<T>): Promise<T>;
+  /** Warnings the sessions collected (unsafe names ignored, rename fallback, no MFMT). */
+  warnings(): string[];
+  /** Shrink the pool after the server capped sessions; idle sessions beyond it are closed. */
+  setMaxSessions(n: number): void;
+  /**
+   * Keep up to n sessions logged in, logging them in in the background, so their logins overlap
+   * with other work (a login took 45–90 ms on the lab's servers, the time of 20 small uploads).
+   * Only once a login on this pool has succeeded: a wrong password then fails once, not n times
+   * (CSF counts failed FTP logins, LF_FTPD). A failure is left to the next task, which opens its
+   * own session and reports the error.
+   */
+  warm(n: number): void;
   close(): Promise<void>;
 }

@@ -13,8 +13,7 @@ import type { PlannedAction } from '../../src/core/actions.js';
 import { FtpsyncError } from '../../src/errors.js';
 import type { ServerConfig, SyncConfig } from '../../src/manifest/types.js';
 import type { ServerPlan } from '../../src/plan/types.js';
-import type { FtpRemotePool } from '../../src/remote/pool.js';
-import type { RemoteSession } from '../../src/remote/types.js';
+import type { RemotePool, RemoteSession } from '../../src/remote/types.js';
 import { runServerPlan } from '../../src/run/executor.js';
 import { Journal } from '../../src/run/journal.js';
 import type { Reporter } from '../../src/run/progress.js';
@@ -87,7 +86,7 @@ function fakePool(o: { ledger: ConnectionLedger; gate: BudgetGate; now: () => nu
     setMaxSessions: () => undefined,
     warm: () => undefined,
     close: async () => undefined,
-  } as unknown as FtpRemotePool;
+  } as unknown as RemotePool;
   return { pool, files, ops, attemptsWhileBlocked: () => attemptsWhileBlocked, peak: () => peak };
 }
 
