@@ -29,7 +29,6 @@ export interface ServerFacts {
   mfmt: boolean;
   /** MDTM with a time argument sets mtime (vsftpd). */
   mdtmSet: boolean;
-  rename: boolean;
 }
 
 export interface TransferOptions {

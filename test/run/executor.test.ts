@@ -73,7 +73,7 @@ function fakePool(o: { ledger: ConnectionLedger; gate: BudgetGate; now: () => nu
       ops.push(`write ${p}`);
       files.set(p, c.toString());
     },
-    facts: async () => ({ listing: ['stat'], mfmt: true, mdtmSet: false, rename: true }),
+    facts: async () => ({ listing: ['stat'], mfmt: true, mdtmSet: false }),
     roundTripMs: async () => 0,
     close: async () => undefined,
   };
