@@ -48,7 +48,7 @@ export interface LearnedWork {
  * busy 2-core machine), and 7 round trips × 3,000 uploads / 2 sessions turn 0.1 ms of that noise
  * into a second of ETA. A LAN and a distant host differ by far more than 2 ms.
  */
-export function sameNetwork(rttA: number, rttB: number): boolean {
+function sameNetwork(rttA: number, rttB: number): boolean {
   return Math.abs(rttA - rttB) <= Math.max(2, 0.1 * Math.max(rttA, rttB));
 }
 
@@ -79,9 +79,9 @@ export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel
 }
 
 /** Per-transfer work before any apply on the server has been measured (the lab's means), ms. */
-export const FIRST_CONTACT_WORK_MS = { download: 2.1, upload: 2.4 } as const;
+const FIRST_CONTACT_WORK_MS = { download: 2.1, upload: 2.4 } as const;
 
-export const DEFAULT_TIMING: TimingModel = timingFor(DEFAULT_RTT_MS);
+const DEFAULT_TIMING: TimingModel = timingFor(DEFAULT_RTT_MS);
 
 /**
  * apply's fixed cost on one server, besides its actions: what planning measured and apply repeats

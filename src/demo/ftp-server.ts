@@ -52,7 +52,7 @@ function parseFtpTime(s: string): Date | null {
 }
 
 /** One `ls -l` line, as vsftpd writes it (UTC times). */
-export function unixListLine(name: string, st: Stats, now = new Date()): string {
+function unixListLine(name: string, st: Stats, now = new Date()): string {
   const kind = st.isDirectory() ? 'd' : '-';
   const perms = st.isDirectory() ? 'rwxr-xr-x' : 'rw-r--r--';
   const d = st.mtime;
@@ -501,7 +501,7 @@ export class DemoFtpServer {
 }
 
 /** "::ffff:127.0.0.1" -> "127.0.0.1", so the counter and the blocker agree on the key. */
-export function normalizeIp(ip: string): string {
+function normalizeIp(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 

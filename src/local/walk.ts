@@ -21,7 +21,7 @@ export interface Filter {
   include: string[];
 }
 
-export function makeMatcher(filter: Filter): { excluded: (rel: string, isDir: boolean) => boolean; included: (rel: string) => boolean } {
+function makeMatcher(filter: Filter): { excluded: (rel: string, isDir: boolean) => boolean; included: (rel: string) => boolean } {
   const opts = { dot: true };
   const ex = filter.exclude.length ? picomatch(filter.exclude, opts) : null;
   const inc = filter.include.length ? picomatch(filter.include, opts) : null;

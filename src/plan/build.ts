@@ -69,7 +69,7 @@ export function fingerprintKey(server: string, sync: string): string {
 }
 
 /** The timing model for a server: from the least round trip its listings measured. */
-export function timingFromInputs(inputs: SyncInputs[], learned: LearnedWork = {}): TimingModel {
+function timingFromInputs(inputs: SyncInputs[], learned: LearnedWork = {}): TimingModel {
   const measured = inputs.map((x) => x.rttMs).filter((r): r is number => r !== null);
   return timingFor(measured.length ? Math.min(...measured) : DEFAULT_RTT_MS, learned);
 }
