@@ -1,6 +1,14 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** The layers' import boundaries (docs/architecture.md): what a folder of src/ may not import. */
+const forbid = (folder, layers, why) => ({
+  files: [`src/${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [{ regex: `^(\\.\\./)+(${layers.join('|')})(/|$)`, message: `${folder}/ must not import ${why}` }] }],
+  },
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/results/', '.lab/', '.demo/', 'examples/site/', 'src/manifest/schema-validator.generated.ts'] },
   js.configs.recommended,
@@ -12,6 +20,18 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-control-regex': 'off',
+    },
+  },
+  forbid('core', ['[^/]+'], 'anything outside core/: it is the leaf every layer shares'),
+  forbid('plan', ['remote', 'run', 'cli'], 'remote/, run/ or cli/: planning is pure; run/ reads the snapshots and hands them in'),
+  forbid('budget', ['plan', 'run', 'cli'], 'plan/, run/ or cli/: the budget is pure; the shapes it shares with plan/ live in core/'),
+  forbid('remote', ['plan', 'run', 'cli'], 'plan/, run/ or cli/: remote access knows nothing of plans or runs'),
+  {
+    // Only an entry point ends the process; everything else throws (FtpsyncError) or sets process.exitCode.
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/main.ts', 'src/demo/main.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Throw an FtpsyncError or set process.exitCode: only an entry point (cli/main.ts, demo/main.ts) exits.' }],
     },
   },
 );

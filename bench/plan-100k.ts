@@ -9,11 +9,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, utimesSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectionLedger } from '../src/budget/ledger.js';
+import type { RemoteTree } from '../src/core/tree.js';
 import { walkLocal } from '../src/local/walk.js';
 import type { Manifest, ServerConfig } from '../src/manifest/types.js';
 import { buildPlan } from '../src/plan/build.js';
-import type { FtpRemotePool } from '../src/remote/pool.js';
-import type { RemoteSession, RemoteTree } from '../src/remote/types.js';
+import { snapshotServers } from '../src/run/snapshot.js';
+import type { RemotePool, RemoteSession } from '../src/remote/types.js';
 
 export interface Plan100kResult {
   files: number;
@@ -46,7 +47,7 @@ export async function planBench(files = 100_000, perDir = 100): Promise<Plan100k
   const remote: RemoteTree = new Map();
   for (const [path, e] of snapshot.entries) remote.set(path, e.type === 'dir' ? { name: path.split('/').pop()!, type: 'dir', size: 0 } : { name: path.split('/').pop()!, type: 'file', size: e.size, mtimeMs: e.mtimeMs, mtimePrecisionMs: 1000 });
   const session = { listTree: () => Promise.resolve({ tree: remote, strategy: 'stat' as const, dataConnections: 0 }), roundTripMs: () => Promise.resolve(0.1) } as unknown as RemoteSession;
-  const pool = { server: 'bench', ledger: new ConnectionLedger({ timeWaitMs: 60_000 }), withSession: <T>(fn: (s: RemoteSession) => Promise<T>) => fn(session), warnings: () => [], close: async () => undefined } as unknown as FtpRemotePool;
+  const pool = { server: 'bench', ledger: new ConnectionLedger({ timeWaitMs: 60_000 }), withSession: <T>(fn: (s: RemoteSession) => Promise<T>) => fn(session), warnings: () => [], close: async () => undefined } as unknown as RemotePool;
   const server = {
     name: 'bench', host: 'ftp.example.com', port: 21, user: 'u', tls: 'explicit', verifyCertificate: true, mode: 'passive', timeouts: { connectMs: 15_000, dataMs: 30_000 },
     dataClose: 'normal', listing: 'auto', firewall: { maxConnections: 300, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, countedPorts: 'all', onBlock: { policy: 'stop', maxWaitMs: 0 } },
@@ -60,7 +61,8 @@ export async function planBench(files = 100_000, perDir = 100): Promise<Plan100k
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
   const t1 = performance.now();
-  const plan = await buildPlan({ manifest, manifestDigest: 'bench', toolVersion: 'bench', poolFor: () => pool });
+  const snapshots = await snapshotServers(manifest, () => pool);
+  const plan = buildPlan({ manifest, manifestDigest: 'bench', toolVersion: 'bench', createdAt: new Date(), snapshots });
   const planMs = performance.now() - t1;
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);

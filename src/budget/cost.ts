@@ -6,9 +6,9 @@
  * over plain FTP; under TLS they count for timeWait (see socket-tracking.ts);
  * mkdir, delete, rmdir, rename go over the control connection: no new connection.
  */
+import type { ActionKind } from '../core/actions.js';
 import { timeWaitCountedMs } from './ledger.js';
 import type { ServerConfig } from '../manifest/types.js';
-import type { ActionKind } from '../plan/types.js';
 
 /**
  * How long actions take (pure). Each action is a number of round trips on the control or data
@@ -48,7 +48,7 @@ export interface LearnedWork {
  * busy 2-core machine), and 7 round trips × 3,000 uploads / 2 sessions turn 0.1 ms of that noise
  * into a second of ETA. A LAN and a distant host differ by far more than 2 ms.
  */
-export function sameNetwork(rttA: number, rttB: number): boolean {
+function sameNetwork(rttA: number, rttB: number): boolean {
   return Math.abs(rttA - rttB) <= Math.max(2, 0.1 * Math.max(rttA, rttB));
 }
 
@@ -79,9 +79,9 @@ export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel
 }
 
 /** Per-transfer work before any apply on the server has been measured (the lab's means), ms. */
-export const FIRST_CONTACT_WORK_MS = { download: 2.1, upload: 2.4 } as const;
+const FIRST_CONTACT_WORK_MS = { download: 2.1, upload: 2.4 } as const;
 
-export const DEFAULT_TIMING: TimingModel = timingFor(DEFAULT_RTT_MS);
+const DEFAULT_TIMING: TimingModel = timingFor(DEFAULT_RTT_MS);
 
 /**
  * apply's fixed cost on one server, besides its actions: what planning measured and apply repeats
@@ -99,11 +99,6 @@ const SETUP_ROUND_TRIPS = 14;
  * high as the median of 54 runs (89 ms for the 18 incremental ones; bench 2026-11-25 15:06).
  */
 const SETUP_WORK_MS = 160;
-
-/** floor(maxConnections × headroom), minus one live control connection per parallel session. */
-export function connectionBudget(server: ServerConfig): number {
-  return Math.floor(server.firewall.maxConnections * server.firewall.headroom) - server.firewall.parallel;
-}
 
 /** How long a connection the server closed keeps counting under this server's close policy. */
 export function serverClosedCountedMs(server: ServerConfig): number {

@@ -36,7 +36,7 @@ export interface LedgerOptions {
  * After our FIN the server's socket lives about one round trip (LAST_ACK). This is the figure
  * before a round trip is measured; apply uses clientCloseLingerMs(rtt) from cost.ts.
  */
-export const DEFAULT_CLIENT_CLOSE_LINGER_MS = 250;
+const DEFAULT_CLIENT_CLOSE_LINGER_MS = 250;
 
 /**
  * Added to timeWait for connections the server may hold in TIME_WAIT. Linux's TIME_WAIT timer
@@ -44,7 +44,7 @@ export const DEFAULT_CLIENT_CLOSE_LINGER_MS = 250;
  * little after ours, and the firewall samples on an interval: without slack the next phase
  * starts while the last one's sockets are still counted.
  */
-export const TIME_WAIT_SLACK_MS = 5_000;
+const TIME_WAIT_SLACK_MS = 5_000;
 
 /** How long after a server-side close the firewall may still count the connection. */
 export function timeWaitCountedMs(timeWaitMs: number): number {

@@ -5,7 +5,7 @@
  * enough earlier connections have stopped counting for a full phase (min(B, what is left)).
  * Stages are barriers: an action starts only after every action of a lower stage has ended.
  */
-import type { Phase } from '../plan/types.js';
+import type { Phase } from '../core/actions.js';
 
 export interface SchedulableAction {
   id: string;

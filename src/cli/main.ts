@@ -15,7 +15,7 @@ import { disableColor, err, style } from './output.js';
 
 const COMMANDS: Array<(program: Command) => void> = [registerValidate, registerPlan, registerApply, registerProbe, registerInit];
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command();
   program
     .name('ftpsync')

@@ -1,6 +1,6 @@
 /**
  * All terminal output goes through here: colour only on a TTY without NO_COLOR, plain timestamped
- * lines in CI, and every line passed through redaction of the secrets the manifest loaded.
+ * log lines, and every line passed through redaction of the secrets the manifest loaded.
  */
 import { redact } from '../manifest/secret.js';
 
@@ -9,15 +9,6 @@ const secrets = new Set<string>();
 /** Register a secret value so no output line can ever contain it. */
 export function registerSecret(value: string): void {
   if (value) secrets.add(value);
-}
-
-export function isCi(): boolean {
-  return process.env.CI === 'true' || process.env.CI === '1';
-}
-
-/** Interactive rendering (spinners, countdowns in place) only on a TTY outside CI. */
-export function isInteractive(): boolean {
-  return Boolean(process.stdout.isTTY) && !isCi();
 }
 
 let colorDisabled = false;
@@ -44,8 +35,4 @@ export function err(text: string): void {
 /** A plain progress line for logs: "2026-11-24T10:00:00Z message". */
 export function logLine(text: string): void {
   out(`${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')} ${text}`);
-}
-
-export function jsonLine(value: unknown): void {
-  out(JSON.stringify(value));
 }

@@ -9,6 +9,7 @@
 import { createReadStream, createWriteStream, promises as fsp, type Stats } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { formatFtpTime } from '../core/ftp-time.js';
 
 export interface DemoFtpServerOptions {
   /** Address to listen on; default 127.0.0.1. */
@@ -43,11 +44,6 @@ function pad(n: number, w = 2): string {
   return String(n).padStart(w, '0');
 }
 
-/** YYYYMMDDHHMMSS in UTC, as MDTM/MLSD use. */
-export function ftpTime(d: Date): string {
-  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
-}
-
 function parseFtpTime(s: string): Date | null {
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?$/.exec(s);
   if (!m) return null;
@@ -56,7 +52,7 @@ function parseFtpTime(s: string): Date | null {
 }
 
 /** One `ls -l` line, as vsftpd writes it (UTC times). */
-export function unixListLine(name: string, st: Stats, now = new Date()): string {
+function unixListLine(name: string, st: Stats, now = new Date()): string {
   const kind = st.isDirectory() ? 'd' : '-';
   const perms = st.isDirectory() ? 'rwxr-xr-x' : 'rw-r--r--';
   const d = st.mtime;
@@ -68,7 +64,7 @@ export function unixListLine(name: string, st: Stats, now = new Date()): string 
 
 function mlsdLine(name: string, st: Stats): string {
   const type = st.isDirectory() ? 'dir' : 'file';
-  return `type=${type};size=${st.size};modify=${ftpTime(st.mtime)}; ${name}`;
+  return `type=${type};size=${st.size};modify=${formatFtpTime(st.mtime)}; ${name}`;
 }
 
 interface Session {
@@ -294,7 +290,7 @@ export class DemoFtpServer {
       }
       case 'MDTM': {
         const st = await this.statFile(this.virtual(s, arg));
-        return this.send(s, 213, ftpTime(st.mtime));
+        return this.send(s, 213, formatFtpTime(st.mtime));
       }
       case 'MFMT': {
         const m = /^(\S+) (.+)$/.exec(arg);
@@ -303,7 +299,7 @@ export class DemoFtpServer {
         const v = this.virtual(s, m[2]!);
         await this.statFile(v);
         await fsp.utimes(this.real(v), when, when);
-        return this.send(s, 213, `Modify=${ftpTime(when)}; ${v}`);
+        return this.send(s, 213, `Modify=${formatFtpTime(when)}; ${v}`);
       }
       case 'MKD':
       case 'XMKD': {
@@ -505,7 +501,7 @@ export class DemoFtpServer {
 }
 
 /** "::ffff:127.0.0.1" -> "127.0.0.1", so the counter and the blocker agree on the key. */
-export function normalizeIp(ip: string): string {
+function normalizeIp(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 

@@ -6,14 +6,9 @@
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
+import { isTempName } from '../core/names.js';
+import type { LocalEntry } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
-import { isTempName } from '../remote/safe-names.js';
-
-export interface LocalEntry {
-  type: 'file' | 'dir';
-  size: number;
-  mtimeMs: number;
-}
 
 export interface LocalSnapshot {
   entries: Map<string, LocalEntry>;
@@ -26,7 +21,7 @@ export interface Filter {
   include: string[];
 }
 
-export function makeMatcher(filter: Filter): { excluded: (rel: string, isDir: boolean) => boolean; included: (rel: string) => boolean } {
+function makeMatcher(filter: Filter): { excluded: (rel: string, isDir: boolean) => boolean; included: (rel: string) => boolean } {
   const opts = { dot: true };
   const ex = filter.exclude.length ? picomatch(filter.exclude, opts) : null;
   const inc = filter.include.length ? picomatch(filter.include, opts) : null;

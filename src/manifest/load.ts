@@ -11,6 +11,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 // Compiled ahead of time from schemas/ftpsync.schema.json (scripts/manifest-validator.mjs).
 import { validate as generatedValidator } from './schema-validator.generated.js';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { connectionBudget } from '../core/firewall-limit.js';
+import { isLoopbackHost } from '../core/hosts.js';
 import { parseDuration } from './duration.js';
 import { makeSecret } from './secret.js';
 import type { FirewallConfig, Manifest, ServerConfig, SyncConfig } from './types.js';
@@ -285,10 +287,6 @@ export function normalizeRemoteRoot(p: string): string | null {
   return '/' + parts.join('/');
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host.startsWith('127.') || host === '::1';
-}
-
 function expandEnv(value: string, path: Path, r: Reporter, opts: LoadOptions, env: NodeJS.ProcessEnv): string {
   return value.replace(ENV_REF, (_, name: string) => {
     const v = env[name];
@@ -438,8 +436,8 @@ function normalize(raw: RawManifest, file: string, r: Reporter, opts: LoadOption
       r.warn(at, `${name}: no password or passwordFile; ftpsync will log in without a password`, true);
     }
     if (!server.verifyCertificate) r.warn([...at, 'insecure'], `${name}: insecure: true turns off TLS certificate verification; anyone on the path can read your password. Use ca: with your server's certificate instead`, true);
-    if (tls === 'none' && !isLoopback(host)) r.warn([...at, 'tls'], `${name}: tls: none sends the password in clear text to ${host}`, true);
-    const budget = Math.floor(firewall.maxConnections * firewall.headroom) - firewall.parallel;
+    if (tls === 'none' && !isLoopbackHost(host)) r.warn([...at, 'tls'], `${name}: tls: none sends the password in clear text to ${host}`, true);
+    const budget = connectionBudget(firewall);
     if (budget < 1) r.error([...at, 'firewall'], `${name}: the budget floor(maxConnections × headroom) − parallel = ${budget} leaves no room for data connections; raise maxConnections or headroom, or lower parallel`, true);
     if (firewall.parallel > firewall.maxSessions) r.error([...at, 'firewall', 'parallel'], `${name}: parallel (${firewall.parallel}) is above maxSessions (${firewall.maxSessions}), the server's own per-IP session cap`);
     servers[name] = server;

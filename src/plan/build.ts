@@ -1,35 +1,19 @@
 /**
- * Build a plan (the I/O half of planning): walk local trees, list remote trees with the cheapest
- * strategy, read checksum state files, then hand everything to the pure diff and scheduler.
+ * Build a plan from snapshots (pure): each sync's local walk, remote listing and state file, read
+ * by run/snapshot.ts, go through the diff, the cost model and the scheduler.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { actionCost, actionDuration, applySetupMs, connectionBudget, DEFAULT_RTT_MS, serverClosedCountedMs, timingFor, type LearnedWork, type TimingModel } from '../budget/cost.js';
+import { actionCost, actionDuration, applySetupMs, DEFAULT_RTT_MS, serverClosedCountedMs, timingFor, type LearnedWork, type TimingModel } from '../budget/cost.js';
 import { schedule } from '../budget/schedule.js';
-import { FtpsyncError } from '../errors.js';
-import { walkLocal, type LocalEntry } from '../local/walk.js';
+import type { PlannedAction } from '../core/actions.js';
+import { connectionBudget } from '../core/firewall-limit.js';
+import { isLoopbackHost } from '../core/hosts.js';
+import type { LocalEntry, RemoteTree } from '../core/tree.js';
 import type { Manifest, ServerConfig, SyncConfig } from '../manifest/types.js';
-import type { FtpRemotePool } from '../remote/pool.js';
-import { remoteJoin } from '../remote/safe-names.js';
-import type { RemoteTree } from '../remote/types.js';
-import { diffSync, LOCK_NAME, parseState, STATE_FILE, type SyncState } from './diff.js';
+import { diffSync, type SyncState } from './diff.js';
 import { localDigest, remoteDigest } from './fingerprint.js';
-import { PLAN_FORMAT_VERSION, type Plan, type PlannedAction, type ServerPlan, type SyncSummary } from './types.js';
+import { PLAN_FORMAT_VERSION, type Plan, type ServerPlan, type SyncSummary } from './types.js';
 
-export interface BuildOptions {
-  manifest: Manifest;
-  manifestDigest: string;
-  toolVersion: string;
-  poolFor: (server: ServerConfig) => FtpRemotePool;
-  /** Only these servers (--server). */
-  servers?: string[];
-  now?: () => Date;
-  /** Per-transfer work an earlier apply measured on this server (the ETA's calibration). */
-  learnedWork?: (server: ServerConfig) => LearnedWork;
-}
-
-/** Everything a sync's diff was computed from; apply re-reads it to check the fingerprint. */
+/** Everything a sync's diff is computed from (run/snapshot.ts reads it); apply reads it again to check the fingerprint. */
 export interface SyncInputs {
   local: Map<string, LocalEntry>;
   remote: RemoteTree;
@@ -43,42 +27,41 @@ export interface SyncInputs {
   readMs: number | null;
 }
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
+/** What planning read for one server. */
+export interface ServerSnapshot {
+  server: ServerConfig;
+  /** The server's syncs, in manifest order. */
+  syncs: SyncConfig[];
+  /** One per sync, in the same order. */
+  inputs: SyncInputs[];
+  /** Warnings the remote sessions collected while reading (unsafe names ignored, no MFMT, ...). */
+  poolWarnings: string[];
+  /** Per-transfer work an earlier apply measured on this server (the ETA's calibration). */
+  learned?: LearnedWork;
+  /** What this process spent before planning (Node's start, the manifest), which apply spends again; 0 but for the first server. */
+  processStartMs: number;
 }
 
-export async function readSyncInputs(server: ServerConfig, sync: SyncConfig, pool: FtpRemotePool): Promise<SyncInputs> {
-  const started = performance.now();
-  const local = sync.direction === 'download' && !existsSync(sync.localPath) ? new Map<string, LocalEntry>() : walkLocal(sync.localPath, sync).entries;
-  let hashes: Map<string, string> | undefined;
-  if (sync.compare === 'checksum' && sync.direction === 'upload') {
-    hashes = new Map();
-    for (const [p, e] of local) if (e.type === 'file') hashes.set(p, await sha256File(join(sync.localPath, ...p.split('/'))));
-  }
-  return pool.withSession(async (session) => {
-    // Round trips measured before and after the listing: apply's other sessions log in at the
-    // start, and the server's work for their logins showed as 0.5 ms round trips where 0.2 was right.
-    const rttBefore = await session.roundTripMs();
-    let remote: RemoteTree = new Map();
-    let strategy: ServerPlan['listing']['strategy'] = 'stat';
-    let dataConnections = 0;
-    try {
-      // The lock apply holds while it lists is not part of the tree.
-      const listed = await session.listTree(sync.remotePath, (p) => p === LOCK_NAME);
-      remote = listed.tree;
-      strategy = listed.strategy;
-      dataConnections = listed.dataConnections;
-    } catch (e) {
-      // A remote root that does not exist yet is an empty tree (an upload creates it).
-      if (!(e instanceof FtpsyncError && e.details.ftpCode === 550)) throw e;
-      if (sync.direction === 'download') throw new FtpsyncError('E_FTP', `${server.name}: remote directory ${sync.remotePath} does not exist`, `Check syncs "${sync.name}" remote:.`, { server: server.name, remotePath: sync.remotePath, ftpCode: 550 });
-    }
-    const state = sync.compare === 'checksum' ? parseState(await session.readSmallFile(remoteJoin(sync.remotePath, STATE_FILE))) : null;
-    const rttMs = Math.min(rttBefore, await session.roundTripMs(2));
-    return { local, remote, ...(hashes ? { hashes } : {}), state, listingStrategy: strategy, listingDataConnections: dataConnections, rttMs, readMs: Math.round(performance.now() - started) };
-  });
+export interface BuildOptions {
+  manifest: Manifest;
+  manifestDigest: string;
+  toolVersion: string;
+  /** Only these servers (--server). */
+  servers?: string[];
+  createdAt: Date;
+  /** One per planned server, in rollout order (planOrder). */
+  snapshots: ServerSnapshot[];
+}
+
+const wantedSet = (servers?: string[]) => (servers?.length ? new Set(servers) : null);
+
+/** The servers a plan covers, in rollout order: the wanted ones (all without a list) that have syncs. */
+export function planOrder(manifest: Manifest, servers?: string[]): string[] {
+  const wanted = wantedSet(servers);
+  return manifest.rollout.stages
+    .flatMap((s) => s.servers)
+    .filter((n) => !wanted || wanted.has(n))
+    .filter((n) => manifest.syncs.some((s) => s.servers.includes(n)));
 }
 
 export function fingerprintKey(server: string, sync: string): string {
@@ -86,7 +69,7 @@ export function fingerprintKey(server: string, sync: string): string {
 }
 
 /** The timing model for a server: from the least round trip its listings measured. */
-export function timingFromInputs(inputs: SyncInputs[], learned: LearnedWork = {}): TimingModel {
+function timingFromInputs(inputs: SyncInputs[], learned: LearnedWork = {}): TimingModel {
   const measured = inputs.map((x) => x.rttMs).filter((r): r is number => r !== null);
   return timingFor(measured.length ? Math.min(...measured) : DEFAULT_RTT_MS, learned);
 }
@@ -107,7 +90,7 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
     summaries.push(d.summary);
     warnings.push(...d.warnings);
   });
-  const budget = connectionBudget(server);
+  const budget = connectionBudget(server.firewall);
   const listingData = inputs.reduce((n, x) => n + x.listingDataConnections, 0);
   // Listing data connections made at plan time may still count when apply starts: reserve them.
   const sched = schedule({
@@ -121,7 +104,7 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
   const readMs = inputs.reduce((t, x) => t + (x.readMs ?? [...x.remote.values()].filter((e) => e.type === 'dir').length * (timing.rttMs + 1)), 0);
   const setupMs = actions.length > 0 ? applySetupMs(timing, processStartMs + readMs) : 0;
   if (sched.etaMs > 3 * 3_600_000) warnings.push(`${server.name}: the budget (${budget} connections per ${Math.round(server.firewall.timeWaitMs / 1000)} s) makes this take about ${Math.round(sched.etaMs / 3_600_000)} h; consider dataClose: reset (see probe), or ask the host for a higher limit`);
-  if (server.tls === 'none' && !['127.0.0.1', 'localhost', '::1'].includes(server.host)) warnings.push(`${server.name}: plain FTP: the password travels in clear text`);
+  if (server.tls === 'none' && !isLoopbackHost(server.host)) warnings.push(`${server.name}: plain FTP: the password travels in clear text`);
   if (server.password?.source === 'literal') warnings.push(`${server.name}: the manifest holds a literal password`);
   return {
     server: server.name,
@@ -145,32 +128,22 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
   };
 }
 
-export async function buildPlan(o: BuildOptions): Promise<Plan> {
+export function buildPlan(o: BuildOptions): Plan {
   const { manifest } = o;
-  const wanted = o.servers?.length ? new Set(o.servers) : null;
-  const servers: ServerPlan[] = [];
+  const wanted = wantedSet(o.servers);
   const fingerprint: Plan['fingerprint'] = { manifest: o.manifestDigest, local: {}, remote: {} };
-  // Time since this process started (performance.now()'s origin): Node, modules, the manifest.
-  let processStartMs = Math.round(performance.now());
-  const order = manifest.rollout.stages.flatMap((s) => s.servers).filter((n) => !wanted || wanted.has(n));
-  for (const name of order) {
-    const server = manifest.servers[name]!;
-    const syncs = manifest.syncs.filter((s) => s.servers.includes(name));
-    if (syncs.length === 0) continue;
-    const pool = o.poolFor(server);
-    const inputs: SyncInputs[] = [];
-    for (const sync of syncs) {
-      const input = await readSyncInputs(server, sync, pool);
-      inputs.push(input);
-      fingerprint.local[fingerprintKey(name, sync.name)] = localDigest(input.local, input.hashes);
-      fingerprint.remote[fingerprintKey(name, sync.name)] = remoteDigest(input.remote);
-    }
-    servers.push(planServer(server, syncs, inputs, timingFromInputs(inputs, o.learnedWork?.(server)), pool.warnings(), processStartMs));
-    processStartMs = 0;
+  const servers: ServerPlan[] = [];
+  for (const snap of o.snapshots) {
+    snap.syncs.forEach((sync, i) => {
+      const input = snap.inputs[i]!;
+      fingerprint.local[fingerprintKey(snap.server.name, sync.name)] = localDigest(input.local, input.hashes);
+      fingerprint.remote[fingerprintKey(snap.server.name, sync.name)] = remoteDigest(input.remote);
+    });
+    servers.push(planServer(snap.server, snap.syncs, snap.inputs, timingFromInputs(snap.inputs, snap.learned), snap.poolWarnings, snap.processStartMs));
   }
   return {
     formatVersion: PLAN_FORMAT_VERSION,
-    createdAt: (o.now?.() ?? new Date()).toISOString(),
+    createdAt: o.createdAt.toISOString(),
     tool: { name: 'ftpsync', version: o.toolVersion },
     manifestFile: manifest.file,
     fingerprint,

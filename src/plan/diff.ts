@@ -5,16 +5,14 @@
  * file last.
  */
 import picomatch from 'picomatch';
-import type { LocalEntry } from '../local/walk.js';
+import type { ActionKind, ActionReason, PlannedAction } from '../core/actions.js';
+import { isTempName, unsafeNameReason } from '../core/names.js';
+import type { LocalEntry, RemoteEntry, RemoteTree } from '../core/tree.js';
 import type { CompareMethod, SyncConfig } from '../manifest/types.js';
-import { isTempName, unsafeNameReason } from '../remote/safe-names.js';
-import type { RemoteEntry, RemoteTree } from '../remote/types.js';
-import type { ActionKind, ActionReason, PlannedAction, SyncSummary } from './types.js';
+import type { SyncSummary } from './types.js';
 
 /** Files ftpsync keeps in a sync's remote root; never synced, never deleted by a sync. */
 export const STATE_FILE = '.ftpsync-state.json';
-/** apply's lock at a sync root: a directory (remote-lock.ts); an older ftpsync's lock file. */
-export const LOCK_NAME = '.ftpsync.lock';
 
 /** The checksum state kept on the server: what ftpsync uploaded, with content hashes. */
 export interface SyncState {
@@ -31,6 +29,11 @@ export interface DiffInput {
   localHashes?: Map<string, string>;
   /** The parsed state file, or null when missing or corrupt (then: compare by listing). */
   state?: SyncState | null;
+  /**
+   * Other names at the sync root that are ftpsync's own and left alone (apply's lock, for a tree
+   * not listed without it: run/snapshot.ts leaves the lock out of its listings).
+   */
+  reserved?: readonly string[];
 }
 
 export interface DiffResult {
@@ -88,11 +91,11 @@ export function diffSync(input: DiffInput): DiffResult {
     warnings.push(`${server}/${sync.name}: no valid checksum state file on the server (${STATE_FILE}); compared by listing (size-mtime) this time. apply writes a new state file.`);
   }
 
-  // Remote paths the sync manages: not ours (state/lock), not excluded, inside includes.
+  // Remote paths the sync manages: not ours (state file, reserved names), not excluded, inside includes.
   const remote = new Map<string, RemoteEntry>();
   for (const [p, e] of input.remote) {
     const name = p.split('/').pop()!;
-    if (p === STATE_FILE || p === LOCK_NAME) continue;
+    if (p === STATE_FILE || input.reserved?.includes(p)) continue;
     if (e.type === 'symlink' || e.type === 'other') {
       warnings.push(`${server}/${sync.name}: ${p} is a ${e.type} on the server; left alone`);
       continue;

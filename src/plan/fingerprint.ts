@@ -1,7 +1,6 @@
 /** Fingerprints of a plan's inputs, so apply can refuse a plan whose world has changed. */
 import { createHash } from 'node:crypto';
-import type { LocalEntry } from '../local/walk.js';
-import type { RemoteTree } from '../remote/types.js';
+import type { LocalEntry, RemoteTree } from '../core/tree.js';
 
 export function localDigest(entries: Map<string, LocalEntry>, hashes?: Map<string, string>): string {
   const h = createHash('sha256');

@@ -1,8 +1,9 @@
 /**
  * Plan formatters (pure): text for terminals, markdown for pull-request comments, JSON for apply.
  */
+import type { ActionKind, PlannedAction } from '../core/actions.js';
 import { formatDuration } from '../manifest/duration.js';
-import type { ActionKind, Plan, PlannedAction, ServerPlan } from './types.js';
+import type { Plan, ServerPlan } from './types.js';
 
 const KIND_LABEL: Record<ActionKind, string> = {
   mkdir: 'mkdir',

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BudgetGate } from '../budget/gate.js';
 import { ConnectionLedger } from '../budget/ledger.js';
+import { countedLimit } from '../core/firewall-limit.js';
+import { formatFtpTime } from '../core/ftp-time.js';
 import type { ListingStrategyName, Manifest, ServerConfig } from '../manifest/types.js';
 import { FtpSession, type TlsInfo } from '../remote/ftp-session.js';
 
@@ -74,7 +76,7 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
   // A generous gate: the probe opens about a dozen connections, far below any real limit, but
   // still goes through the ledger so it can say exactly how many it used.
   const ledger = new ConnectionLedger({ timeWaitMs: config.firewall.timeWaitMs });
-  const gate = new BudgetGate(ledger, Math.max(2, Math.floor(config.firewall.maxConnections * config.firewall.headroom)));
+  const gate = new BudgetGate(ledger, Math.max(2, countedLimit(config.firewall)));
   const deps = { ledger, gate };
   const local = mkdtempSync(join(tmpdir(), 'ftpsync-probe-'));
   const notes: string[] = [];
@@ -136,7 +138,7 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
     f.atomicRename = size.code === 213 && Number(size.message.split(' ').pop()) === replacement.length && passive.warningCount() === renameWarningsBefore ? 'yes' : 'no';
     if (f.atomicRename === 'no') notes.push('the server does not rename over an existing file: ftpsync deletes the old file first (a short window without it)');
 
-    const stamp = new Date(MTIME).toISOString().replace(/\D/g, '').slice(0, 14);
+    const stamp = formatFtpTime(MTIME);
     f.mfmt = (await passive.command(`MFMT ${stamp} ${f.tempDir}/b with space.txt`)).code === 213 ? 'yes' : 'no';
     const mdtmSet = await passive.command(`MDTM ${stamp} ${f.tempDir}/sub/c.txt`);
     const readBack = await passive.command(`MDTM ${f.tempDir}/sub/c.txt`);

@@ -13,6 +13,9 @@ import { Readable, Writable } from 'node:stream';
 import { TLSSocket, type ConnectionOptions } from 'node:tls';
 import { Client, FTPError } from 'basic-ftp';
 import type { ConnectionLedger } from '../budget/ledger.js';
+import { formatFtpTime } from '../core/ftp-time.js';
+import { tempNameFor } from '../core/names.js';
+import type { RemoteEntry, RemoteTree } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
 import type { ListingStrategyName, ServerConfig } from '../manifest/types.js';
 import { readFileSync } from 'node:fs';
@@ -20,8 +23,8 @@ import { activeStrategy, passiveStrategy } from './data-connection.js';
 import { toFtpsyncError } from './errors.js';
 import { parseListingText, rawControlCommand } from './listing.js';
 import { trackSocket, type TrackedSocket } from './socket-tracking.js';
-import { remoteSplit, tempNameFor } from './safe-names.js';
-import type { ConnectionGate, ListingResult, RemoteEntry, RemoteSession, RemoteTree, ServerFacts, TransferOptions } from './types.js';
+import { remoteSplit } from './safe-names.js';
+import type { ConnectionGate, ListingResult, RemoteSession, ServerFacts, TransferOptions } from './types.js';
 
 export interface SessionDeps {
   ledger: ConnectionLedger;
@@ -80,12 +83,6 @@ function withoutTaskStacks(ftp: Client['ftp']): void {
       Error.stackTraceLimit = limit;
     }
   }) as typeof ftp.handle;
-}
-
-function mfmtTime(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
 }
 
 export class FtpSession implements RemoteSession {
@@ -208,7 +205,6 @@ export class FtpSession implements RemoteSession {
       listing: this.shared.listing ? [this.shared.listing] : LISTING_ORDER.filter((s) => s !== 'mlsd' || f.has('MLST')),
       mfmt: f.has('MFMT'),
       mdtmSet: !f.has('MFMT'),
-      rename: true,
     };
   }
 
@@ -383,7 +379,7 @@ export class FtpSession implements RemoteSession {
 
   private async setMtime(remotePath: string, ms: number): Promise<void> {
     const facts = await this.facts();
-    const cmd = facts.mfmt ? `MFMT ${mfmtTime(ms)} ${remotePath}` : `MDTM ${mfmtTime(ms)} ${remotePath}`;
+    const cmd = facts.mfmt ? `MFMT ${formatFtpTime(ms)} ${remotePath}` : `MDTM ${formatFtpTime(ms)} ${remotePath}`;
     const res = await this.client.sendIgnoringError(cmd);
     if (res.code >= 400) this.shared.warnings.add(`${this.server}: cannot set modification times (${cmd.split(' ')[0]} answered ${res.code}); compare: size or checksum is more reliable here`);
   }

@@ -5,11 +5,11 @@
  */
 import type { Socket } from 'node:net';
 import { FileType, parseList, type FileInfo } from 'basic-ftp';
+import { unsafeNameReason } from '../core/names.js';
+import type { RemoteEntry } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
-import { unsafeNameReason } from './safe-names.js';
-import type { RemoteEntry } from './types.js';
 
-export const MAX_STAT_REPLY_BYTES = 256 * 1024 * 1024;
+const MAX_STAT_REPLY_BYTES = 256 * 1024 * 1024;
 
 export interface ParsedListing {
   entries: RemoteEntry[];
@@ -24,7 +24,7 @@ const MONTHS: Record<string, number> = { jan: 0, feb: 1, mar: 2, apr: 3, may: 4,
  * the server's future, 60 s precision) or "Nov 24  2025" (day precision). UTC, as the lab's and
  * most hosting servers' listings are; size-mtime comparison tolerates the precision.
  */
-export function parseUnixDate(raw: string, now: Date): { ms: number; precisionMs: number } | null {
+function parseUnixDate(raw: string, now: Date): { ms: number; precisionMs: number } | null {
   const m = /^([A-Za-z]{3})\s+(\d{1,2})\s+(?:(\d{1,2}):(\d{2})|(\d{4}))$/.exec(raw.trim());
   if (!m) return null;
   const month = MONTHS[(m[1] ?? '').toLowerCase()];

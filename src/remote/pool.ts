@@ -16,23 +16,7 @@ export interface PoolDeps {
   maxSessions?: number;
 }
 
-export interface FtpRemotePool extends RemotePool {
-  /** Warnings the sessions collected (unsafe names ignored, rename fallback, no MFMT). */
-  warnings(): string[];
-  /** Shrink the pool after the server capped sessions; idle sessions beyond it are closed. */
-  setMaxSessions(n: number): void;
-  /**
-   * Keep up to n sessions logged in, logging them in in the background, so their logins overlap
-   * with other work (a login took 45–90 ms on the lab's servers, the time of 20 small uploads).
-   * Only once a login on this pool has succeeded: a wrong password then fails once, not n times
-   * (CSF counts failed FTP logins, LF_FTPD). A failure is left to the next task, which opens its
-   * own session and reports the error.
-   */
-  warm(n: number): void;
-  readonly shared: SharedServerFacts;
-}
-
-export function createRemotePool(server: ServerConfig, deps: PoolDeps): FtpRemotePool {
+export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePool {
   const idle: FtpSession[] = [];
   const waiters: Array<() => void> = [];
   const shared: SharedServerFacts = { warnings: new Set() };
@@ -103,7 +87,6 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): FtpRemot
   return {
     server: server.name,
     ledger: deps.ledger,
-    shared,
     async withSession<T>(fn: (session: RemoteSession) => Promise<T>): Promise<T> {
       const s = await acquire();
       try {

@@ -4,20 +4,10 @@
  * segments, so nothing a server sends can escape the sync root (remote or local).
  */
 import { isAbsolute, join, relative, sep } from 'node:path';
+import { unsafeNameReason } from '../core/names.js';
 import { FtpsyncError } from '../errors.js';
 
-/** Why a name is unsafe, or null when it is a safe single segment. */
-export function unsafeNameReason(name: string): string | null {
-  if (name === '') return 'is empty';
-  if (name === '.' || name === '..') return `is "${name}"`;
-  if (name.includes('/')) return 'contains "/"';
-  if (name.includes('\\')) return 'contains "\\"';
-  if (name.includes('\0')) return 'contains NUL';
-  if (/[\r\n]/.test(name)) return 'contains a line break';
-  return null;
-}
-
-export function assertSafeName(name: string, context: { server?: string; dir?: string } = {}): string {
+function assertSafeName(name: string, context: { server?: string; dir?: string } = {}): string {
   const reason = unsafeNameReason(name);
   if (reason) {
     const where = context.dir !== undefined ? ` in ${context.dir}` : '';
@@ -59,14 +49,4 @@ export function localJoin(root: string, rel: string, context: { server?: string 
 export function remoteSplit(path: string): { dir: string; name: string } {
   const i = path.lastIndexOf('/');
   return { dir: i <= 0 ? '/' : path.slice(0, i), name: path.slice(i + 1) };
-}
-
-/** Temporary names: uploads and downloads land under these, then are renamed into place. */
-export const TEMP_PREFIX = '.ftpsync-tmp-';
-export function tempNameFor(name: string, token: string): string {
-  // Keep the temporary name short enough for servers with a 255-byte limit.
-  return `${TEMP_PREFIX}${token}-${name}`.slice(0, 200);
-}
-export function isTempName(name: string): boolean {
-  return name.startsWith(TEMP_PREFIX);
 }

@@ -4,24 +4,8 @@
  * and, before opening, waits on the gate so the budget is never exceeded.
  */
 import type { ConnectionKind, ConnectionLedger } from '../budget/ledger.js';
+import type { RemoteEntry, RemoteTree } from '../core/tree.js';
 import type { ListingStrategyName } from '../manifest/types.js';
-
-export type RemoteEntryType = 'file' | 'dir' | 'symlink' | 'other';
-
-export interface RemoteEntry {
-  /** A single validated path segment (no '/', '\\', NUL, '.', '..'). */
-  name: string;
-  type: RemoteEntryType;
-  size: number;
-  /** Modification time (ms since epoch, UTC) when known. */
-  mtimeMs?: number;
-  /** How precise mtimeMs is: 1000 for MLSD/MDTM, 60_000 for LIST "Mon dd HH:MM", 86_400_000 for "Mon dd yyyy". */
-  mtimePrecisionMs?: number;
-  linkTarget?: string;
-}
-
-/** A remote tree keyed by POSIX path relative to the sync root ("a/b.txt"; directories included). */
-export type RemoteTree = Map<string, RemoteEntry>;
 
 export interface ListingResult {
   tree: RemoteTree;
@@ -45,7 +29,6 @@ export interface ServerFacts {
   mfmt: boolean;
   /** MDTM with a time argument sets mtime (vsftpd). */
   mdtmSet: boolean;
-  rename: boolean;
 }
 
 export interface TransferOptions {
@@ -92,5 +75,17 @@ export interface RemotePool {
   readonly ledger: ConnectionLedger;
   /** Runs fn with a session no other task uses meanwhile; at most `parallel` sessions exist. */
   withSession<T>(fn: (session: RemoteSession) => Promise<T>): Promise<T>;
+  /** Warnings the sessions collected (unsafe names ignored, rename fallback, no MFMT). */
+  warnings(): string[];
+  /** Shrink the pool after the server capped sessions; idle sessions beyond it are closed. */
+  setMaxSessions(n: number): void;
+  /**
+   * Keep up to n sessions logged in, logging them in in the background, so their logins overlap
+   * with other work (a login took 45–90 ms on the lab's servers, the time of 20 small uploads).
+   * Only once a login on this pool has succeeded: a wrong password then fails once, not n times
+   * (CSF counts failed FTP logins, LF_FTPD). A failure is left to the next task, which opens its
+   * own session and reports the error.
+   */
+  warm(n: number): void;
   close(): Promise<void>;
 }

@@ -5,22 +5,21 @@
  * transfer of that sync landed; a block stops new connections at once. The caller holds the
  * remote lock (remote-lock.ts) for the run.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { BudgetGate } from '../budget/gate.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import { LINGER_MS, lingers } from '../budget/schedule.js';
+import type { PlannedAction } from '../core/actions.js';
 import { FtpsyncError, isFtpsyncError } from '../errors.js';
+import { sha256File } from '../local/hash.js';
 import { walkLocal } from '../local/walk.js';
 import type { ServerConfig, SyncConfig } from '../manifest/types.js';
 import { STATE_FILE, type SyncState } from '../plan/diff.js';
-import type { PlannedAction, ServerPlan } from '../plan/types.js';
+import type { ServerPlan } from '../plan/types.js';
 import { classify, toFtpsyncError } from '../remote/errors.js';
-import type { FtpRemotePool } from '../remote/pool.js';
 import { localJoin, remoteJoin } from '../remote/safe-names.js';
-import type { RemoteSession } from '../remote/types.js';
+import type { RemotePool, RemoteSession } from '../remote/types.js';
 import { formatDuration } from '../manifest/duration.js';
 import { blockExplanation, looksBlocked } from './block-detect.js';
 import type { Journal } from './journal.js';
@@ -30,7 +29,7 @@ import { perTransferMs, type TransferSpan, type TransferTimes } from './timing-s
 export interface ServerRunDeps {
   server: ServerConfig;
   syncs: SyncConfig[];
-  pool: FtpRemotePool;
+  pool: RemotePool;
   ledger: ConnectionLedger;
   gate: BudgetGate;
   journal: Journal;
@@ -292,12 +291,6 @@ async function runAction(s: RemoteSession, a: PlannedAction, sync: SyncConfig, p
     case 'write-state':
       return writeState(s, sync);
   }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 /**

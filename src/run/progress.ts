@@ -2,8 +2,8 @@
  * Progress for apply: plain timestamped lines (CI, pipes, and for now terminals too) or one JSON
  * event per line with --json. Pauses print a countdown line every 10 s.
  */
+import type { PlannedAction } from '../core/actions.js';
 import { formatDuration } from '../manifest/duration.js';
-import type { PlannedAction } from '../plan/types.js';
 
 export interface Reporter {
   phase(server: string, n: number, of: number, actions: number, connections: number): void;

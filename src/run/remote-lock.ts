@@ -13,10 +13,12 @@
 import { hostname } from 'node:os';
 import { FtpsyncError } from '../errors.js';
 import type { SyncConfig } from '../manifest/types.js';
-import { LOCK_NAME } from '../plan/diff.js';
 import { remoteJoin } from '../remote/safe-names.js';
 import type { RemotePool, RemoteSession } from '../remote/types.js';
 import type { Reporter } from './progress.js';
+
+/** The lock at a sync root: a directory (this file); an older ftpsync's lock file of the same name. */
+export const LOCK_NAME = '.ftpsync.lock';
 
 export interface HeldLock {
   /** The lock directory. */

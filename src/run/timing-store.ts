@@ -16,7 +16,7 @@ import { ROUND_TRIPS, type LearnedWork } from '../budget/cost.js';
 export const MIN_SAMPLES = 20;
 
 /** A run weighs as at most this many transfers, so no single big run outvotes the others. */
-export const MAX_RUN_WEIGHT = 3_000;
+const MAX_RUN_WEIGHT = 3_000;
 
 /**
  * The recent runs kept: the newest ones until they weigh 5 big runs (a server that changed shows
@@ -24,7 +24,7 @@ export const MAX_RUN_WEIGHT = 3_000;
  * per file) must not push out what 3,000-file runs showed (they did: the next 3,000 uploads'
  * ETA came out 60 % high).
  */
-export const RECENT_WEIGHT = 5 * MAX_RUN_WEIGHT;
+const RECENT_WEIGHT = 5 * MAX_RUN_WEIGHT;
 export const MAX_RUNS = 20;
 
 /** The newest runs that together weigh RECENT_WEIGHT (pure), oldest first. */

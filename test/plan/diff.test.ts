@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { LocalEntry } from '../../src/local/walk.js';
+import type { LocalEntry, RemoteEntry } from '../../src/core/tree.js';
 import type { SyncConfig } from '../../src/manifest/types.js';
 import { diffSync, parseState, sameFile } from '../../src/plan/diff.js';
-import type { RemoteEntry } from '../../src/remote/types.js';
+import { LOCK_NAME } from '../../src/run/remote-lock.js';
 
 const T = Date.UTC(2026, 0, 10, 12, 0, 0);
 const sync = (o: Partial<SyncConfig> = {}): SyncConfig => ({ name: 's', servers: ['w'], direction: 'upload', localPath: '/l', remotePath: '/r', delete: false, exclude: [], include: [], compare: 'size-mtime', last: [], ...o });
@@ -12,7 +12,7 @@ const rf = (size: number, mtimeMs: number | undefined = T, precision = 60_000): 
 const rd = (): RemoteEntry => ({ name: 'x', type: 'dir', size: 0 });
 
 function run(local: Record<string, LocalEntry>, remote: Record<string, RemoteEntry>, o: Partial<SyncConfig> = {}) {
-  const r = diffSync({ server: 'w', sync: sync(o), local: new Map(Object.entries(local)), remote: new Map(Object.entries(remote)) });
+  const r = diffSync({ server: 'w', sync: sync(o), local: new Map(Object.entries(local)), remote: new Map(Object.entries(remote)), reserved: [LOCK_NAME] });
   return { ...r, list: r.actions.map((a) => `${a.stage}:${a.kind}:${a.path}`) };
 }
 

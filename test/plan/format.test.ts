@@ -2,13 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import type { LocalEntry } from '../../src/local/walk.js';
+import type { LocalEntry, RemoteEntry } from '../../src/core/tree.js';
 import { makeSecret } from '../../src/manifest/secret.js';
 import type { ServerConfig, SyncConfig } from '../../src/manifest/types.js';
 import { planServer } from '../../src/plan/build.js';
 import { formatJson, formatMarkdown, formatText } from '../../src/plan/format.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../../src/plan/types.js';
-import type { RemoteEntry } from '../../src/remote/types.js';
 
 const T = Date.UTC(2026, 0, 10, 12, 0, 0);
 const server: ServerConfig = {

@@ -9,7 +9,8 @@ import { BudgetGate } from '../../src/budget/gate.js';
 import { ConnectionLedger } from '../../src/budget/ledger.js';
 import { makeSecret } from '../../src/manifest/secret.js';
 import type { ServerConfig } from '../../src/manifest/types.js';
-import { createRemotePool, type FtpRemotePool } from '../../src/remote/pool.js';
+import { createRemotePool } from '../../src/remote/pool.js';
+import type { RemotePool } from '../../src/remote/types.js';
 
 interface CountingServer {
   port: number;
@@ -93,7 +94,7 @@ const until = async (ok: () => boolean, ms = 3000) => {
 
 describe('pool.warm', () => {
   let srv: CountingServer | null = null;
-  let pool: FtpRemotePool | null = null;
+  let pool: RemotePool | null = null;
   afterEach(async () => {
     await pool?.close();
     await srv?.close();

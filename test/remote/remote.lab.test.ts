@@ -14,7 +14,8 @@ import { BudgetGate } from '../../src/budget/gate.js';
 import { ConnectionLedger } from '../../src/budget/ledger.js';
 import type { ServerConfig } from '../../src/manifest/types.js';
 import { makeSecret } from '../../src/manifest/secret.js';
-import { createRemotePool, type FtpRemotePool } from '../../src/remote/pool.js';
+import { createRemotePool } from '../../src/remote/pool.js';
+import type { RemotePool } from '../../src/remote/types.js';
 import { compareTrees, generateTree } from '../../lab/fixtures.js';
 import { describeLab, type Lab, type LabServerName } from '../lab/harness.js';
 
@@ -40,14 +41,14 @@ function serverConfig(lab: Lab, name: LabServerName, o: { tls: ServerConfig['tls
   };
 }
 
-function poolFor(cfg: ServerConfig): { pool: FtpRemotePool; ledger: ConnectionLedger } {
+function poolFor(cfg: ServerConfig): { pool: RemotePool; ledger: ConnectionLedger } {
   const ledger = new ConnectionLedger({ timeWaitMs: cfg.firewall.timeWaitMs });
   const gate = new BudgetGate(ledger, 1000);
   return { pool: createRemotePool(cfg, { ledger, gate }), ledger };
 }
 
 /** Upload the local tree (directories first) under remoteRoot; returns the files' relative paths. */
-async function uploadTree(pool: FtpRemotePool, local: string, files: string[], remoteRoot: string): Promise<void> {
+async function uploadTree(pool: RemotePool, local: string, files: string[], remoteRoot: string): Promise<void> {
   await pool.withSession(async (s) => {
     const dirs = new Set(files.map((f) => f.split('/').slice(0, -1).join('/')));
     for (const d of [...dirs].sort()) await s.mkdir(d ? `${remoteRoot}/${d}` : remoteRoot);
@@ -55,7 +56,7 @@ async function uploadTree(pool: FtpRemotePool, local: string, files: string[], r
   });
 }
 
-async function downloadTree(pool: FtpRemotePool, files: string[], remoteRoot: string, target: string): Promise<void> {
+async function downloadTree(pool: RemotePool, files: string[], remoteRoot: string, target: string): Promise<void> {
   await pool.withSession(async (s) => {
     for (const f of files) {
       mkdirSync(join(target, f, '..'), { recursive: true });

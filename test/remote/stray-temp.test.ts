@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BudgetGate } from '../../src/budget/gate.js';
 import { ConnectionLedger } from '../../src/budget/ledger.js';
+import { TEMP_PREFIX } from '../../src/core/names.js';
 import { makeSecret } from '../../src/manifest/secret.js';
 import type { ServerConfig } from '../../src/manifest/types.js';
 import { createRemotePool } from '../../src/remote/pool.js';
-import { TEMP_PREFIX } from '../../src/remote/safe-names.js';
 
 interface MemoryServer {
   port: number;

@@ -9,10 +9,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { TEMP_PREFIX } from '../../src/remote/safe-names.js';
 import { CLI, ensureBuilt, REPO, runCli, runCliAsync } from '../cli/helpers.js';
 import { compareTrees, generateTree, rng } from '../../lab/fixtures.js';
 import { describeLab } from '../lab/harness.js';
+import { TEMP_PREFIX } from '../../src/core/names.js';
 import { ours, serverYaml } from './lab-manifest.js';
 
 

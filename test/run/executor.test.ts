@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetGate } from '../../src/budget/gate.js';
 import { ConnectionLedger } from '../../src/budget/ledger.js';
+import type { PlannedAction } from '../../src/core/actions.js';
 import { FtpsyncError } from '../../src/errors.js';
 import type { ServerConfig, SyncConfig } from '../../src/manifest/types.js';
-import type { PlannedAction, ServerPlan } from '../../src/plan/types.js';
-import type { FtpRemotePool } from '../../src/remote/pool.js';
-import type { RemoteSession } from '../../src/remote/types.js';
+import type { ServerPlan } from '../../src/plan/types.js';
+import type { RemotePool, RemoteSession } from '../../src/remote/types.js';
 import { runServerPlan } from '../../src/run/executor.js';
 import { Journal } from '../../src/run/journal.js';
 import type { Reporter } from '../../src/run/progress.js';
@@ -73,7 +73,7 @@ function fakePool(o: { ledger: ConnectionLedger; gate: BudgetGate; now: () => nu
       ops.push(`write ${p}`);
       files.set(p, c.toString());
     },
-    facts: async () => ({ listing: ['stat'], mfmt: true, mdtmSet: false, rename: true }),
+    facts: async () => ({ listing: ['stat'], mfmt: true, mdtmSet: false }),
     roundTripMs: async () => 0,
     close: async () => undefined,
   };
@@ -86,7 +86,7 @@ function fakePool(o: { ledger: ConnectionLedger; gate: BudgetGate; now: () => nu
     setMaxSessions: () => undefined,
     warm: () => undefined,
     close: async () => undefined,
-  } as unknown as FtpRemotePool;
+  } as unknown as RemotePool;
   return { pool, files, ops, attemptsWhileBlocked: () => attemptsWhileBlocked, peak: () => peak };
 }
 

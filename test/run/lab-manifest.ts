@@ -1,5 +1,6 @@
 /** Manifest snippets for apply's lab tests (plain FTP, the lab's shared password variable). */
-import { LOCK_NAME, STATE_FILE } from '../../src/plan/diff.js';
+import { STATE_FILE } from '../../src/plan/diff.js';
+import { LOCK_NAME } from '../../src/run/remote-lock.js';
 import type { Lab, LabServerName } from '../lab/harness.js';
 
 /** Files ftpsync itself keeps on the server: left out of tree comparisons. */

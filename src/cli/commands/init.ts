@@ -4,7 +4,7 @@ import { FtpsyncError } from '../../errors.js';
 import { DEFAULT_MANIFEST } from '../manifest.js';
 import { out } from '../output.js';
 
-export const STARTER_MANIFEST = `# yaml-language-server: $schema=./node_modules/ftpsync/schemas/ftpsync.schema.json
+const STARTER_MANIFEST = `# yaml-language-server: $schema=./node_modules/ftpsync/schemas/ftpsync.schema.json
 # ftpsync manifest. Reference: https://www.npmjs.com/package/ftpsync (README, "Manifest reference").
 version: 1
 

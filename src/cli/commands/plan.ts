@@ -1,58 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConnectionLedger } from '../../budget/ledger.js';
-import { BudgetGate } from '../../budget/gate.js';
 import { FtpsyncError } from '../../errors.js';
-import type { Manifest, ServerConfig } from '../../manifest/types.js';
-import { packageVersion } from '../../paths.js';
-import { buildPlan, planHasChanges } from '../../plan/build.js';
-import { readLearnedWork, timingKey, timingStorePath } from '../../run/timing-store.js';
+import { planHasChanges } from '../../plan/build.js';
 import { formatJson, formatMarkdown, formatText } from '../../plan/format.js';
-import type { Plan } from '../../plan/types.js';
-import { createRemotePool, type FtpRemotePool } from '../../remote/pool.js';
+import { makePlan, planningContext } from '../../run/context.js';
 import { DEFAULT_MANIFEST, loadManifestForCommand } from '../manifest.js';
 import { out } from '../output.js';
-
-export interface PlanningContext {
-  pools: Map<string, FtpRemotePool>;
-  ledgers: Map<string, ConnectionLedger>;
-  gates: Map<string, BudgetGate>;
-  poolFor: (server: ServerConfig) => FtpRemotePool;
-  close: () => Promise<void>;
-}
-
-/** One ledger, gate and pool per server, shared by planning and applying in one run. */
-export function planningContext(): PlanningContext {
-  const pools = new Map<string, FtpRemotePool>();
-  const ledgers = new Map<string, ConnectionLedger>();
-  const gates = new Map<string, BudgetGate>();
-  return {
-    pools,
-    ledgers,
-    gates,
-    poolFor(server) {
-      let pool = pools.get(server.name);
-      if (!pool) {
-        const ledger = new ConnectionLedger({ timeWaitMs: server.firewall.timeWaitMs });
-        const gate = new BudgetGate(ledger, Math.floor(server.firewall.maxConnections * server.firewall.headroom));
-        ledgers.set(server.name, ledger);
-        gates.set(server.name, gate);
-        pool = createRemotePool(server, { ledger, gate });
-        pools.set(server.name, pool);
-      }
-      return pool;
-    },
-    async close() {
-      for (const p of pools.values()) await p.close();
-    },
-  };
-}
-
-export async function makePlan(manifest: Manifest, digest: string, ctx: PlanningContext, servers?: string[]): Promise<Plan> {
-  if (servers) for (const s of servers) if (!manifest.servers[s]) throw new FtpsyncError('E_USAGE', `--server ${s}: no such server in ${manifest.file}`, `Known servers: ${Object.keys(manifest.servers).join(', ')}`);
-  const store = timingStorePath(manifest.file);
-  return buildPlan({ manifest, manifestDigest: digest, toolVersion: packageVersion(), poolFor: ctx.poolFor, learnedWork: (s) => readLearnedWork(store, timingKey(s)), ...(servers ? { servers } : {}) });
-}
 
 export function registerPlan(program: Command): void {
   program

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { FtpsyncError } from '../../errors.js';
+import { assertKnownServers } from '../../manifest/servers.js';
 import { probeServer, type ProbeFindings } from '../../probe/probe.js';
 import { formatFindingsText, recommend, recommendationYaml } from '../../probe/report.js';
 import { DEFAULT_MANIFEST, loadManifestForCommand } from '../manifest.js';
@@ -19,7 +19,7 @@ export function registerProbe(program: Command): void {
     .option('--json', 'print the findings and recommendations as JSON')
     .action(async (names: string[], opts: { config: string; json?: boolean }) => {
       const { manifest } = loadManifestForCommand(opts.config, { requireEnv: true });
-      for (const n of names) if (!manifest.servers[n]) throw new FtpsyncError('E_USAGE', `probe ${n}: no such server in ${manifest.file}`, `Known servers: ${Object.keys(manifest.servers).join(', ')}`);
+      assertKnownServers(manifest, names, 'probe');
       const targets = names.length > 0 ? names : Object.keys(manifest.servers);
       const results: Array<{ server: string; findings?: ProbeFindings; recommended?: Record<string, unknown>; recommendedYaml?: string; error?: string }> = [];
       for (const name of targets) {
