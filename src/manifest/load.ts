@@ -117,7 +117,6 @@ const TYPE_NAMES: Record<string, string> = { object: 'a mapping', array: 'a list
 
 const ONE_OF_EXPECTED: Array<[RegExp, string]> = [
   [/\/\$defs\/duration\//, 'a duration like "60s", "4m", "1500ms" or a number of seconds'],
-  [/countedPorts/, '"all" or a list of ports and [first, last] ranges'],
 ];
 
 /** Turn ajv's errors into one message per problem, each saying what is wrong and what is expected. */
@@ -237,7 +236,6 @@ export interface RawServer {
     headroom?: number;
     parallel?: number;
     maxSessions?: number;
-    countedPorts?: FirewallConfig['countedPorts'];
     onBlock?: { policy?: 'stop' | 'wait'; maxWait?: string | number };
   };
 }
@@ -387,7 +385,6 @@ function normalize(raw: RawManifest, file: string, r: Reporter, opts: LoadOption
       headroom: fw.headroom ?? DEFAULTS.headroom,
       parallel: fw.parallel ?? DEFAULTS.parallel,
       maxSessions: fw.maxSessions ?? DEFAULTS.maxSessions,
-      countedPorts: fw.countedPorts ?? 'all',
       onBlock: { policy: fw.onBlock?.policy ?? DEFAULTS.onBlockPolicy, maxWaitMs: parseDuration(fw.onBlock?.maxWait ?? DEFAULTS.onBlockMaxWait) },
     };
     const server: ServerConfig = {
