@@ -94,3 +94,22 @@ export interface RemotePool {
   withSession<T>(fn: (session: RemoteSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/** What a pool's sessions share about their server, filled on first use. */
+export interface SharedServerFacts {
+  features?: Map<string, string>;
+  listing?: ListingStrategyName;
+  /** STAT results that looked wrong: never try STAT again on this server. */
+  statBroken?: boolean;
+  /**
+   * How STAT lists a directory, once settled: `STAT -a .` where that lists everything `STAT .`
+   * does (pure-ftpd without -D lists dot names such as .htaccess only with -a), else `STAT .`.
+   */
+  statCommand?: 'STAT -a .' | 'STAT .';
+  warnings: Set<string>;
+  /**
+   * Temporary upload names whose upload failed with the connection gone, so nothing could remove
+   * them then: the next session that stores a file removes them (a DELE, no data connection).
+   */
+  strayTemps?: Set<string>;
+}
