@@ -1,7 +1,7 @@
 /**
  * Walk a local directory tree with a sync's excludes/includes (picomatch globs on POSIX paths
- * relative to the root). Symlinks are reported and not followed; an unreadable entry is an error
- * naming its path. Directories come back too (type 'dir') so the diff can create and remove them.
+ * relative to the root). Symlinks and special files are left out and returned in `skipped`, which
+ * the plan shows as warnings (skippedWarnings); an unreadable entry is an error naming its path. Directories come back too (type 'dir') so the diff can create and remove them.
  */
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -95,4 +95,15 @@ function pruneEmptyDirs(entries: Map<string, LocalEntry>): void {
     for (let i = 1; i < parts.length; i++) needed.add(parts.slice(0, i).join('/'));
   }
   for (const [p, e] of [...entries]) if (e.type === 'dir' && !needed.has(p)) entries.delete(p);
+}
+
+/** Listed one by one up to this many per sync, then counted: a tree of links would drown the plan. */
+export const MAX_SKIPPED_LISTED = 20;
+
+/** The plan's warnings for what a sync's walk left out. */
+export function skippedWarnings(server: string, sync: string, skipped: LocalSnapshot['skipped']): string[] {
+  const out = skipped.slice(0, MAX_SKIPPED_LISTED).map((s) => `${server}: sync "${sync}": left out ${s.path}: ${s.reason}`);
+  const more = skipped.length - MAX_SKIPPED_LISTED;
+  if (more > 0) out.push(`${server}: sync "${sync}": left out ${more} more symlinks or special files`);
+  return out;
 }

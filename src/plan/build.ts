@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { actionCost, actionDuration, applySetupMs, connectionBudget, DEFAULT_RTT_MS, serverClosedCountedMs, timingFor, type LearnedWork, type TimingModel } from '../budget/cost.js';
 import { schedule } from '../budget/schedule.js';
 import { FtpsyncError } from '../errors.js';
-import { walkLocal, type LocalEntry } from '../local/walk.js';
+import { skippedWarnings, walkLocal, type LocalEntry, type LocalSnapshot } from '../local/walk.js';
 import type { Manifest, ServerConfig, SyncConfig } from '../manifest/types.js';
 import type { FtpRemotePool } from '../remote/pool.js';
 import { remoteJoin } from '../remote/safe-names.js';
@@ -32,6 +32,8 @@ export interface BuildOptions {
 /** Everything a sync's diff was computed from; apply re-reads it to check the fingerprint. */
 export interface SyncInputs {
   local: Map<string, LocalEntry>;
+  /** Local symlinks and special files the walk left out (plan warnings). */
+  skipped?: LocalSnapshot['skipped'];
   remote: RemoteTree;
   hashes?: Map<string, string>;
   state: SyncState | null;
@@ -51,7 +53,8 @@ async function sha256File(path: string): Promise<string> {
 
 export async function readSyncInputs(server: ServerConfig, sync: SyncConfig, pool: FtpRemotePool): Promise<SyncInputs> {
   const started = performance.now();
-  const local = sync.direction === 'download' && !existsSync(sync.localPath) ? new Map<string, LocalEntry>() : walkLocal(sync.localPath, sync).entries;
+  const snapshot: LocalSnapshot = sync.direction === 'download' && !existsSync(sync.localPath) ? { entries: new Map(), skipped: [] } : walkLocal(sync.localPath, sync);
+  const local = snapshot.entries;
   let hashes: Map<string, string> | undefined;
   if (sync.compare === 'checksum' && sync.direction === 'upload') {
     hashes = new Map();
@@ -77,7 +80,7 @@ export async function readSyncInputs(server: ServerConfig, sync: SyncConfig, poo
     }
     const state = sync.compare === 'checksum' ? parseState(await session.readSmallFile(remoteJoin(sync.remotePath, STATE_FILE))) : null;
     const rttMs = Math.min(rttBefore, await session.roundTripMs(2));
-    return { local, remote, ...(hashes ? { hashes } : {}), state, listingStrategy: strategy, listingDataConnections: dataConnections, rttMs, readMs: Math.round(performance.now() - started) };
+    return { local, skipped: snapshot.skipped, remote, ...(hashes ? { hashes } : {}), state, listingStrategy: strategy, listingDataConnections: dataConnections, rttMs, readMs: Math.round(performance.now() - started) };
   });
 }
 
@@ -105,7 +108,7 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
     // Syncs run one after another: offset each sync's stages past the previous one's.
     for (const a of d.actions) actions.push({ ...a, stage: i * 100_000 + a.stage, cost: actionCost(a.kind, server, timing.rttMs) });
     summaries.push(d.summary);
-    warnings.push(...d.warnings);
+    warnings.push(...d.warnings, ...skippedWarnings(server.name, sync.name, input.skipped ?? []));
   });
   const budget = connectionBudget(server);
   const listingData = inputs.reduce((n, x) => n + x.listingDataConnections, 0);
