@@ -62,7 +62,7 @@ export async function readSyncInputs(server: ServerConfig, sync: SyncConfig, poo
   }
   return pool.withSession(async (session) => {
     // Round trips measured before and after the listing: apply's other sessions log in at the
-    // start, and the server's work for their logins showed as 0.5 ms round trips where 0.2 was right.
+    // start, and the server's work for their logins inflated the first NOOPs (docs/benchmarks.md).
     const rttBefore = await session.roundTripMs();
     let remote: RemoteTree = new Map();
     let strategy: ServerPlan['listing']['strategy'] = 'stat';
@@ -137,7 +137,7 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
     listing: { strategy: inputs[0]?.listingStrategy ?? 'stat', dataConnections: listingData },
     syncs: summaries,
     actions,
-    // Durations are fractional (a LAN transfer is ~2.5 ms: rounding each one was off by up to 20 %); the plan shows whole ms.
+    // Durations are fractional (LAN transfers take a few ms: rounding each one skewed the ETA); the plan shows whole ms.
     phases: sched.phases.map((p) => ({ index: p.index, actionIds: p.actionIds, connections: p.connections, startMs: Math.round(p.startMs), estimatedMs: Math.round(p.estimatedMs), pauseAfterMs: Math.round(p.pauseAfterMs) })),
     countedConnections: sched.countedConnections,
     rttMs: timing.rttMs,

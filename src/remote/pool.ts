@@ -23,7 +23,7 @@ export interface FtpRemotePool extends RemotePool {
   setMaxSessions(n: number): void;
   /**
    * Keep up to n sessions logged in, logging them in in the background, so their logins overlap
-   * with other work (a login took 45–90 ms on the lab's servers, the time of 20 small uploads).
+   * with other work (a login takes as long as many small uploads: docs/benchmarks.md).
    * Only once a login on this pool has succeeded: a wrong password then fails once, not n times
    * (CSF counts failed FTP logins, LF_FTPD). A failure is left to the next task, which opens its
    * own session and reports the error.

@@ -115,8 +115,8 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
       // Only connections that keep counting TIME_WAIT-scale times need their room at once, and only
       // a TIME_WAIT-scale wait is taken whole, before the phase. Uploads and reset downloads stop
       // counting within round trips: they are left to the gate, which admits each connection as a
-      // slot frees. (Waiting for a whole phase's room for them stalled every phase: 3,000 uploads
-      // took 19 s, not 11; and an upload phase waited 245 s for the lock read's TIME_WAIT.)
+      // slot frees. (Waiting for a whole phase's room for them stalled every phase, and made an
+      // upload phase wait out the lock read's TIME_WAIT: docs/benchmarks.md.)
       const lingering = phase.actionIds.reduce((n, id) => {
         const a = byId.get(id)!;
         return lingers(a.cost.countedMs) ? n + a.cost.connections : n;
