@@ -50,7 +50,7 @@ export async function planBench(files = 100_000, perDir = 100): Promise<Plan100k
   const pool = { server: 'bench', ledger: new ConnectionLedger({ timeWaitMs: 60_000 }), withSession: <T>(fn: (s: RemoteSession) => Promise<T>) => fn(session), warnings: () => [], close: async () => undefined } as unknown as RemotePool;
   const server = {
     name: 'bench', host: 'ftp.example.com', port: 21, user: 'u', tls: 'explicit', verifyCertificate: true, mode: 'passive', timeouts: { connectMs: 15_000, dataMs: 30_000 },
-    dataClose: 'normal', listing: 'auto', firewall: { maxConnections: 300, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, countedPorts: 'all', onBlock: { policy: 'stop', maxWaitMs: 0 } },
+    dataClose: 'normal', listing: 'auto', firewall: { maxConnections: 300, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 0 } },
   } as ServerConfig;
   const manifest = {
     file: join(root, 'ftpsync.yml'), version: 1, servers: { bench: server },

@@ -1,6 +1,6 @@
 /**
  * The cost model (pure): what each action costs in counted connections and time.
- * From firewall.md: downloads and listings are closed by the server, which keeps TIME_WAIT, so
+ * From docs/firewall.md: downloads and listings are closed by the server, which keeps TIME_WAIT, so
  * they count for timeWait after closing, unless the reset close is on (plain FTP only);
  * uploads are closed by the client, so the server's socket is gone at once (counted briefly) —
  * over plain FTP; under TLS they count for timeWait (see socket-tracking.ts);
@@ -43,10 +43,9 @@ export interface LearnedWork {
 }
 
 /**
- * Round trips that differ by less than this are the same network measured twice: the least of
- * the NOOPs on the lab's LAN came out anywhere from 0.13 to 0.78 ms from one plan to the next (a
- * busy 2-core machine), and 7 round trips × 3,000 uploads / 2 sessions turn 0.1 ms of that noise
- * into a second of ETA. A LAN and a distant host differ by far more than 2 ms.
+ * Round trips that differ by less than this are the same network measured twice: a LAN's NOOPs
+ * vary from plan to plan, and per-transfer round trips multiply that noise into seconds of ETA
+ * (docs/benchmarks.md). A LAN and a distant host differ by far more than 2 ms.
  */
 function sameNetwork(rttA: number, rttB: number): boolean {
   return Math.abs(rttA - rttB) <= Math.max(2, 0.1 * Math.max(rttA, rttB));
@@ -55,18 +54,16 @@ function sameNetwork(rttA: number, rttB: number): boolean {
 /**
  * Learned work, as seen at round trip `rttMs`: on the same network the learned total per transfer
  * stands as it was, even where that leaves the work part below zero (this plan's round trip came
- * out above the learned one: clipping at zero made a 1.6 ms blip cost 5 ms per transfer).
+ * out above the learned one: clipping at zero made a blip cost several ms per transfer).
  */
 function workAt(rttMs: number, workMs: number, learnedAtRttMs: number | undefined, trips: number): number {
   return learnedAtRttMs !== undefined && sameNetwork(rttMs, learnedAtRttMs) ? workMs + trips * (learnedAtRttMs - rttMs) : workMs;
 }
 
 /**
- * The model for a measured round trip. The work figures are the lab's (docs/benchmarks.md,
- * 2026-11-25 14:18, learned from throughput over 5,000 downloads and 2,050 uploads per server,
- * round trip 0.2-0.33 ms; per transfer beyond its round trips: uploads 1.9-2.8 ms and downloads
- * 1.7-2.5 ms across vsftpd, pure-ftpd and proftpd), replaced by what earlier applies on the same
- * server measured when there are any.
+ * The model for a measured round trip. The work figures are the lab's means (docs/benchmarks.md,
+ * "How the timing model was calibrated"), replaced by what earlier applies on the same server
+ * measured when there are any.
  */
 export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel {
   return {
@@ -93,11 +90,7 @@ export function applySetupMs(t: TimingModel, measuredMs: number): number {
 }
 /** Login (connect, banner, USER, PASS, FEAT, TYPE, OPTS, PWD), lock (MKD ×3, RMD ×2), QUIT. */
 const SETUP_ROUND_TRIPS = 14;
-/**
- * The rest, calibrated in the lab: apply took 0.2–0.25 s more than planning measured, beyond its
- * actions, until it logged its sessions in while taking the lock; then 250 ms put the ETA 94 ms
- * high as the median of 54 runs (89 ms for the 18 incremental ones; bench 2026-11-25 15:06).
- */
+/** The rest (second login, lock, exit), calibrated in the lab: docs/benchmarks.md, "How the timing model was calibrated". */
 const SETUP_WORK_MS = 160;
 
 /** How long a connection the server closed keeps counting under this server's close policy. */
@@ -108,8 +101,8 @@ export function serverClosedCountedMs(server: ServerConfig): number {
 /**
  * How long a data connection we closed may still show on the server: its LAST_ACK lasts about one
  * round trip after our FIN; 4 round trips plus 100 ms for a slow server. An upload takes at least
- * 7 round trips, so few overlap. (A flat 1 s paced 3,000 uploads at limit 100 to 76 a second, 4×
- * slower than they ran, while the simulator never saw more than 6 sockets: docs/benchmarks.md.)
+ * 7 round trips, so few overlap. (A flat second paced uploads far below what the firewall saw:
+ * docs/benchmarks.md, "What the bench changed".)
  */
 export function clientCloseLingerMs(rttMs: number): number {
   return Math.round(100 + 4 * rttMs);

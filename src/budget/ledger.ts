@@ -2,7 +2,7 @@
  * The per-server connection ledger: every TCP connection the remote layer opens or closes is
  * reported here, so the budget sees real connections, not guesses. Pure: the clock is passed in.
  *
- * Who closes first decides what the firewall keeps counting (firewall.md):
+ * Who closes first decides what the firewall keeps counting (docs/firewall.md):
  *  - 'server': the server holds TIME_WAIT -> counted for timeWaitMs (+ slack) after close.
  *  - 'client': the server socket goes CLOSE_WAIT -> LAST_ACK -> CLOSED at once -> counted briefly.
  *  - 'reset':  we answered the server's FIN with RST -> the server socket is CLOSED at once.
@@ -40,9 +40,9 @@ const DEFAULT_CLIENT_CLOSE_LINGER_MS = 250;
 
 /**
  * Added to timeWait for connections the server may hold in TIME_WAIT. Linux's TIME_WAIT timer
- * fires late (the demo and lab measured 62-63 s for a 60 s TIME_WAIT), the server's close is a
- * little after ours, and the firewall samples on an interval: without slack the next phase
- * starts while the last one's sockets are still counted.
+ * fires late (docs/firewall.md), the server's close is a little after ours, and the firewall
+ * samples on an interval: without slack the next phase starts while the last one's sockets are
+ * still counted.
  */
 const TIME_WAIT_SLACK_MS = 5_000;
 
@@ -58,7 +58,7 @@ export class ConnectionLedger {
   /**
    * The records that may still count at the latest time asked (prunedAt): expired ones leave as
    * time goes on, so the gate's per-connection question costs what is counted, not every
-   * connection of the run (30,000 connections: 18.7 s of CPU when it scanned them all, 0.17 s now).
+   * connection of the run (scanning them all was quadratic: docs/benchmarks.md).
    * A question about an earlier time, or a longer linger, looks at every record again.
    */
   private maybeCounted = new Set<ConnectionRecord>();

@@ -115,7 +115,7 @@ export function schedule(input: ScheduleInput): Schedule {
     ph.estimatedMs = phaseEnd - ph.startMs;
   }
   const etaMs = Math.max(0, stageEnd, ...lanes);
-  // Theoretical minimum (firewall.md): N connections that keep counting for W (TIME_WAIT-scale,
+  // Theoretical minimum (docs/firewall.md): N connections that keep counting for W (TIME_WAIT-scale,
   // see lingers) under budget B need at least (ceil(N/B) − 1) × W, plus the transfer time.
   // Connections that stop counting within seconds (uploads) add only their transfer time.
   const lingering = actions.filter((a) => a.connections > 0 && lingers(a.countedMs));

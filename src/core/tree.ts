@@ -25,3 +25,9 @@ export interface RemoteEntry {
 
 /** A remote tree keyed by POSIX path relative to the sync root ("a/b.txt"; directories included). */
 export type RemoteTree = Map<string, RemoteEntry>;
+
+/** A local path the walk left out (a symlink, a special file), with why. */
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}

@@ -6,10 +6,13 @@
  * FIN first (so TIME_WAIT lands here, where a CSF-like counter sees it); on STOR/APPE it reads to
  * EOF and lets the client close first.
  */
-import { createReadStream, createWriteStream, promises as fsp, type Stats } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { normalizeIp, openPassive, pipeToSocket, receiveFromSocket, type PassiveListener, type PassiveRange } from './ftp-data.js';
 import { formatFtpTime } from '../core/ftp-time.js';
+import { parseFtpTime } from './ftp-format.js';
+import { Reply, RootedFs } from './rooted-fs.js';
 
 export interface DemoFtpServerOptions {
   /** Address to listen on; default 127.0.0.1. */
@@ -30,42 +33,7 @@ export interface DemoFtpServerOptions {
   dataTimeoutMs?: number;
 }
 
-/** Reply error: a code and text to send back. */
-class Reply extends Error {
-  constructor(readonly code: number, text: string) {
-    super(text);
-  }
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const MAX_LINE = 8192;
-
-function pad(n: number, w = 2): string {
-  return String(n).padStart(w, '0');
-}
-
-function parseFtpTime(s: string): Date | null {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?$/.exec(s);
-  if (!m) return null;
-  const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
-/** One `ls -l` line, as vsftpd writes it (UTC times). */
-function unixListLine(name: string, st: Stats, now = new Date()): string {
-  const kind = st.isDirectory() ? 'd' : '-';
-  const perms = st.isDirectory() ? 'rwxr-xr-x' : 'rw-r--r--';
-  const d = st.mtime;
-  const recent = Math.abs(now.getTime() - d.getTime()) < 180 * 86_400_000;
-  const when = recent ? `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}` : ` ${d.getUTCFullYear()}`;
-  const date = `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${when}`;
-  return `${kind}${perms}    1 ftp      ftp  ${String(st.size).padStart(12, ' ')} ${date} ${name}`;
-}
-
-function mlsdLine(name: string, st: Stats): string {
-  const type = st.isDirectory() ? 'dir' : 'file';
-  return `type=${type};size=${st.size};modify=${formatFtpTime(st.mtime)}; ${name}`;
-}
 
 interface Session {
   socket: net.Socket;
@@ -74,27 +42,26 @@ interface Session {
   authed: boolean;
   cwd: string;
   renameFrom: string | null;
-  passive: { server: net.Server; socket: Promise<net.Socket> } | null;
+  passive: PassiveListener | null;
 }
 
 export class DemoFtpServer {
   private readonly server = net.createServer((s) => this.onConnection(s));
   private readonly sessions = new Set<Session>();
   private readonly host: string;
-  private readonly passivePorts: [number, number];
-  private nextPassive = 0;
-  private rootReal = '';
+  private readonly passive: PassiveRange;
+  private readonly fs = new RootedFs();
   private closed = false;
 
   constructor(private readonly opts: DemoFtpServerOptions) {
     this.host = opts.host ?? '127.0.0.1';
-    this.passivePorts = opts.passivePorts ?? [2122, 2171];
-    if (this.passivePorts[0] > this.passivePorts[1]) throw new Error('passive port range is empty');
+    this.passive = { host: this.host, ports: opts.passivePorts ?? [2122, 2171], next: 0 };
+    if (this.passive.ports[0] > this.passive.ports[1]) throw new Error('passive port range is empty');
   }
 
   /** Start listening; resolves with the control port actually bound. */
   async listen(): Promise<number> {
-    this.rootReal = await fsp.realpath(this.opts.root);
+    this.fs.rootReal = await fsp.realpath(this.opts.root);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.opts.port ?? 2121, this.host, () => {
@@ -231,8 +198,8 @@ export class DemoFtpServer {
         return this.send(s, 257, `"${s.cwd.replace(/"/g, '""')}" is the current directory`);
       case 'CWD':
       case 'XCWD': {
-        const v = this.virtual(s, arg || '/');
-        await this.statDir(v);
+        const v = this.fs.virtual(s.cwd, arg || '/');
+        await this.fs.statDir(v);
         s.cwd = v;
         return this.send(s, 250, 'Directory successfully changed');
       }
@@ -265,78 +232,59 @@ export class DemoFtpServer {
         return this.listing(s, cmd, arg);
       case 'STAT': {
         if (!arg) return this.sendMulti(s, 211, 'ftpsync demo server status:', [`Logged in as ${s.user ?? ''}`], 'End of status');
-        const lines = await this.listLines(s, 'LIST', arg);
+        const lines = await this.fs.listLines(s.cwd, 'LIST', arg);
         return this.sendMulti(s, 213, 'Status follows:', lines, 'End of status');
       }
       case 'RETR': {
-        const real = await this.fileReal(s, arg);
+        const real = await this.fs.fileReal(s.cwd, arg);
         return this.transfer(s, async (data) => {
           await pipeToSocket(createReadStream(real), data);
         });
       }
       case 'STOR':
       case 'APPE': {
-        const v = this.virtual(s, arg);
+        const v = this.fs.virtual(s.cwd, arg);
         if (v === '/') throw new Reply(553, 'Could not create file');
-        await this.statDir(path.posix.dirname(v));
-        const real = this.real(v);
+        await this.fs.statDir(path.posix.dirname(v));
+        const real = this.fs.real(v);
         return this.transfer(s, async (data) => {
           await receiveFromSocket(data, real, cmd === 'APPE');
         });
       }
       case 'SIZE': {
-        const st = await this.statFile(this.virtual(s, arg));
+        const st = await this.fs.statFile(this.fs.virtual(s.cwd, arg));
         return this.send(s, 213, String(st.size));
       }
       case 'MDTM': {
-        const st = await this.statFile(this.virtual(s, arg));
+        const st = await this.fs.statFile(this.fs.virtual(s.cwd, arg));
         return this.send(s, 213, formatFtpTime(st.mtime));
       }
       case 'MFMT': {
         const m = /^(\S+) (.+)$/.exec(arg);
         const when = m ? parseFtpTime(m[1]!) : null;
         if (!m || !when) throw new Reply(501, 'Syntax: MFMT YYYYMMDDHHMMSS path');
-        const v = this.virtual(s, m[2]!);
-        await this.statFile(v);
-        await fsp.utimes(this.real(v), when, when);
+        const v = this.fs.virtual(s.cwd, m[2]!);
+        await this.fs.setMtime(v, when);
         return this.send(s, 213, `Modify=${formatFtpTime(when)}; ${v}`);
       }
       case 'MKD':
       case 'XMKD': {
-        const v = this.virtual(s, arg);
-        await this.statDir(path.posix.dirname(v));
-        try {
-          await fsp.mkdir(this.real(v));
-        } catch {
-          throw new Reply(550, 'Create directory operation failed');
-        }
+        const v = this.fs.virtual(s.cwd, arg);
+        await this.fs.mkdir(v);
         return this.send(s, 257, `"${v.replace(/"/g, '""')}" created`);
       }
       case 'RMD':
       case 'XRMD': {
-        const v = this.virtual(s, arg);
-        if (v === '/') throw new Reply(550, 'Remove directory operation failed');
-        try {
-          await fsp.rmdir(this.real(v));
-        } catch {
-          throw new Reply(550, 'Remove directory operation failed');
-        }
+        await this.fs.rmdir(this.fs.virtual(s.cwd, arg));
         return this.send(s, 250, 'Remove directory operation successful');
       }
       case 'DELE': {
-        const v = this.virtual(s, arg);
-        await this.statFile(v);
-        await fsp.unlink(this.real(v));
+        await this.fs.unlink(this.fs.virtual(s.cwd, arg));
         return this.send(s, 250, 'Delete operation successful');
       }
       case 'RNFR': {
-        const v = this.virtual(s, arg);
-        if (v === '/') throw new Reply(550, 'RNFR command failed');
-        try {
-          await fsp.lstat(this.real(v));
-        } catch {
-          throw new Reply(550, 'RNFR command failed');
-        }
+        const v = this.fs.virtual(s.cwd, arg);
+        await this.fs.renameSource(v);
         s.renameFrom = v;
         return this.send(s, 350, 'Ready for RNTO');
       }
@@ -344,14 +292,7 @@ export class DemoFtpServer {
         const from = s.renameFrom;
         s.renameFrom = null;
         if (!from) throw new Reply(503, 'RNFR required first');
-        const to = this.virtual(s, arg);
-        if (to === '/') throw new Reply(550, 'Rename failed');
-        await this.statDir(path.posix.dirname(to));
-        try {
-          await fsp.rename(this.real(from), this.real(to));
-        } catch {
-          throw new Reply(550, 'Rename failed');
-        }
+        await this.fs.rename(from, this.fs.virtual(s.cwd, arg));
         return this.send(s, 250, 'Rename successful');
       }
       default:
@@ -359,79 +300,8 @@ export class DemoFtpServer {
     }
   }
 
-  /** Resolve a client path against cwd into a normalized absolute path inside "/". */
-  private virtual(s: Session, arg: string): string {
-    if (arg.includes('\0')) throw new Reply(501, 'Invalid path');
-    // posix.resolve from "/" can never climb above "/": "../../etc" becomes "/etc" under the root.
-    return path.posix.resolve(s.cwd, arg.replace(/\\/g, '/'));
-  }
-
-  /** The real path of a virtual path; the root itself plus the (already normalized) tail. */
-  private real(v: string): string {
-    const real = path.join(this.rootReal, v);
-    if (real !== this.rootReal && !real.startsWith(this.rootReal + path.sep)) throw new Reply(550, 'Permission denied');
-    return real;
-  }
-
-  /** lstat that refuses symlinks, so a link inside the root cannot lead outside it. */
-  private async lstat(v: string): Promise<Stats> {
-    let st: Stats;
-    try {
-      st = await fsp.lstat(this.real(v));
-    } catch {
-      throw new Reply(550, `${v}: No such file or directory`);
-    }
-    if (st.isSymbolicLink()) throw new Reply(550, `${v}: Permission denied`);
-    return st;
-  }
-
-  private async statDir(v: string): Promise<Stats> {
-    const st = await this.lstat(v);
-    if (!st.isDirectory()) throw new Reply(550, `${v}: Not a directory`);
-    return st;
-  }
-
-  private async statFile(v: string): Promise<Stats> {
-    const st = await this.lstat(v);
-    if (!st.isFile()) throw new Reply(550, `${v}: Not a plain file`);
-    return st;
-  }
-
-  private async fileReal(s: Session, arg: string): Promise<string> {
-    const v = this.virtual(s, arg);
-    await this.statFile(v);
-    return this.real(v);
-  }
-
-  /** Listing lines for LIST/NLST/MLSD/STAT; options like "-a" are ignored as most servers do. */
-  private async listLines(s: Session, cmd: string, arg: string): Promise<string[]> {
-    const target = arg
-      .split(' ')
-      .filter((w) => !/^-[a-zA-Z]+$/.test(w))
-      .join(' ');
-    const v = this.virtual(s, target || '.');
-    const st = await this.lstat(v);
-    if (!st.isDirectory()) {
-      const name = path.posix.basename(v);
-      return [cmd === 'NLST' ? name : cmd === 'MLSD' ? mlsdLine(name, st) : unixListLine(name, st)];
-    }
-    const names = (await fsp.readdir(this.real(v))).sort();
-    const lines: string[] = [];
-    for (const name of names) {
-      let est: Stats;
-      try {
-        est = await fsp.lstat(path.join(this.real(v), name));
-      } catch {
-        continue; // vanished meanwhile
-      }
-      if (est.isSymbolicLink() || (!est.isFile() && !est.isDirectory())) continue;
-      lines.push(cmd === 'NLST' ? name : cmd === 'MLSD' ? mlsdLine(name, est) : unixListLine(name, est));
-    }
-    return lines;
-  }
-
   private async listing(s: Session, cmd: string, arg: string): Promise<void> {
-    const lines = await this.listLines(s, cmd, arg);
+    const lines = await this.fs.listLines(s.cwd, cmd, arg);
     return this.transfer(s, async (data) => {
       const text = lines.map((l) => `${l}\r\n`).join('');
       await new Promise<void>((resolve, reject) => {
@@ -442,43 +312,12 @@ export class DemoFtpServer {
     });
   }
 
-  /** Open a passive listener on the next free port of the range. */
   private async openPassive(s: Session): Promise<number> {
     s.passive?.server.close();
     s.passive = null;
-    const [lo, hi] = this.passivePorts;
-    const span = hi - lo + 1;
-    for (let i = 0; i < span; i++) {
-      const port = lo + ((this.nextPassive + i) % span);
-      const server = net.createServer({ pauseOnConnect: true });
-      const ok = await new Promise<boolean>((resolve) => {
-        server.once('error', () => resolve(false));
-        server.listen(port, this.host, () => resolve(true));
-      });
-      if (!ok) continue;
-      this.nextPassive = (this.nextPassive + i + 1) % span;
-      const timeout = this.opts.dataTimeoutMs ?? 10_000;
-      const socket = new Promise<net.Socket>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          server.close();
-          reject(new Reply(425, 'Failed to establish connection'));
-        }, timeout);
-        server.on('connection', (data) => {
-          // Only the session's own client may take its data connection (no FTP bounce/theft).
-          if (normalizeIp(data.remoteAddress ?? '') !== s.ip || this.blocked(s.ip)) {
-            data.destroy();
-            return;
-          }
-          clearTimeout(timer);
-          server.close();
-          resolve(data);
-        });
-      });
-      socket.catch(() => undefined); // handled when a transfer awaits it
-      s.passive = { server, socket };
-      return port;
-    }
-    throw new Reply(425, 'No free passive port');
+    const { port, listener } = await openPassive(this.passive, s.ip, this.opts.dataTimeoutMs ?? 10_000, () => this.blocked(s.ip));
+    s.passive = listener;
+    return port;
   }
 
   private async transfer(s: Session, work: (data: net.Socket) => Promise<void>): Promise<void> {
@@ -500,34 +339,3 @@ export class DemoFtpServer {
   }
 }
 
-/** "::ffff:127.0.0.1" -> "127.0.0.1", so the counter and the blocker agree on the key. */
-function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-}
-
-function pipeToSocket(src: NodeJS.ReadableStream & { destroy(): void }, data: net.Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    src.on('error', reject);
-    data.once('error', reject);
-    data.once('close', () => reject(new Error('data connection closed early')));
-    src.on('end', () => {
-      // Server closes first after the last byte: FIN from here, TIME_WAIT on this side.
-      data.end(() => resolve());
-    });
-    src.pipe(data, { end: false });
-  });
-}
-
-function receiveFromSocket(data: net.Socket, real: string, append: boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const out = createWriteStream(real, { flags: append ? 'a' : 'w' });
-    out.on('error', reject);
-    data.once('error', reject);
-    // Read to EOF: the client closes first after its last byte, as on real servers.
-    data.pipe(out);
-    out.on('finish', () => {
-      data.end();
-      resolve();
-    });
-  });
-}

@@ -1,19 +1,20 @@
 /**
  * Walk a local directory tree with a sync's excludes/includes (picomatch globs on POSIX paths
- * relative to the root). Symlinks are reported and not followed; an unreadable entry is an error
- * naming its path. Directories come back too (type 'dir') so the diff can create and remove them.
+ * relative to the root). Symlinks and special files are left out and returned in `skipped`, which
+ * the plan shows as warnings; an unreadable entry is an error naming its path. Directories come
+ * back too (type 'dir') so the diff can create and remove them.
  */
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { isTempName } from '../core/names.js';
-import type { LocalEntry } from '../core/tree.js';
+import type { LocalEntry, SkippedEntry } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
 
 export interface LocalSnapshot {
   entries: Map<string, LocalEntry>;
   /** Symlinks and special files that were left out, with why. */
-  skipped: Array<{ path: string; reason: string }>;
+  skipped: SkippedEntry[];
 }
 
 export interface Filter {
@@ -42,7 +43,7 @@ function statOrThrow(path: string): Stats {
 
 export function walkLocal(root: string, filter: Filter, maxEntries = 5_000_000): LocalSnapshot {
   const entries = new Map<string, LocalEntry>();
-  const skipped: LocalSnapshot['skipped'] = [];
+  const skipped: SkippedEntry[] = [];
   const m = makeMatcher(filter);
   const rootStat = statOrThrow(root);
   if (!rootStat.isDirectory()) throw new FtpsyncError('E_LOCAL_IO', `${root} is not a directory`);

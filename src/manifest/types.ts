@@ -29,8 +29,6 @@ export interface FirewallConfig {
   parallel: number;
   /** The FTP server's own per-IP session cap (vsftpd max_per_ip, pure-ftpd -C). */
   maxSessions: number;
-  /** Which server-side sockets the firewall counts: all ports, or only these local ports/ranges. */
-  countedPorts: 'all' | Array<number | [number, number]>;
   /** What to do when blocked: wait it out (up to maxWaitMs) then resume, or stop. */
   onBlock: { policy: 'wait' | 'stop'; maxWaitMs: number };
 }

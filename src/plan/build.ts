@@ -7,15 +7,28 @@ import { schedule } from '../budget/schedule.js';
 import type { PlannedAction } from '../core/actions.js';
 import { connectionBudget } from '../core/firewall-limit.js';
 import { isLoopbackHost } from '../core/hosts.js';
-import type { LocalEntry, RemoteTree } from '../core/tree.js';
+import type { LocalEntry, RemoteTree, SkippedEntry } from '../core/tree.js';
 import type { Manifest, ServerConfig, SyncConfig } from '../manifest/types.js';
 import { diffSync, type SyncState } from './diff.js';
 import { localDigest, remoteDigest } from './fingerprint.js';
 import { PLAN_FORMAT_VERSION, type Plan, type ServerPlan, type SyncSummary } from './types.js';
 
+/** Listed one by one up to this many per sync, then counted: a tree of links would drown the plan. */
+export const MAX_SKIPPED_LISTED = 20;
+
+/** The plan's warnings for what a sync's walk left out. */
+export function skippedWarnings(server: string, sync: string, skipped: SkippedEntry[]): string[] {
+  const out = skipped.slice(0, MAX_SKIPPED_LISTED).map((s) => `${server}: sync "${sync}": left out ${s.path}: ${s.reason}`);
+  const more = skipped.length - MAX_SKIPPED_LISTED;
+  if (more > 0) out.push(`${server}: sync "${sync}": left out ${more} more symlinks or special files`);
+  return out;
+}
+
 /** Everything a sync's diff is computed from (run/snapshot.ts reads it); apply reads it again to check the fingerprint. */
 export interface SyncInputs {
   local: Map<string, LocalEntry>;
+  /** Local symlinks and special files the walk left out (plan warnings). */
+  skipped?: SkippedEntry[];
   remote: RemoteTree;
   hashes?: Map<string, string>;
   state: SyncState | null;
@@ -88,7 +101,7 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
     // Syncs run one after another: offset each sync's stages past the previous one's.
     for (const a of d.actions) actions.push({ ...a, stage: i * 100_000 + a.stage, cost: actionCost(a.kind, server, timing.rttMs) });
     summaries.push(d.summary);
-    warnings.push(...d.warnings);
+    warnings.push(...d.warnings, ...skippedWarnings(server.name, sync.name, input.skipped ?? []));
   });
   const budget = connectionBudget(server.firewall);
   const listingData = inputs.reduce((n, x) => n + x.listingDataConnections, 0);
@@ -117,7 +130,7 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
     listing: { strategy: inputs[0]?.listingStrategy ?? 'stat', dataConnections: listingData },
     syncs: summaries,
     actions,
-    // Durations are fractional (a LAN transfer is ~2.5 ms: rounding each one was off by up to 20 %); the plan shows whole ms.
+    // Durations are fractional (LAN transfers take a few ms: rounding each one skewed the ETA); the plan shows whole ms.
     phases: sched.phases.map((p) => ({ index: p.index, actionIds: p.actionIds, connections: p.connections, startMs: Math.round(p.startMs), estimatedMs: Math.round(p.estimatedMs), pauseAfterMs: Math.round(p.pauseAfterMs) })),
     countedConnections: sched.countedConnections,
     rttMs: timing.rttMs,

@@ -1,7 +1,7 @@
 /**
  * `ftpsync probe`: ask one server what it supports, with few connections, through the same
  * adapter, ledger and gate as apply. It writes only inside a temporary directory it creates and
- * always removes. The findings feed recommend.ts (pure).
+ * always removes. The findings feed recommend() in report.ts (pure).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,7 +13,8 @@ import { ConnectionLedger } from '../budget/ledger.js';
 import { countedLimit } from '../core/firewall-limit.js';
 import { formatFtpTime } from '../core/ftp-time.js';
 import type { ListingStrategyName, Manifest, ServerConfig } from '../manifest/types.js';
-import { FtpSession, type TlsInfo } from '../remote/ftp-session.js';
+import { FtpSession } from '../remote/ftp-session.js';
+import { tlsInfo, type TlsInfo } from './session-info.js';
 
 export type Verdict = 'yes' | 'no' | 'not tried';
 
@@ -112,7 +113,7 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
       rtts.push(performance.now() - t);
     }
     f.rttMs = Math.round(median(rtts) * 10) / 10;
-    f.features = [...(await passive.featureList()).entries()].map(([k, v]) => (v ? `${k} ${v}` : k)).sort();
+    f.features = [...(await passive.features()).entries()].map(([k, v]) => (v ? `${k} ${v}` : k)).sort();
 
     const pwd = /"(.*)"/.exec((await passive.command('PWD')).message)?.[1]?.replaceAll('""', '"') ?? '/';
     // Never create the sync's remote dir (or its parents): only use it when it already exists.
@@ -132,10 +133,10 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
     const replacement = 'probe a, replaced\n';
     const again = join(local, 'again');
     await writeFile(again, replacement);
-    const renameWarningsBefore = passive.warningCount();
+    const renameWarningsBefore = passive.serverWarnings.size;
     await passive.upload(again, `${f.tempDir}/a.txt`, { atomic: true });
     const size = await passive.command(`SIZE ${f.tempDir}/a.txt`);
-    f.atomicRename = size.code === 213 && Number(size.message.split(' ').pop()) === replacement.length && passive.warningCount() === renameWarningsBefore ? 'yes' : 'no';
+    f.atomicRename = size.code === 213 && Number(size.message.split(' ').pop()) === replacement.length && passive.serverWarnings.size === renameWarningsBefore ? 'yes' : 'no';
     if (f.atomicRename === 'no') notes.push('the server does not rename over an existing file: ftpsync deletes the old file first (a short window without it)');
 
     const stamp = formatFtpTime(MTIME);
@@ -149,7 +150,7 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
     const expected = new Map<string, number>([['a.txt', replacement.length], ['b with space.txt', TEST_FILES[1]![1].length], ['.probe-dot.txt', TEST_FILES[3]![1].length]]);
     for (const strategy of ['stat', 'mlsd', 'list'] as const) {
       const before = passive.dataConnections;
-      const entries = await passive.listWith(f.tempDir, strategy);
+      const entries = await passive.lister.listWith(f.tempDir, strategy);
       const dataConnections = passive.dataConnections - before;
       if (entries === null) {
         f.listing.push({ strategy, result: 'refused', dataConnections });
@@ -168,7 +169,7 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
       result: recursive.code < 211 || recursive.code > 213 ? 'refused' : recursiveText.includes('c.txt') && recursiveText.includes('a.txt') ? 'works' : 'incomplete',
       dataConnections: 0,
     });
-    f.tlsInfo = passive.tlsInfo();
+    f.tlsInfo = tlsInfo(passive);
     if (f.tlsInfo && f.tlsInfo.dataSessionResumed === false) notes.push('TLS data connections did not resume the control session; servers that require reuse (vsftpd require_ssl_reuse) would refuse them');
 
     f.activeMode = await tryActive(config, deps, f.tempDir, notes);
@@ -189,7 +190,7 @@ async function tryActive(config: ServerConfig, deps: { ledger: ConnectionLedger;
   let s: FtpSession | null = null;
   try {
     s = await FtpSession.open(cfg, deps);
-    const entries = await s.listWith(dir, 'list');
+    const entries = await s.lister.listWith(dir, 'list');
     return entries && entries.some((e) => e.name === 'a.txt') ? 'yes' : 'no';
   } catch (e) {
     notes.push(`active mode: ${e instanceof Error ? e.message : String(e)}`);

@@ -13,6 +13,7 @@ import type { FTPContext, FTPResponse } from 'basic-ftp';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import type { DataClosePolicy } from '../manifest/types.js';
 import type { ConnectionGate } from './types.js';
+import { dataTlsParams, rememberTlsSession, type TransferStrategy } from './basic-ftp-internals.js';
 import { trackSocket } from './socket-tracking.js';
 
 export interface DataConnectionOptions {
@@ -29,13 +30,12 @@ export interface DataConnectionOptions {
   onOpen?: (socket: Socket) => void;
 }
 
-type FtpContextInternals = FTPContext & { tlsSessionStore?: Buffer; tlsOptions: object; ipFamily?: number };
-
 /** Wrap the raw socket in TLS when the control connection uses TLS, reusing its session. */
-function maybeTls(ftp: FtpContextInternals, raw: Socket): Socket {
+function maybeTls(ftp: FTPContext, raw: Socket): Socket {
   if (!(ftp.socket instanceof TLSSocket)) return raw;
-  const tls = tlsConnect({ ...ftp.tlsOptions, socket: raw, session: (ftp.tlsSessionStore ?? ftp.socket.getSession()) as Buffer | undefined });
-  tls.on('session', (s: Buffer) => (ftp.tlsSessionStore = s));
+  const { options, session } = dataTlsParams(ftp);
+  const tls = tlsConnect({ ...options, socket: raw, session });
+  tls.on('session', (s: Buffer) => rememberTlsSession(ftp, s));
   return tls;
 }
 
@@ -68,7 +68,7 @@ function parsePasv(message: string): { host: string; port: number } {
   return { host: `${m[1]}.${m[2]}.${m[3]}.${m[4]}`, port: Number(m[5]) * 256 + Number(m[6]) };
 }
 
-function connectData(ftp: FtpContextInternals, host: string, port: number, o: DataConnectionOptions, reservation: number): Promise<void> {
+function connectData(ftp: FTPContext, host: string, port: number, o: DataConnectionOptions, reservation: number): Promise<void> {
   return new Promise((resolve, reject) => {
     // allowHalfOpen: keep our side open after the server's FIN, so we decide how to close.
     const raw = new net.Socket({ allowHalfOpen: o.closePolicy === 'reset' && !(ftp.socket instanceof TLSSocket) });
@@ -90,10 +90,9 @@ function connectData(ftp: FtpContextInternals, host: string, port: number, o: Da
 }
 
 /** Passive mode: EPSV, falling back to PASV (the data host is always the control host). */
-export function passiveStrategy(o: DataConnectionOptions): (ftp: FTPContext) => Promise<FTPResponse> {
+export function passiveStrategy(o: DataConnectionOptions): TransferStrategy {
   let useEpsv = true;
-  return async (ftpCtx) => {
-    const ftp = ftpCtx as FtpContextInternals;
+  return async (ftp) => {
     const reservation = await o.gate.acquire('data', o.purpose());
     try {
       const controlHost = ftp.socket.remoteAddress;
@@ -124,9 +123,8 @@ export function passiveStrategy(o: DataConnectionOptions): (ftp: FTPContext) => 
  * transfer command is sent. basic-ftp wants ftp.dataSocket set before the command, so it gets a
  * stand-in stream that is joined to the server's connection when it arrives.
  */
-export function activeStrategy(o: DataConnectionOptions): (ftp: FTPContext) => Promise<FTPResponse> {
-  return async (ftpCtx) => {
-    const ftp = ftpCtx as FtpContextInternals;
+export function activeStrategy(o: DataConnectionOptions): TransferStrategy {
+  return async (ftp) => {
     const reservation = await o.gate.acquire('data', o.purpose());
     const localAddress = ftp.socket.localAddress;
     let listener: net.Server;

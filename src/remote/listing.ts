@@ -8,6 +8,7 @@ import { FileType, parseList, type FileInfo } from 'basic-ftp';
 import { unsafeNameReason } from '../core/names.js';
 import type { RemoteEntry } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
+import { detachControlReader } from './basic-ftp-internals.js';
 
 const MAX_STAT_REPLY_BYTES = 256 * 1024 * 1024;
 
@@ -103,12 +104,11 @@ export interface ControlReply {
 
 /**
  * Send a command on the control socket and read its (possibly huge) multi-line reply ourselves.
- * basic-ftp's own 'data' listener is detached meanwhile and restored after.
+ * basic-ftp's own reader is detached meanwhile and restored after (basic-ftp-internals.ts).
  */
 export function rawControlCommand(socket: Socket, command: string, timeoutMs: number, maxBytes = MAX_STAT_REPLY_BYTES): Promise<ControlReply> {
   return new Promise((resolve, reject) => {
-    const saved = socket.listeners('data') as Array<(chunk: string | Buffer) => void>;
-    socket.removeAllListeners('data');
+    const restoreReader = detachControlReader(socket);
     let buf = '';
     let bytes = 0;
     let code: string | null = null;
@@ -118,7 +118,7 @@ export function rawControlCommand(socket: Socket, command: string, timeoutMs: nu
       clearTimeout(timer);
       socket.removeListener('data', onData);
       socket.removeListener('close', onClose);
-      for (const l of saved) socket.on('data', l);
+      restoreReader();
       if (err) reject(err);
       else resolve(reply!);
     };

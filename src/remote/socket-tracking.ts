@@ -1,6 +1,6 @@
 /**
  * Report a TCP connection to the ledger: opened on connect, closed with the side that closed
- * first. That side decides what the firewall keeps counting (firewall.md): the server keeps
+ * first. That side decides what the firewall keeps counting (docs/firewall.md): the server keeps
  * TIME_WAIT when its FIN came first; a reset leaves nothing.
  *
  * basic-ftp calls removeAllListeners() on sockets it closes, so listeners would be lost: the
@@ -20,7 +20,7 @@ export interface TrackOptions {
   alreadyOpen?: boolean;
   /**
    * Never trust who closed first: count the connection for the full TIME_WAIT. Used for TLS data
-   * connections, where the lab saw the server keep TIME_WAIT for ~8 % of uploads closed by us.
+   * connections, where the lab saw the server keep TIME_WAIT for some uploads closed by us (docs/firewall.md).
    */
   assumeServerClosed?: boolean;
   /** The ledger reservation the gate gave for this connection: it becomes this connection's record. */

@@ -81,11 +81,30 @@ export interface RemotePool {
   setMaxSessions(n: number): void;
   /**
    * Keep up to n sessions logged in, logging them in in the background, so their logins overlap
-   * with other work (a login took 45–90 ms on the lab's servers, the time of 20 small uploads).
+   * with other work (a login takes as long as many small uploads: docs/benchmarks.md).
    * Only once a login on this pool has succeeded: a wrong password then fails once, not n times
    * (CSF counts failed FTP logins, LF_FTPD). A failure is left to the next task, which opens its
    * own session and reports the error.
    */
   warm(n: number): void;
   close(): Promise<void>;
+}
+
+/** What a pool's sessions share about their server, filled on first use. */
+export interface SharedServerFacts {
+  features?: Map<string, string>;
+  listing?: ListingStrategyName;
+  /** STAT results that looked wrong: never try STAT again on this server. */
+  statBroken?: boolean;
+  /**
+   * How STAT lists a directory, once settled: `STAT -a .` where that lists everything `STAT .`
+   * does (pure-ftpd without -D lists dot names such as .htaccess only with -a), else `STAT .`.
+   */
+  statCommand?: 'STAT -a .' | 'STAT .';
+  warnings: Set<string>;
+  /**
+   * Temporary upload names whose upload failed with the connection gone, so nothing could remove
+   * them then: the next session that stores a file removes them (a DELE, no data connection).
+   */
+  strayTemps?: Set<string>;
 }

@@ -11,7 +11,7 @@ import type { BudgetGate } from '../budget/gate.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import { LINGER_MS, lingers } from '../budget/schedule.js';
 import type { PlannedAction } from '../core/actions.js';
-import { FtpsyncError, isFtpsyncError } from '../errors.js';
+import { isFtpsyncError } from '../errors.js';
 import { sha256File } from '../local/hash.js';
 import { walkLocal } from '../local/walk.js';
 import type { ServerConfig, SyncConfig } from '../manifest/types.js';
@@ -20,8 +20,8 @@ import type { ServerPlan } from '../plan/types.js';
 import { classify, toFtpsyncError } from '../remote/errors.js';
 import { localJoin, remoteJoin } from '../remote/safe-names.js';
 import type { RemotePool, RemoteSession } from '../remote/types.js';
-import { formatDuration } from '../manifest/duration.js';
 import { blockExplanation, looksBlocked } from './block-detect.js';
+import { BlockWait } from './block-wait.js';
 import type { Journal } from './journal.js';
 import type { Reporter } from './progress.js';
 import { perTransferMs, type TransferSpan, type TransferTimes } from './timing-store.js';
@@ -67,8 +67,6 @@ export interface ServerResult {
 }
 
 const MAX_TRIES = 3;
-/** While blocked, probe with one connection this often (each probe the firewall may count). */
-const BLOCK_PROBE_EVERY_MS = 15_000;
 
 /** Effective time per upload and download, from each kind's span (see perTransferMs). */
 function transferTimes(spans: Partial<Record<'upload' | 'download', TransferSpan>>, sessions: number): TransferTimes {
@@ -89,72 +87,35 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   const syncByName = new Map(d.syncs.map((s) => [s.name, s]));
   const failedSyncs = new Set<string>();
   let successes = 0;
-  let halted: FtpsyncError | null = null;
   const peakTimer = setInterval(() => (result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()))), 250);
   // Each kind's span for the next plan's ETA; idleMs grows while no session works (pauses, blocks).
   const spans: Partial<Record<'upload' | 'download', TransferSpan & { idleAtStart: number }>> = {};
   let idleMs = 0;
 
-  /**
-   * A block: stop opening connections at once (the gate rejects every caller), explain, then per
-   * policy stop, or wait in steps and probe with one connection until the block lifts (bounded).
-   */
-  let blockWait: Promise<boolean> | null = null;
-  let blockWaitedMs = 0;
-  const waitOutBlock = (err: FtpsyncError): Promise<boolean> => {
-    if (halted) return Promise.resolve(false);
-    blockWait ??= (async () => {
-      d.gate.halt(err);
-      d.reporter.blocked(blockExplanation(d.server, d.ledger.counted(now()), d.gate.limit, err.message));
-      const { policy, maxWaitMs } = d.server.firewall.onBlock;
-      const waitStarted = now();
-      try {
-        if (policy === 'stop') {
-          halted = err;
-          return false;
-        }
-        const probeDir = d.syncs[0]?.remotePath ?? '/';
-        while (now() - waitStarted + blockWaitedMs < maxWaitMs) {
-          const step = Math.min(BLOCK_PROBE_EVERY_MS, maxWaitMs - blockWaitedMs - (now() - waitStarted));
-          d.reporter.note(plan.server, `not opening connections: waiting ${formatDuration(step)} for the block to lift (policy wait, waited ${formatDuration(blockWaitedMs + now() - waitStarted)} of at most ${formatDuration(maxWaitMs)})`);
-          await sleep(step);
-          d.gate.resume();
-          try {
-            await d.pool.withSession((s) => s.list(probeDir));
-            d.reporter.note(plan.server, `the block lifted after ${formatDuration(now() - waitStarted)}: resuming`);
-            return true;
-          } catch (probeErr) {
-            const pe = isFtpsyncError(probeErr) ? probeErr : toFtpsyncError(probeErr, { server: plan.server, op: 'probe' });
-            if (classify(pe) !== 'maybe-blocked') {
-              d.reporter.note(plan.server, `probe after the block: ${pe.message}: resuming`);
-              return true;
-            }
-            d.gate.halt(err);
-          }
-        }
-        halted = new FtpsyncError('E_BLOCKED', `${plan.server}: still blocked after waiting ${formatDuration(maxWaitMs)}: ${err.message}`, 'Run apply again later: it resumes where it stopped. See the explanation above for what to change.', { server: plan.server });
-        return false;
-      } finally {
-        blockWaitedMs += now() - waitStarted;
-        idleMs += now() - waitStarted;
-        blockWait = null;
-      }
-    })();
-    return blockWait;
-  };
+  const blocks = new BlockWait({
+    server: plan.server,
+    onBlock: d.server.firewall.onBlock,
+    gate: d.gate,
+    explain: (err) => blockExplanation(d.server, d.ledger.counted(now()), d.gate.limit, err.message),
+    reporter: d.reporter,
+    probe: () => d.pool.withSession((s) => s.list(d.syncs[0]?.remotePath ?? '/')),
+    now,
+    sleep,
+    onIdle: (ms) => (idleMs += ms),
+  });
 
   try {
     // apply warmed the pool when it planned; a saved plan's run logs its sessions in here.
     d.pool.warm(Math.min(plan.parallel, plan.actions.length));
 
     for (const phase of plan.phases) {
-      if (halted) break;
+      if (blocks.halted) break;
       // Pause: until the live ledger has room for this phase (as the plan computed, but measured).
       // Only connections that keep counting TIME_WAIT-scale times need their room at once, and only
       // a TIME_WAIT-scale wait is taken whole, before the phase. Uploads and reset downloads stop
       // counting within round trips: they are left to the gate, which admits each connection as a
-      // slot frees. (Waiting for a whole phase's room for them stalled every phase: 3,000 uploads
-      // took 19 s, not 11; and an upload phase waited 245 s for the lock read's TIME_WAIT.)
+      // slot frees. (Waiting for a whole phase's room for them stalled every phase, and made an
+      // upload phase wait out the lock read's TIME_WAIT: docs/benchmarks.md.)
       const lingering = phase.actionIds.reduce((n, id) => {
         const a = byId.get(id)!;
         return lingers(a.cost.countedMs) ? n + a.cost.connections : n;
@@ -179,10 +140,10 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
         stages.get(a.stage)!.push(a);
       }
       for (const stage of [...stages.keys()].sort((x, y) => x - y)) {
-        if (halted) break;
+        if (blocks.halted) break;
         const queue = [...stages.get(stage)!];
         const worker = async () => {
-          for (let a = queue.shift(); a && !halted; a = queue.shift()) {
+          for (let a = queue.shift(); a && !blocks.halted; a = queue.shift()) {
             if (d.journal.has(a.id)) {
               result.skippedFromJournal++;
               continue;
@@ -213,7 +174,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
                 const cls = classify(err);
                 if (looksBlocked({ errorClass: cls, successesBefore: successes, reset: /ECONNRESET|ECONNREFUSED|EPIPE/.test(err.message), attempt })) {
                   // Every worker that hits the block waits on the same wait; a lifted block retries the action.
-                  if (await waitOutBlock(err)) {
+                  if (await blocks.waitOut(err)) {
                     attempt = 0;
                     continue;
                   }
@@ -241,7 +202,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
       }
     }
   } catch (e) {
-    halted = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, op: 'apply' });
+    blocks.halted = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, op: 'apply' });
   } finally {
     clearInterval(peakTimer);
   }
@@ -249,6 +210,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()));
   result.elapsedMs = now() - started;
   result.transferTimes = transferTimes(spans, plan.parallel);
+  const halted = blocks.halted;
   if (halted) {
     result.ok = false;
     result.halted = true;

@@ -44,7 +44,7 @@ export class Journal {
   /**
    * A written line is in the kernel, so it survives kill -9 of this process. fsync guards against a
    * power loss, where losing the last second's lines only means re-sending those files; so it runs
-   * at most once a second (per action it took 40 % of an upload's time: docs/benchmarks.md).
+   * at most once a second (per action it blocked the event loop: docs/benchmarks.md).
    */
   record(actionId: string): void {
     if (this.fd === null) {

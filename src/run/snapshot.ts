@@ -9,7 +9,7 @@ import type { LearnedWork } from '../budget/cost.js';
 import type { LocalEntry, RemoteTree } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
 import { sha256File } from '../local/hash.js';
-import { walkLocal } from '../local/walk.js';
+import { walkLocal, type LocalSnapshot } from '../local/walk.js';
 import type { Manifest, ServerConfig, SyncConfig } from '../manifest/types.js';
 import { planOrder, type ServerSnapshot, type SyncInputs } from '../plan/build.js';
 import { parseState, STATE_FILE } from '../plan/diff.js';
@@ -20,7 +20,8 @@ import { LOCK_NAME } from './remote-lock.js';
 
 export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool: RemotePool): Promise<SyncInputs> {
   const started = performance.now();
-  const local = sync.direction === 'download' && !existsSync(sync.localPath) ? new Map<string, LocalEntry>() : walkLocal(sync.localPath, sync).entries;
+  const walked: LocalSnapshot = sync.direction === 'download' && !existsSync(sync.localPath) ? { entries: new Map<string, LocalEntry>(), skipped: [] } : walkLocal(sync.localPath, sync);
+  const local = walked.entries;
   let hashes: Map<string, string> | undefined;
   if (sync.compare === 'checksum' && sync.direction === 'upload') {
     hashes = new Map();
@@ -28,7 +29,7 @@ export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool:
   }
   return pool.withSession(async (session) => {
     // Round trips measured before and after the listing: apply's other sessions log in at the
-    // start, and the server's work for their logins showed as 0.5 ms round trips where 0.2 was right.
+    // start, and the server's work for their logins inflated the first NOOPs (docs/benchmarks.md).
     const rttBefore = await session.roundTripMs();
     let remote: RemoteTree = new Map();
     let strategy: ServerPlan['listing']['strategy'] = 'stat';
@@ -46,7 +47,7 @@ export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool:
     }
     const state = sync.compare === 'checksum' ? parseState(await session.readSmallFile(remoteJoin(sync.remotePath, STATE_FILE))) : null;
     const rttMs = Math.min(rttBefore, await session.roundTripMs(2));
-    return { local, remote, ...(hashes ? { hashes } : {}), state, listingStrategy: strategy, listingDataConnections: dataConnections, rttMs, readMs: Math.round(performance.now() - started) };
+    return { local, skipped: walked.skipped, remote, ...(hashes ? { hashes } : {}), state, listingStrategy: strategy, listingDataConnections: dataConnections, rttMs, readMs: Math.round(performance.now() - started) };
   });
 }
 

@@ -5,7 +5,7 @@
  * the recent runs, weighted by how many transfers each measured (see medianRun): one slow spell
  * of the machine or the server does not move the next ETA, and a 50-file incremental run (slower
  * per file: a cold start) barely counts against 3,000 files. Kept beside the journal in
- * .ftpsync/timing.json, keyed by host:port. Servers differ by ±30 % in per-transfer work
+ * .ftpsync/timing.json, keyed by host:port. Servers differ in per-transfer work
  * (docs/benchmarks.md); the first apply fixes that.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -21,8 +21,8 @@ const MAX_RUN_WEIGHT = 3_000;
 /**
  * The recent runs kept: the newest ones until they weigh 5 big runs (a server that changed shows
  * after 3 of them), at most 20. By weight, not by count: five 50-file incremental runs (slower
- * per file) must not push out what 3,000-file runs showed (they did: the next 3,000 uploads'
- * ETA came out 60 % high).
+ * per file) must not push out what 3,000-file runs showed (they did, and the next big run's ETA
+ * came out far too high: docs/benchmarks.md).
  */
 const RECENT_WEIGHT = 5 * MAX_RUN_WEIGHT;
 export const MAX_RUNS = 20;
@@ -69,9 +69,8 @@ export interface TransferSpan {
 /**
  * Time per transfer in one session, from throughput (pure): the span they took, without idle
  * time, times the sessions that shared it, over how many. This is what the plan's ETA adds up
- * (n transfers over `parallel` lanes). Per-transfer stopwatch times were not: on the lab's LAN most
- * transfers took ~1 ms and a few 10+ ms (event loop, disk, the other session), and the mean of
- * them without the slowest 5 % came out at 1.6 ms where the runs took 2.5 ms per transfer.
+ * (n transfers over `parallel` lanes). Per-transfer stopwatch times were not: on a LAN they are
+ * bimodal and their trimmed mean came out well below what runs took (docs/benchmarks.md).
  */
 export function perTransferMs(span: TransferSpan, sessions: number): number {
   const busy = Math.max(0, span.lastEndMs - span.firstStartMs - span.idleMs);
@@ -134,8 +133,8 @@ export function learnedFrom(times: TransferTimes, rttMs: number): MeasuredWork {
 /**
  * The run to plan with (pure): of `runs`, the one whose time per transfer (work + round trips) is
  * the median, each run weighted by its transfers (at most MAX_RUN_WEIGHT). Where the weights split
- * exactly in half, the two runs in the middle are averaged. The lab's runs of the same 3,000 files
- * varied by up to 2× within minutes; a weighted mean let one slow run move the next ETA by 60 %.
+ * exactly in half, the two runs in the middle are averaged. The same run's time varies a lot
+ * within minutes, and a weighted mean let one slow run move the next ETA (docs/benchmarks.md).
  */
 export function medianRun(runs: WorkFigure[], trips: number): WorkFigure | undefined {
   const total = (r: WorkFigure) => r.workMs + trips * r.rttMs;

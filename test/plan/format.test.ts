@@ -13,7 +13,7 @@ const T = Date.UTC(2026, 0, 10, 12, 0, 0);
 const server: ServerConfig = {
   name: 'prod', host: 'ftp.example.com', port: 21, user: 'deploy', password: makeSecret('s3cret-value', 'env FTP_PASSWORD'), tls: 'explicit', verifyCertificate: true,
   mode: 'passive', timeouts: { connectMs: 15_000, dataMs: 30_000 }, dataClose: 'normal', listing: 'auto',
-  firewall: { maxConnections: 10, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, countedPorts: 'all', onBlock: { policy: 'stop', maxWaitMs: 60_000 } },
+  firewall: { maxConnections: 10, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 60_000 } },
 };
 const sync: SyncConfig = { name: 'site', servers: ['prod'], direction: 'upload', localPath: '/srv/site', remotePath: '/www', delete: true, exclude: [], include: [], compare: 'size-mtime', last: ['index.html'] };
 const backup: SyncConfig = { ...sync, name: 'logs', direction: 'download', localPath: '/srv/logs', remotePath: '/logs', delete: false, last: [] };

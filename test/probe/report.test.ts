@@ -7,7 +7,7 @@ import { formatFindingsText, recommend, recommendationYaml } from '../../src/pro
 const server: ServerConfig = {
   name: 'prod', host: 'ftp.example.com', port: 21, user: 'u', tls: 'none', verifyCertificate: true, mode: 'passive',
   timeouts: { connectMs: 15_000, dataMs: 30_000 }, dataClose: 'normal', listing: 'auto',
-  firewall: { maxConnections: 100, timeWaitMs: 240_000, headroom: 0.8, parallel: 2, maxSessions: 4, countedPorts: 'all', onBlock: { policy: 'stop', maxWaitMs: 2_100_000 } },
+  firewall: { maxConnections: 100, timeWaitMs: 240_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 2_100_000 } },
 };
 
 function findings(over: Partial<ProbeFindings> = {}): ProbeFindings {

@@ -17,7 +17,7 @@ export function labServerConfig(s: LabServer, over: Partial<ServerConfig> = {}):
     timeouts: { connectMs: 10_000, dataMs: 15_000 },
     dataClose: 'normal',
     listing: 'auto',
-    firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, countedPorts: 'all', onBlock: { policy: 'stop', maxWaitMs: 60_000 } },
+    firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 60_000 } },
     ...over,
   };
 }

@@ -117,7 +117,7 @@ function config(port: number, listing: ServerConfig['listing']): ServerConfig {
   return {
     name: 'hostile', host: '127.0.0.1', port, user: 'u', password: makeSecret('pw-not-printed', 'test'), tls: 'none', verifyCertificate: true, mode: 'passive',
     timeouts: { connectMs: 5_000, dataMs: 5_000 }, dataClose: 'normal', listing,
-    firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 1, maxSessions: 2, countedPorts: 'all', onBlock: { policy: 'stop', maxWaitMs: 1000 } },
+    firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 1, maxSessions: 2, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
   };
 }
 

@@ -84,7 +84,7 @@ function config(port: number, password: string): ServerConfig {
   return {
     name: 'counting', host: '127.0.0.1', port, user: 'u', password: makeSecret(password, 'test'), tls: 'none', verifyCertificate: true, mode: 'passive',
     timeouts: { connectMs: 5_000, dataMs: 5_000 }, dataClose: 'normal', listing: 'auto',
-    firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 3, maxSessions: 4, countedPorts: 'all', onBlock: { policy: 'stop', maxWaitMs: 1000 } },
+    firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 3, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
   };
 }
 

@@ -37,7 +37,7 @@ function serverConfig(lab: Lab, name: LabServerName, o: { tls: ServerConfig['tls
     timeouts: { connectMs: 10_000, dataMs: 15_000 },
     dataClose: o.dataClose,
     listing: 'auto',
-    firewall: { maxConnections: 1000, timeWaitMs: 60_000, headroom: 1, parallel: 1, maxSessions: 4, countedPorts: 'all', onBlock: { policy: 'stop', maxWaitMs: 1000 } },
+    firewall: { maxConnections: 1000, timeWaitMs: 60_000, headroom: 1, parallel: 1, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
   };
 }
 

@@ -93,7 +93,7 @@ function fakePool(o: { ledger: ConnectionLedger; gate: BudgetGate; now: () => nu
 function server(onBlock: ServerConfig['firewall']['onBlock']): ServerConfig {
   return {
     name: 'fake',
-    firewall: { maxConnections: 10, headroom: 0.8, timeWaitMs: 60_000, parallel: 1, maxSessions: 4, countedPorts: 'all', onBlock },
+    firewall: { maxConnections: 10, headroom: 0.8, timeWaitMs: 60_000, parallel: 1, maxSessions: 4, onBlock },
   } as unknown as ServerConfig;
 }
 

@@ -1,0 +1,32 @@
+/** How the demo server writes times and listing lines (UTC, as vsftpd and MLSD do). */
+import type { Stats } from 'node:fs';
+import { formatFtpTime } from '../core/ftp-time.js';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function pad(n: number, w = 2): string {
+  return String(n).padStart(w, '0');
+}
+
+export function parseFtpTime(s: string): Date | null {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?$/.exec(s);
+  if (!m) return null;
+  const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** One `ls -l` line, as vsftpd writes it (UTC times). */
+export function unixListLine(name: string, st: Stats, now = new Date()): string {
+  const kind = st.isDirectory() ? 'd' : '-';
+  const perms = st.isDirectory() ? 'rwxr-xr-x' : 'rw-r--r--';
+  const d = st.mtime;
+  const recent = Math.abs(now.getTime() - d.getTime()) < 180 * 86_400_000;
+  const when = recent ? `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}` : ` ${d.getUTCFullYear()}`;
+  const date = `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${when}`;
+  return `${kind}${perms}    1 ftp      ftp  ${String(st.size).padStart(12, ' ')} ${date} ${name}`;
+}
+
+export function mlsdLine(name: string, st: Stats): string {
+  const type = st.isDirectory() ? 'dir' : 'file';
+  return `type=${type};size=${st.size};modify=${formatFtpTime(st.mtime)}; ${name}`;
+}

@@ -1,0 +1,73 @@
+/**
+ * Every place ftpsync reaches into basic-ftp below its documented API, in one file, so an upgrade
+ * is audited here. Each override names the basic-ftp version whose dist/ it was checked against;
+ * package.json pins that version and test/remote/basic-ftp-internals.test.ts fails when the
+ * installed basic-ftp no longer has what these rely on. Before changing the pin, re-read
+ * node_modules/basic-ftp/dist/{Client,FtpContext}.js for each entry and update its version.
+ */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Client, FTPContext, FTPResponse } from 'basic-ftp';
+
+/** The basic-ftp version every override below was checked against. */
+export const BASIC_FTP_CHECKED = '6.2.6';
+
+/** A Client.prepareTransfer replacement: opens the data connection for the next transfer. */
+export type TransferStrategy = (ftp: FTPContext) => Promise<FTPResponse>;
+
+type ContextInternals = FTPContext & { _newSocket: () => Socket };
+
+// 6.2.6: FTPContext._newSocket() makes the control socket (FtpContext.js, "replaced for unit tests"); ours is tracked by the ledger.
+export function setControlSocketFactory(client: Client, make: () => Socket): void {
+  (client.ftp as ContextInternals)._newSocket = make;
+}
+
+// 6.2.6: FTPContext.handle() records `new Error().stack` per task, only for an overlapping-task message the pool rules out; sent with stack capture off.
+export function withoutTaskStacks(ftp: FTPContext): void {
+  const handle = ftp.handle.bind(ftp);
+  ftp.handle = ((command, responseHandler) => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return handle(command, responseHandler);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }) as typeof ftp.handle;
+}
+
+// 6.2.6: Client.prepareTransfer is awaited by list/uploadFrom/downloadTo before each transfer command; ours asks the gate and tracks the socket.
+export function setTransferStrategy(client: Client, strategy: TransferStrategy): void {
+  client.prepareTransfer = strategy;
+}
+
+// 6.2.6: Client.list() sends each of availableListCommands in turn and hands the text to parseList; one command, raw text kept.
+export async function listRawText(client: Client, command: string): Promise<string> {
+  let text = '';
+  client.parseList = (raw: string) => {
+    text = raw;
+    return [];
+  };
+  client.availableListCommands = [command];
+  await client.list();
+  return text;
+}
+
+// 6.2.6: FTPContext.tlsOptions (set by useTLS/connectImplicitTLS) and tlsSessionStore (updated on the control socket's 'session'); data TLS reuses them.
+export function dataTlsParams(ftp: FTPContext): { options: FTPContext['tlsOptions']; session: Buffer | undefined } {
+  return { options: ftp.tlsOptions, session: ftp.tlsSessionStore ?? (ftp.socket as TLSSocket).getSession() };
+}
+
+// 6.2.6: as above; a data connection's newer session is what the next one resumes.
+export function rememberTlsSession(ftp: FTPContext, session: Buffer): void {
+  ftp.tlsSessionStore = session;
+}
+
+// 6.2.6: FTPContext reads replies through its 'data' listener on the control socket (_onControlSocketData); detached while rawControlCommand (listing.ts) reads a reply itself.
+export function detachControlReader(socket: Socket): () => void {
+  const saved = socket.listeners('data') as Array<(chunk: string | Buffer) => void>;
+  socket.removeAllListeners('data');
+  return () => {
+    for (const l of saved) socket.on('data', l);
+  };
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { FtpsyncError } from '../../src/errors.js';
+import { BLOCK_PROBE_EVERY_MS, BlockWait, type BlockWaitDeps } from '../../src/run/block-wait.js';
+
+const BLOCK = new FtpsyncError('E_TIMEOUT', 'web: timeout after 30 s');
+const STILL_BLOCKED = new FtpsyncError('E_TIMEOUT', 'web: timeout again');
+
+/** A BlockWait on a fake clock; `probes` says what each probe does (throw or succeed). */
+function setup(onBlock: BlockWaitDeps['onBlock'], probes: Array<Error | null>) {
+  let t = 0;
+  const log: string[] = [];
+  let idle = 0;
+  const deps: BlockWaitDeps = {
+    server: 'web',
+    onBlock,
+    gate: { halt: () => log.push('halt'), resume: () => log.push('resume') },
+    explain: (e) => `explained: ${e.message}`,
+    reporter: { blocked: (text) => log.push(`blocked ${text}`), note: (_s, text) => log.push(`note ${text.split(':')[0]}`) },
+    probe: async () => {
+      log.push('probe');
+      const p = probes.shift();
+      if (p === undefined) throw new Error('more probes than the test expected');
+      if (p) throw p;
+    },
+    now: () => t,
+    sleep: async (ms) => {
+      t += ms;
+    },
+    onIdle: (ms) => (idle += ms),
+  };
+  return { blocks: new BlockWait(deps), log, idle: () => idle, clock: () => t };
+}
+
+describe('the block-wait state machine', () => {
+  it('policy stop: halts the gate, explains, and stops the run without probing', async () => {
+    const { blocks, log } = setup({ policy: 'stop', maxWaitMs: 60_000 }, []);
+    expect(await blocks.waitOut(BLOCK)).toBe(false);
+    expect(blocks.halted).toBe(BLOCK);
+    expect(log).toEqual(['halt', 'blocked explained: web: timeout after 30 s']);
+    // Once halted, later callers stop at once.
+    expect(await blocks.waitOut(BLOCK)).toBe(false);
+    expect(log).toHaveLength(2);
+  });
+
+  it('policy wait: sleeps a step, resumes the gate, probes; a probe that works resumes the run', async () => {
+    const { blocks, log, idle, clock } = setup({ policy: 'wait', maxWaitMs: 60_000 }, [STILL_BLOCKED, null]);
+    expect(await blocks.waitOut(BLOCK)).toBe(true);
+    expect(blocks.halted).toBeNull();
+    expect(log).toEqual(['halt', 'blocked explained: web: timeout after 30 s', 'note not opening connections', 'resume', 'probe', 'halt', 'note not opening connections', 'resume', 'probe', 'note the block lifted after 30s']);
+    expect(clock()).toBe(2 * BLOCK_PROBE_EVERY_MS);
+    expect(idle()).toBe(2 * BLOCK_PROBE_EVERY_MS);
+  });
+
+  it('a probe that fails for another reason than a block resumes too (the action decides)', async () => {
+    const { blocks, log } = setup({ policy: 'wait', maxWaitMs: 60_000 }, [new FtpsyncError('E_FTP', 'web: 550 no such directory')]);
+    expect(await blocks.waitOut(BLOCK)).toBe(true);
+    expect(log.at(-1)).toBe('note probe after the block');
+  });
+
+  it('gives up after maxWait over the whole run, with E_BLOCKED and a hint', async () => {
+    const { blocks, clock } = setup({ policy: 'wait', maxWaitMs: 40_000 }, [STILL_BLOCKED, STILL_BLOCKED, STILL_BLOCKED]);
+    expect(await blocks.waitOut(BLOCK)).toBe(false);
+    // Steps of 15 s, the last one cut to what is left of the 40 s.
+    expect(clock()).toBe(40_000);
+    expect(blocks.halted?.code).toBe('E_BLOCKED');
+    expect(blocks.halted?.message).toBe('web: still blocked after waiting 40s: web: timeout after 30 s');
+    expect(blocks.halted?.hint).toMatch(/resumes where it stopped/);
+  });
+
+  it('a second block in the same run only gets what is left of maxWait', async () => {
+    const { blocks, clock } = setup({ policy: 'wait', maxWaitMs: 40_000 }, [null, STILL_BLOCKED, STILL_BLOCKED]);
+    expect(await blocks.waitOut(BLOCK)).toBe(true);
+    expect(clock()).toBe(15_000);
+    expect(await blocks.waitOut(BLOCK)).toBe(false);
+    expect(clock()).toBe(40_000);
+  });
+
+  it('workers that hit the block together share one wait', async () => {
+    const { blocks, log } = setup({ policy: 'wait', maxWaitMs: 60_000 }, [null]);
+    const [a, b, c] = await Promise.all([blocks.waitOut(BLOCK), blocks.waitOut(BLOCK), blocks.waitOut(BLOCK)]);
+    expect([a, b, c]).toEqual([true, true, true]);
+    expect(log.filter((l) => l === 'probe')).toHaveLength(1);
+    expect(log.filter((l) => l.startsWith('blocked'))).toHaveLength(1);
+  });
+});
