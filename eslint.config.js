@@ -26,6 +26,9 @@ export default tseslint.config(
   forbid('plan', ['remote', 'run', 'cli'], 'remote/, run/ or cli/: planning is pure; run/ reads the snapshots and hands them in'),
   forbid('budget', ['plan', 'run', 'cli'], 'plan/, run/ or cli/: the budget is pure; the shapes it shares with plan/ live in core/'),
   forbid('remote', ['plan', 'run', 'cli'], 'plan/, run/ or cli/: remote access knows nothing of plans or runs'),
+  forbid('local', ['remote', 'plan', 'run', 'cli'], 'remote/, plan/, run/ or cli/: the local walk knows only the local tree'),
+  forbid('manifest', ['remote', 'plan', 'budget', 'run', 'cli'], 'remote/, plan/, budget/, run/ or cli/: loading a manifest opens no connection'),
+  forbid('probe', ['run', 'cli'], 'run/ or cli/: probe measures through remote/ and reports to cli/'),
   {
     // Only an entry point ends the process; everything else throws (FtpsyncError) or sets process.exitCode.
     files: ['src/**/*.ts'],
