@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'E_TIMEOUT'
   | 'E_PLAN_STALE'
   | 'E_PLAN_INVALID'
+  | 'E_DELETE_GUARD'
   | 'E_LOCKED'
   | 'E_EXISTS'
   | 'E_INTERNAL';

@@ -26,6 +26,7 @@ export const DEFAULTS = {
     include: [],
     compare: 'size-mtime',
     last: [],
+    protect: [],
   },
   rollout: { haltOnFailure: true },
 } as const;

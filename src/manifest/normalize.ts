@@ -12,7 +12,7 @@ import { parseDuration } from './duration.js';
 import type { RawManifest } from './raw.js';
 import { describeValue } from './schema-errors.js';
 import { makeSecret } from './secret.js';
-import type { FirewallConfig, Manifest, ServerConfig, SyncConfig } from './types.js';
+import type { DeleteLimit, FirewallConfig, Manifest, ServerConfig, SyncConfig } from './types.js';
 import { dotted, type Path, type Reporter } from './yaml-positions.js';
 
 export interface NormalizeOptions {
@@ -145,6 +145,8 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
         if (remote !== null) remoteWriters.push({ server: n, remote, index: i });
       }
     }
+    const maxDelete = parseMaxDelete(s.maxDelete);
+    if (maxDelete && 'percent' in maxDelete && maxDelete.percent > 100) r.error([...at, 'maxDelete'], `sync "${s.name}": maxDelete ${describeValue(s.maxDelete)} is over 100 %; "100%" already allows any deletion`);
     syncs.push({
       name: s.name,
       servers: names,
@@ -156,6 +158,8 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
       include: s.include ?? [...DEFAULTS.sync.include],
       compare: s.compare ?? DEFAULTS.sync.compare,
       last: s.last ?? [...DEFAULTS.sync.last],
+      protect: s.protect ?? [...DEFAULTS.sync.protect],
+      ...(maxDelete ? { maxDelete } : {}),
     });
   });
 
@@ -181,6 +185,13 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
     stages = [{ name: 'all', servers: allServers }];
   }
   return { version: 1, file, servers, syncs, rollout: { stages, haltOnFailure: raw.rollout?.haltOnFailure ?? DEFAULTS.rollout.haltOnFailure } };
+}
+
+/** maxDelete as the schema allows it: a count of files, or "N%" of the target's files. */
+function parseMaxDelete(v: number | string | undefined): DeleteLimit | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') return { count: v };
+  return { percent: Number(v.replace('%', '').trim()) };
 }
 
 function isInside(parent: string, child: string): boolean {

@@ -37,6 +37,8 @@ export interface RawSync {
   include?: string[];
   compare?: SyncConfig['compare'];
   last?: string[];
+  protect?: string[];
+  maxDelete?: number | string;
 }
 export interface RawManifest {
   version: 1;

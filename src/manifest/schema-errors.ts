@@ -24,6 +24,7 @@ const TYPE_NAMES: Record<string, string> = { object: 'a mapping', array: 'a list
 
 const ONE_OF_EXPECTED: Array<[RegExp, string]> = [
   [/\/\$defs\/duration\//, 'a duration like "60s", "4m", "1500ms" or a number of seconds'],
+  [/maxDelete/, 'a number of files or a percentage of the target\'s files like "25%"'],
 ];
 
 /** Turn ajv's errors into one message per problem, each saying what is wrong and what is expected. */

@@ -70,7 +70,14 @@ export interface SyncConfig {
   compare: CompareMethod;
   /** Glob patterns transferred after everything else (e.g. index.html). */
   last: string[];
+  /** Glob patterns of target files never deleted or overwritten (created when missing). */
+  protect: string[];
+  /** The mass-delete guard's limit (manifest maxDelete); undefined: the default. */
+  maxDelete?: DeleteLimit;
 }
+
+/** manifest maxDelete: at most this many files, or this percentage of the target's files. */
+export type DeleteLimit = { count: number } | { percent: number };
 
 export interface RolloutConfig {
   stages: Array<{ name: string; servers: string[] }>;

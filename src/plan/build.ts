@@ -159,6 +159,8 @@ export function buildPlan(o: BuildOptions): Plan {
     createdAt: o.createdAt.toISOString(),
     tool: { name: 'ftpsync', version: o.toolVersion },
     manifestFile: manifest.file,
+    // `ftpsync plan --allow-delete` sets it on the plan it prints and saves.
+    allowDelete: false,
     fingerprint,
     rollout: {
       stages: manifest.rollout.stages.map((s) => ({ name: s.name, servers: s.servers.filter((n) => !wanted || wanted.has(n)) })).filter((s) => s.servers.length > 0),

@@ -9,6 +9,7 @@ import type { ActionKind, ActionReason, PlannedAction } from '../core/actions.js
 import { isTempName, unsafeNameReason } from '../core/names.js';
 import type { LocalEntry, RemoteEntry, RemoteTree } from '../core/tree.js';
 import type { CompareMethod, SyncConfig } from '../manifest/types.js';
+import { dirsHoldingProtected, protectMatcher } from './protect.js';
 import type { SyncSummary } from './types.js';
 
 /** Files ftpsync keeps in a sync's remote root; never synced, never deleted by a sync. */
@@ -115,6 +116,10 @@ export function diffSync(input: DiffInput): DiffResult {
   const xferKind: ActionKind = sync.direction === 'upload' ? 'upload' : 'download';
   const delKind: ActionKind = sync.direction === 'upload' ? 'delete' : 'delete-local';
   const rmdirKind: ActionKind = sync.direction === 'upload' ? 'rmdir' : 'rmdir-local';
+  // Protected target files are never overwritten nor deleted, nor the directories holding them.
+  const prot = protectMatcher(sync.protect);
+  const protectedFiles = [...dst].filter(([p, e]) => e.type === 'file' && prot.isProtected(p)).map(([p]) => p);
+  const keptDirs = dirsHoldingProtected(protectedFiles);
 
   const sorted = [...src.keys()].sort();
   for (const p of sorted) {
@@ -129,6 +134,7 @@ export function diffSync(input: DiffInput): DiffResult {
       warnings.push(`${server}/${sync.name}: ${p} is a file on one side and a directory on the other; left alone`);
       continue;
     }
+    if (d && prot.isProtected(p)) continue;
     let changed: boolean;
     if (!d) changed = true;
     else if (compareUsed === 'checksum') {
@@ -152,10 +158,15 @@ export function diffSync(input: DiffInput): DiffResult {
     bytes += s.size;
   }
 
+  let deletedFiles = 0;
+  let deletedDirs = 0;
   if (sync.delete) {
-    const gone = [...dst.keys()].filter((p) => !src.has(p)).sort();
-    for (const p of gone.filter((x) => dst.get(x)!.type !== 'dir')) add(delKind, p, STAGE_DELETE, 'extraneous');
+    const gone = [...dst.keys()].filter((p) => !src.has(p) && !prot.isProtected(p) && !keptDirs.has(p)).sort();
+    const goneFiles = gone.filter((x) => dst.get(x)!.type !== 'dir');
+    for (const p of goneFiles) add(delKind, p, STAGE_DELETE, 'extraneous');
     const dirs = gone.filter((x) => dst.get(x)!.type === 'dir').sort((a, b) => depth(b) - depth(a) || a.localeCompare(b));
+    deletedFiles = goneFiles.length;
+    deletedDirs = dirs.length;
     const maxDepth = dirs.length ? depth(dirs[0]!) : 0;
     for (const p of dirs) add(rmdirKind, p, STAGE_RMDIR + (maxDepth - depth(p)), 'extraneous');
   }
@@ -174,6 +185,13 @@ export function diffSync(input: DiffInput): DiffResult {
     compareUsed,
     counts,
     bytes,
+    deletions: {
+      files: deletedFiles,
+      dirs: deletedDirs,
+      targetFiles: [...dst].filter(([p, e]) => e.type === 'file' && !prot.isProtected(p)).length,
+      sourceFiles: [...src.values()].filter((e) => e.type === 'file').length,
+      protected: protectedFiles.length,
+    },
   };
   if (compareUsed === 'size-mtime' && [...remote.values()].some((e) => e.type === 'file' && e.mtimeMs === undefined)) {
     warnings.push(`${server}/${sync.name}: the server's listing has no modification times; files of equal size count as unchanged. Use compare: checksum.`);

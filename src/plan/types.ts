@@ -5,7 +5,22 @@
 import type { ActionKind, Phase, PlannedAction } from '../core/actions.js';
 import type { CompareMethod, Direction, ListingStrategyName } from '../manifest/types.js';
 
-export const PLAN_FORMAT_VERSION = 1;
+// 2: syncs carry `deletions`, the plan records `allowDelete` (an older apply would ignore both).
+export const PLAN_FORMAT_VERSION = 2;
+
+/** What a sync deletes on its target, in files (directories apart): the mass-delete guard's figures. */
+export interface SyncDeletions {
+  /** Target files the plan deletes (ftpsync's own leftover temporary files not counted). */
+  files: number;
+  /** Target directories the plan removes. */
+  dirs: number;
+  /** Files on the target the sync could delete: not excluded, not protected. */
+  targetFiles: number;
+  /** Files in the source (after exclude and include). */
+  sourceFiles: number;
+  /** Target files matching `protect`: never deleted or overwritten. */
+  protected: number;
+}
 
 export interface SyncSummary {
   name: string;
@@ -17,6 +32,7 @@ export interface SyncSummary {
   compareUsed: CompareMethod;
   counts: Partial<Record<ActionKind, number>> & { unchanged: number };
   bytes: number;
+  deletions: SyncDeletions;
 }
 
 export interface ServerPlan {
@@ -59,6 +75,8 @@ export interface Plan {
   createdAt: string;
   tool: { name: 'ftpsync'; version: string };
   manifestFile: string;
+  /** Made with --allow-delete: apply runs it even where the mass-delete guard would refuse it. */
+  allowDelete: boolean;
   fingerprint: PlanFingerprint;
   rollout: { stages: Array<{ name: string; servers: string[] }>; haltOnFailure: boolean };
   servers: ServerPlan[];

@@ -12,6 +12,7 @@ import { FtpsyncError, isFtpsyncError } from '../errors.js';
 import { assertKnownServers } from '../manifest/servers.js';
 import type { Manifest, SyncConfig } from '../manifest/types.js';
 import { fingerprintKey } from '../plan/build.js';
+import { checkDeleteGuard } from '../plan/delete-guard.js';
 import { localDigest, remoteDigest } from '../plan/fingerprint.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../plan/types.js';
 import { classify } from '../remote/errors.js';
@@ -32,6 +33,8 @@ export interface ApplyOptions {
   planFile?: string;
   /** Only these servers (--server). */
   servers?: string[];
+  /** --allow-delete: run deletions the mass-delete guard would refuse (this run only). */
+  allowDelete?: boolean;
   reporter: Reporter;
   /** Told when a rollout stage starts. */
   onStage?: (stage: string, servers: string[]) => void;
@@ -99,6 +102,8 @@ export async function applyManifest(o: ApplyOptions): Promise<ApplyResult> {
     if (o.planFile) {
       saved = loadSavedPlan(o.planFile);
       if (o.servers) saved = { ...saved, servers: saved.servers.filter((s) => o.servers!.includes(s.server)) };
+      // Before any server is contacted: the plan's own figures say what it deletes.
+      checkDeleteGuard(saved, manifest.syncs, { allowDelete: Boolean(o.allowDelete), manifestFile: manifest.file, savedPlan: o.planFile });
       // Every server of the plan is locked before the plan is checked, and stays locked until
       // its stage has run: nothing changes the trees between the check and the run.
       for (const sp of saved.servers) {
@@ -160,6 +165,8 @@ async function applyServer(name: string, { o, ctx, held, savedPlan, syncs, planS
     if (!held.has(name)) held.set(name, await takeSyncLocks(pool, name, syncs, reporter));
     const plan = savedPlan ?? (await makePlan(manifest, o.manifestDigest, ctx, [name]));
     const sp = plan.servers.find((x) => x.server === name)!;
+    // Refused before anything runs on this server: nothing is deleted or changed there.
+    checkDeleteGuard({ servers: [sp], allowDelete: plan.allowDelete }, syncs, { allowDelete: Boolean(o.allowDelete), manifestFile: manifest.file });
     // What planning found (unsafe names ignored, plain FTP, ...) is said here too: apply
     // is often run without a plan step in front of it.
     for (const w of sp.warnings) reporter.note(name, `warning: ${w.startsWith(`${name}: `) ? w.slice(name.length + 2) : w}`);

@@ -85,6 +85,15 @@ describe('good manifests', () => {
     expect(r.manifest!.rollout).toEqual({ stages: [{ name: 'all', servers: ['web'] }], haltOnFailure: true });
   });
 
+  it('maxDelete is a count or a percentage; protect defaults to none', () => {
+    const sync = (extra: string) => load(`version: 1\n${GOOD_SERVER}${GOOD_SYNC}${extra}`).manifest!.syncs[0]!;
+    expect(sync('')).toMatchObject({ protect: [] });
+    expect(sync('').maxDelete).toBeUndefined();
+    expect(sync('    maxDelete: 20\n').maxDelete).toEqual({ count: 20 });
+    expect(sync('    maxDelete: " 25 %"\n').maxDelete).toEqual({ percent: 25 });
+    expect(sync('    maxDelete: 100%\n    protect: [".well-known/**"]\n')).toMatchObject({ maxDelete: { percent: 100 }, protect: ['.well-known/**'] });
+  });
+
   it('implicit TLS defaults to port 990; durations parse', () => {
     const r = load(`version: 1\n${GOOD_SERVER}    tls: implicit\n    timeouts: { connect: 1500ms, data: 2m }\n    firewall: { timeWait: 4m }\n${GOOD_SYNC}`);
     const s = r.manifest!.servers.web!;
@@ -131,7 +140,7 @@ describe('the schema is the single source of the shape', () => {
   // fail typecheck); this test checks the schema lists exactly the same keys.
   const serverKeys: Record<keyof RawServer, true> = { host: true, port: true, user: true, password: true, passwordFile: true, tls: true, ca: true, servername: true, insecure: true, mode: true, active: true, timeouts: true, dataClose: true, listing: true, firewall: true };
   const firewallKeys: Record<keyof NonNullable<RawServer['firewall']>, true> = { maxConnections: true, timeWait: true, headroom: true, parallel: true, maxSessions: true, onBlock: true };
-  const syncKeys: Record<keyof RawSync, true> = { name: true, server: true, servers: true, direction: true, local: true, remote: true, delete: true, exclude: true, include: true, compare: true, last: true };
+  const syncKeys: Record<keyof RawSync, true> = { name: true, server: true, servers: true, direction: true, local: true, remote: true, delete: true, exclude: true, include: true, compare: true, last: true, protect: true, maxDelete: true };
   const topKeys: Record<keyof RawManifest | '$schema', true> = { $schema: true, version: true, servers: true, syncs: true, rollout: true };
   it.each([
     ['server', schema.$defs.server.properties, serverKeys],

@@ -70,6 +70,10 @@ describe('plan --format markdown rendered as GitHub would', () => {
     const doc = html.replace(/\n/g, ' ');
 
     expect(doc).toMatch(/<h2[^>]*>ftpsync plan<\/h2>/);
+    // The deletions come right under the heading, before the summary table: 1 of the server's 1 file.
+    expect(doc).toMatch(
+      /<\/h2> <p><strong>1 file deletion\(s\):<\/strong><\/p> <ul> <li>⚠️ <strong>more than half of the target:<\/strong> demo \/ site: 1 of 1 target file\(s\), 100 %<\/li> <\/ul>/,
+    );
     // The summary is a real table (GFM), one header row and one row for the server.
     const table = /<table>(.*?)<\/table>/.exec(doc)?.[1] ?? '';
     expect(table).not.toBe('');
@@ -82,7 +86,7 @@ describe('plan --format markdown rendered as GitHub would', () => {
 
     // 1 mkdir, 13 uploads and 1 delete on a budget of floor(10 × 0.8) = 8: several phases in a list.
     expect(doc).toMatch(/<h3[^>]*>demo<\/h3>/);
-    expect((/<ul>(.*?)<\/ul>/.exec(doc)?.[1] ?? '').match(/<li>/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    expect((/<h3[^>]*>demo<\/h3>.*?<ul>(.*?)<\/ul>/.exec(doc)?.[1] ?? '').match(/<li>/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
 
     // The file list is folded away, inside a diff code block GitHub colours.
     const details = /<details><summary>(.*?)<\/summary>(.*?)<\/details>/.exec(doc);

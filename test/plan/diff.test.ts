@@ -5,7 +5,7 @@ import { diffSync, parseState, sameFile } from '../../src/plan/diff.js';
 import { LOCK_NAME } from '../../src/run/remote-lock.js';
 
 const T = Date.UTC(2026, 0, 10, 12, 0, 0);
-const sync = (o: Partial<SyncConfig> = {}): SyncConfig => ({ name: 's', servers: ['w'], direction: 'upload', localPath: '/l', remotePath: '/r', delete: false, exclude: [], include: [], compare: 'size-mtime', last: [], ...o });
+const sync = (o: Partial<SyncConfig> = {}): SyncConfig => ({ name: 's', servers: ['w'], direction: 'upload', localPath: '/l', remotePath: '/r', delete: false, exclude: [], include: [], compare: 'size-mtime', last: [], protect: [], ...o });
 const lf = (size: number, mtimeMs = T): LocalEntry => ({ type: 'file', size, mtimeMs });
 const ld = (): LocalEntry => ({ type: 'dir', size: 0, mtimeMs: T });
 const rf = (size: number, mtimeMs: number | undefined = T, precision = 60_000): RemoteEntry => ({ name: 'x', type: 'file', size, ...(mtimeMs !== undefined ? { mtimeMs, mtimePrecisionMs: precision } : {}) });

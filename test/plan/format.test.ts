@@ -15,7 +15,7 @@ const server: ServerConfig = {
   mode: 'passive', timeouts: { connectMs: 15_000, dataMs: 30_000 }, dataClose: 'normal', listing: 'auto',
   firewall: { maxConnections: 10, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 60_000 } },
 };
-const sync: SyncConfig = { name: 'site', servers: ['prod'], direction: 'upload', localPath: '/srv/site', remotePath: '/www', delete: true, exclude: [], include: [], compare: 'size-mtime', last: ['index.html'] };
+const sync: SyncConfig = { name: 'site', servers: ['prod'], direction: 'upload', localPath: '/srv/site', remotePath: '/www', delete: true, exclude: [], include: [], compare: 'size-mtime', last: ['index.html'], protect: [] };
 const backup: SyncConfig = { ...sync, name: 'logs', direction: 'download', localPath: '/srv/logs', remotePath: '/logs', delete: false, last: [] };
 
 /** A fixed fixture: 12 new pages, a changed stylesheet, a deleted file, 10 logs to download. */
@@ -29,7 +29,7 @@ function fixturePlan(): Plan {
     { local, remote, state: null, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 30, readMs: 120 },
     { local: new Map(), remote: logs, state: null, listingStrategy: 'stat', listingDataConnections: 0, rttMs: null, readMs: null },
   ]);
-  return { formatVersion: PLAN_FORMAT_VERSION, createdAt: '2026-01-10T12:00:00.000Z', tool: { name: 'ftpsync', version: '0.0.0-test' }, manifestFile: '/srv/ftpsync.yml', fingerprint: { manifest: 'a'.repeat(64), local: { 'prod/site': 'b'.repeat(64) }, remote: { 'prod/site': 'c'.repeat(64) } }, rollout: { stages: [{ name: 'all', servers: ['prod'] }], haltOnFailure: true }, servers: [sp] };
+  return { formatVersion: PLAN_FORMAT_VERSION, createdAt: '2026-01-10T12:00:00.000Z', tool: { name: 'ftpsync', version: '0.0.0-test' }, manifestFile: '/srv/ftpsync.yml', allowDelete: false, fingerprint: { manifest: 'a'.repeat(64), local: { 'prod/site': 'b'.repeat(64) }, remote: { 'prod/site': 'c'.repeat(64) } }, rollout: { stages: [{ name: 'all', servers: ['prod'] }], haltOnFailure: true }, servers: [sp] };
 }
 
 describe('plan formats on a fixed fixture', () => {
@@ -58,6 +58,20 @@ describe('plan formats on a fixed fixture', () => {
     const ok = validate(JSON.parse(formatJson(plan)));
     expect(validate.errors ?? []).toEqual([]);
     expect(ok).toBe(true);
+  });
+  it('deletions come first and a plan deleting more than half of a target is marked', () => {
+    const remote = new Map<string, RemoteEntry>();
+    for (let i = 0; i < 12; i++) remote.set(`p${i}.html`, { name: `p${i}.html`, type: 'file', size: 1, mtimeMs: T, mtimePrecisionMs: 60_000 });
+    const local = new Map<string, LocalEntry>([['p0.html', { type: 'file', size: 1, mtimeMs: T }], ['new.html', { type: 'file', size: 1, mtimeMs: T }]]);
+    const sp = planServer(server, [{ ...sync, protect: ['p1.html'] }], [{ local, remote, state: null, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 30, readMs: 0 }]);
+    const wipe: Plan = { ...plan, servers: [sp] };
+    const text = formatText(wipe, { maxFiles: 3 });
+    expect(text).toContain('compare size-mtime): !! 10 deletion(s) of 11 target file(s), 91 %: more than half of the target; 1 upload, 1 unchanged, 1 protected;');
+    expect(text).toMatch(/round trip 30 ms\)\n {4}- delete p10\.html\n {4}- delete p11\.html\n {4}- delete p2\.html\n/);
+    expect(text).toContain('Deletions: 10 file(s)');
+    const md = formatMarkdown(wipe).split('\n');
+    expect(md.slice(2, 6)).toEqual(['', '**10 file deletion(s):**', '', '- ⚠️ **more than half of the target:** prod / site: 10 of 11 target file(s), 91 %']);
+    expect(formatMarkdown(plan)).toContain('- prod / site: 1 of 2 target file(s), 50 %');
   });
   it('the markdown has a summary table and the file list collapsed, truncated with a count', () => {
     const md = formatMarkdown(plan, { maxFiles: 10 });

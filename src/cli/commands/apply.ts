@@ -12,13 +12,15 @@ export function registerApply(program: Command): void {
     .option('-c, --config <file>', 'manifest file', DEFAULT_MANIFEST)
     .option('--server <name...>', 'only these servers')
     .option('--json', 'one JSON event per line')
-    .action(async (planFile: string | undefined, opts: { config: string; server?: string[]; json?: boolean }) => {
+    .option('--allow-delete', 'allow deletions over the mass-delete guard (maxDelete, or an empty source), this run only')
+    .action(async (planFile: string | undefined, opts: { config: string; server?: string[]; json?: boolean; allowDelete?: boolean }) => {
       const { manifest, result } = loadManifestForCommand(opts.config, { requireEnv: true });
       const { results, notRun, ok } = await applyManifest({
         manifest,
         manifestDigest: result.digest!,
         ...(planFile ? { planFile } : {}),
         ...(opts.server ? { servers: opts.server } : {}),
+        allowDelete: Boolean(opts.allowDelete),
         reporter: makeReporter({ json: Boolean(opts.json), line: out }),
         onStage: (name, servers) => {
           if (!opts.json) logLine(`stage ${name}: ${servers.join(', ')}`);

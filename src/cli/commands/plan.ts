@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FtpsyncError } from '../../errors.js';
 import { planHasChanges } from '../../plan/build.js';
+import { checkDeleteGuard } from '../../plan/delete-guard.js';
 import { formatJson, formatMarkdown, formatText } from '../../plan/format.js';
+import type { Plan } from '../../plan/types.js';
 import { makePlan, planningContext } from '../../run/context.js';
 import { DEFAULT_MANIFEST, loadManifestForCommand } from '../manifest.js';
 import { out } from '../output.js';
@@ -16,15 +18,18 @@ export function registerPlan(program: Command): void {
     .option('--out <file>', 'also save the plan as JSON, for `ftpsync apply <file>`')
     .option('--server <name...>', 'only these servers')
     .option('--detailed-exitcode', 'exit 2 when changes are planned, 0 when there are none, 1 on error')
-    .action(async (opts: { config: string; format: string; out?: string; server?: string[]; detailedExitcode?: boolean }) => {
+    .option('--allow-delete', 'allow deletions over the mass-delete guard (maxDelete, or an empty source); a saved plan records it')
+    .action(async (opts: { config: string; format: string; out?: string; server?: string[]; detailedExitcode?: boolean; allowDelete?: boolean }) => {
       if (!['text', 'markdown', 'json'].includes(opts.format)) throw new FtpsyncError('E_USAGE', `--format ${opts.format}: expected text, markdown or json`);
       const { manifest, result } = loadManifestForCommand(opts.config, { requireEnv: true });
       const ctx = planningContext();
       try {
-        const plan = await makePlan(manifest, result.digest!, ctx, opts.server);
+        const plan: Plan = { ...(await makePlan(manifest, result.digest!, ctx, opts.server)), allowDelete: Boolean(opts.allowDelete) };
         if (opts.out) writeFileSync(opts.out, formatJson(plan));
         out(opts.format === 'json' ? formatJson(plan) : opts.format === 'markdown' ? formatMarkdown(plan) : formatText(plan));
         if (opts.out && opts.format !== 'json') out(`Saved the plan to ${opts.out}: run \`ftpsync apply ${opts.out}\`.`);
+        // The plan is shown (and saved) first: the refusal is about what it lists.
+        checkDeleteGuard(plan, manifest.syncs, { allowDelete: false, manifestFile: manifest.file });
         process.exitCode = opts.detailedExitcode && planHasChanges(plan) ? 2 : 0;
       } finally {
         await ctx.close();
