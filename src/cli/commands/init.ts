@@ -33,6 +33,8 @@ syncs:
     local: ./public
     remote: /public_html
     delete: false            # true: remove remote files that are gone locally
+    # protect: ["wp-content/uploads/**"]   # remote files never deleted or overwritten
+    # maxDelete: 200         # refuse more deletions than this (default: over half of the site, over 10 files)
     exclude: ["**/.git/**", "**/.DS_Store"]
     compare: size-mtime      # size-mtime | size | checksum
     last: ["index.html"]     # uploaded after everything else
