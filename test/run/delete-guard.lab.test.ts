@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isTempName } from '../../src/remote/safe-names.js';
+import { isTempName } from '../../src/core/names.js';
 import { ensureBuilt, runCli, type CliRun } from '../cli/helpers.js';
 import { describeLab } from '../lab/harness.js';
 import { ours, serverYaml } from './lab-manifest.js';
@@ -64,7 +64,10 @@ describeLab('mass-delete guard and protected paths (vsftpd)', (lab) => {
     mkdirSync(local, { recursive: true });
     mkdirSync(remote, { recursive: true });
     await lab.chownRoot('vsftpd');
-    writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100)}syncs:\n  - { name: site, servers: [vsftpd], direction: ${direction}, local: ${local}, remote: ${direction === 'upload' ? '/www' : '/dl'}, delete: true${extra} }\n`);
+    writeFileSync(
+      file,
+      `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100)}syncs:\n  - { name: site, servers: [vsftpd], direction: ${direction}, local: ${local}, remote: ${direction === 'upload' ? '/www' : '/dl'}, delete: true${extra} }\n`,
+    );
     const setSource = async (files: string[]) => {
       writeTree(source, files);
       await lab.chownRoot('vsftpd');
@@ -103,7 +106,9 @@ describeLab('mass-delete guard and protected paths (vsftpd)', (lab) => {
       expect(plan0.stdout).toContain('!! 20 deletion(s) of 20 target file(s), 100 %: more than half of the target');
       const apply0 = cli(['apply', '-c', file]);
       expectRefused(apply0, target, full, /has no files while the target/);
-      console.log(`[refusal] ${direction} plan, empty source (stderr):\n${plan0.stderr}[refusal] ${direction} apply, empty source (stdout, summary):\n${apply0.stdout.split('Summary:')[1]}`);
+      console.log(
+        `[refusal] ${direction} plan, empty source (stderr):\n${plan0.stderr}[refusal] ${direction} apply, empty source (stdout, summary):\n${apply0.stdout.split('Summary:')[1]}`,
+      );
 
       // 40 % (8 of 20): under the default limit, applied without the flag.
       await setSource(SITE.slice(0, 12));
@@ -140,7 +145,9 @@ describeLab('mass-delete guard and protected paths (vsftpd)', (lab) => {
       const wipe = cli(['apply', '-c', file, '--allow-delete']);
       expect(wipe.code, text(wipe)).toBe(0);
       expect(readTree(target).size).toBe(0);
-      console.log(`[measure] delete guard ${direction}: ${runs.length} CLI runs, ${runs.reduce((a, b) => a + b, 0).toFixed(1)} s in all: ${runs.map((s) => s.toFixed(2)).join(', ')} s`);
+      console.log(
+        `[measure] delete guard ${direction}: ${runs.length} CLI runs, ${runs.reduce((a, b) => a + b, 0).toFixed(1)} s in all: ${runs.map((s) => s.toFixed(2)).join(', ')} s`,
+      );
     }, 120_000);
 
     it(`${direction}: protected files survive delete: true and a source file of the same name`, async () => {
@@ -148,7 +155,8 @@ describeLab('mass-delete guard and protected paths (vsftpd)', (lab) => {
       const protect = direction === 'upload' ? `, protect: ['uploads/**', '.well-known/**']` : `, protect: ['*.log', '.well-known/**']`;
       const { file, source, target, setSource } = await setup(direction, protect);
       // On the target: files the site itself made, and one the source also has (other content).
-      const kept = direction === 'upload' ? ['uploads/2026/photo.jpg', 'uploads/avatar.png', '.well-known/security.txt'] : ['app.log', '.well-known/security.txt'];
+      const kept =
+        direction === 'upload' ? ['uploads/2026/photo.jpg', 'uploads/avatar.png', '.well-known/security.txt'] : ['app.log', '.well-known/security.txt'];
       for (const f of kept) {
         mkdirSync(dirname(join(target, f)), { recursive: true });
         writeFileSync(join(target, f), `made on the target: ${f}\n`);
