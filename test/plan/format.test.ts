@@ -26,8 +26,8 @@ function fixturePlan(): Plan {
   const logs = new Map<string, RemoteEntry>();
   for (let i = 0; i < 10; i++) logs.set(`access-${i}.log`, { name: `access-${i}.log`, type: 'file', size: 100 * (i + 1), mtimeMs: T, mtimePrecisionMs: 60_000 });
   const sp = planServer(server, [sync, backup], [
-    { local, remote, state: null, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 30, readMs: 120 },
-    { local: new Map(), remote: logs, state: null, listingStrategy: 'stat', listingDataConnections: 0, rttMs: null, readMs: null },
+    { local, remote, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 30, readMs: 120 },
+    { local: new Map(), remote: logs, listingStrategy: 'stat', listingDataConnections: 0, rttMs: null, readMs: null },
   ]);
   return { formatVersion: PLAN_FORMAT_VERSION, createdAt: '2026-01-10T12:00:00.000Z', tool: { name: 'ftpsync', version: '0.0.0-test' }, manifestFile: '/srv/ftpsync.yml', fingerprint: { manifest: 'a'.repeat(64), local: { 'prod/site': 'b'.repeat(64) }, remote: { 'prod/site': 'c'.repeat(64) } }, rollout: { stages: [{ name: 'all', servers: ['prod'] }], haltOnFailure: true }, servers: [sp] };
 }

@@ -34,7 +34,8 @@ syncs:
     remote: /public_html
     delete: false            # true: remove remote files that are gone locally
     exclude: ["**/.git/**", "**/.DS_Store"]
-    compare: size-mtime      # size-mtime | size | checksum
+    # auto: uploads by content (a fresh CI checkout re-uploads nothing), downloads by size-mtime
+    compare: auto            # auto | checksum | size-mtime | size
     last: ["index.html"]     # uploaded after everything else
 `;
 
