@@ -42,7 +42,7 @@ export function contentNotes(o: ContentNotesInput): string[] {
   const hashed = n('server-hash') > 0 ? `${n('server-hash')} file(s) of the same size compared by the server's ${o.serverHashCommand ?? 'hash'}` : null;
   const unverified =
     n('unverified') > 0
-      ? `${n('unverified')} file(s) of the same size as the server's copy cannot be compared by content (the server offers no hash command: HASH, XSHA256, XSHA1, XMD5, XCRC), so they are uploaded once to record their checksums; later plans upload only what changed`
+      ? `${n('unverified')} file(s) of the same size as the server's copy cannot be compared by content (${o.serverHashCommand ? `the server's ${o.serverHashCommand} did not answer for them in time or refused them` : 'the server offers no hash command: HASH, XSHA256, XSHA1, XMD5, XCRC'}), so they are uploaded once to record their checksums; later plans upload only what changed`
       : null;
   const head = o.state.status === 'missing' ? `no checksum state on the server yet (${STATE_FILE})` : o.state.status === 'invalid' ? `the checksum state on the server (${STATE_FILE}) is not usable (${o.state.reason}) and is ignored` : null;
   if (head) {

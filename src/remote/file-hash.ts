@@ -1,6 +1,6 @@
 /**
- * The server's own file hash (pure parts): which command a server offers, from its FEAT reply,
- * and how to read the digest from its reply. Used where the checksum state cannot say whether a
+ * The server's own file hash: which command a server offers, from its FEAT reply, and how to
+ * read the digest from its reply (both pure), and the local file's digest to compare it with. Used where the checksum state cannot say whether a
  * file of the same size is the same: hashing runs on the control connection, so it costs no
  * data connection against the firewall budget. Measured in the lab: vsftpd 3 and pure-ftpd
  * offer none; proftpd offers HASH, XSHA256, XSHA1, XMD5, XCRC with mod_digest loaded.
