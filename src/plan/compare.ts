@@ -44,15 +44,24 @@ export function contentNotes(o: ContentNotesInput): string[] {
     n('unverified') > 0
       ? `${n('unverified')} file(s) of the same size as the server's copy cannot be compared by content (${o.serverHashCommand ? `the server's ${o.serverHashCommand} did not answer for them in time or refused them` : 'the server offers no hash command: HASH, XSHA256, XSHA1, XMD5, XCRC'}), so they are uploaded once to record their checksums; later plans upload only what changed`
       : null;
-  const head = o.state.status === 'missing' ? `no checksum state on the server yet (${STATE_FILE})` : o.state.status === 'invalid' ? `the checksum state on the server (${STATE_FILE}) is not usable (${o.state.reason}) and is ignored` : null;
+  const head =
+    o.state.status === 'missing'
+      ? `no checksum state on the server yet (${STATE_FILE})`
+      : o.state.status === 'invalid'
+        ? `the checksum state on the server (${STATE_FILE}) is not usable (${o.state.reason}) and is ignored`
+        : null;
   if (head) {
-    notes.push(`${o.where}: ${head}: compared as on a first run: files of another size are changed; ${[hashed, unverified].filter(Boolean).join('; ') || 'no file of the same size to compare'}. apply writes the state.`);
+    notes.push(
+      `${o.where}: ${head}: compared as on a first run: files of another size are changed; ${[hashed, unverified].filter(Boolean).join('; ') || 'no file of the same size to compare'}. apply writes the state.`,
+    );
   } else if (unverified) {
     notes.push(`${o.where}: not in the checksum state: ${unverified}.`);
   }
   const drift = n('drift') + o.stateMissingOnServer;
   if (drift > 0) {
-    notes.push(`${o.where}: the checksum state does not match the server for ${drift} file(s) (missing there, or of another size: changed outside ftpsync, or an interrupted run): they are uploaded and the state corrected.`);
+    notes.push(
+      `${o.where}: the checksum state does not match the server for ${drift} file(s) (missing there, or of another size: changed outside ftpsync, or an interrupted run): they are uploaded and the state corrected.`,
+    );
   }
   return notes;
 }

@@ -44,7 +44,8 @@ export function readState(content: Buffer | null): StateRead {
   }
   if (!j || typeof j !== 'object' || Array.isArray(j)) return { status: 'invalid', reason: 'not a JSON object' };
   const o = j as { version?: unknown; files?: unknown };
-  if (o.version !== 1) return { status: 'invalid', reason: `version ${JSON.stringify(o.version)?.slice(0, MAX_REASON) ?? 'missing'} (this ftpsync writes version 1)` };
+  if (o.version !== 1)
+    return { status: 'invalid', reason: `version ${JSON.stringify(o.version)?.slice(0, MAX_REASON) ?? 'missing'} (this ftpsync writes version 1)` };
   if (!o.files || typeof o.files !== 'object' || Array.isArray(o.files)) return { status: 'invalid', reason: 'no "files" object' };
   const files: Record<string, StateEntry> = {};
   for (const [p, v] of Object.entries(o.files as Record<string, unknown>)) {

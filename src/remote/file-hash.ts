@@ -43,7 +43,8 @@ export function chooseHashCommand(features: Map<string, string>): HashCommand | 
   for (const o of ORDER) {
     const x = o.x.find((c) => feat.has(c));
     if (x) return { label: x, algorithm: o.algorithm, verb: x };
-    if (feat.has('HASH') && hashAlgos.includes(o.hashName)) return { label: `HASH ${o.hashName}`, algorithm: o.algorithm, verb: 'HASH', opts: `OPTS HASH ${o.hashName}` };
+    if (feat.has('HASH') && hashAlgos.includes(o.hashName))
+      return { label: `HASH ${o.hashName}`, algorithm: o.algorithm, verb: 'HASH', opts: `OPTS HASH ${o.hashName}` };
   }
   return null;
 }
@@ -54,7 +55,12 @@ export function chooseHashCommand(features: Map<string, string>): HashCommand | 
  * HASH: "213 SHA-256 0-14 <hex> <name>".
  */
 export function parseHashReply(cmd: HashCommand, code: number, message: string): string | null {
-  const last = message.trim().split('\n').pop()!.replace(/^\d{3}[ -]/, '').trim();
+  const last = message
+    .trim()
+    .split('\n')
+    .pop()!
+    .replace(/^\d{3}[ -]/, '')
+    .trim();
   const want = HEX_LENGTH[cmd.algorithm];
   if (cmd.verb === 'HASH') {
     if (code !== 213) return null;

@@ -13,7 +13,14 @@ import type { RemoteSession } from '../remote/types.js';
 /** Hashing on the server stops after this long; files not reached are uploaded once (the plan says so). */
 export const SERVER_HASH_BUDGET_MS = 120_000;
 
-export async function readContentInputs(session: RemoteSession, sync: SyncConfig, local: Map<string, LocalEntry>, remote: RemoteTree, localHashes: Map<string, string>, now: () => number = Date.now): Promise<ContentSnapshot> {
+export async function readContentInputs(
+  session: RemoteSession,
+  sync: SyncConfig,
+  local: Map<string, LocalEntry>,
+  remote: RemoteTree,
+  localHashes: Map<string, string>,
+  now: () => number = Date.now,
+): Promise<ContentSnapshot> {
   const state = readState(await session.readSmallFile(remoteJoin(sync.remotePath, STATE_FILE)));
   const known = state.status === 'ok' ? state.state.files : {};
   const candidates: string[] = [];
@@ -30,7 +37,10 @@ export async function readContentInputs(session: RemoteSession, sync: SyncConfig
     if (now() > deadline) break;
     const theirs = await session.fileHash(remoteJoin(sync.remotePath, p, { server: session.server }));
     if (!theirs) continue; // refused: this file stays unverified (uploaded once)
-    const mine = theirs.command.algorithm === 'sha256' ? localHashes.get(p) : await localFileDigest(localJoin(sync.localPath, p, { server: session.server }), theirs.command.algorithm);
+    const mine =
+      theirs.command.algorithm === 'sha256'
+        ? localHashes.get(p)
+        : await localFileDigest(localJoin(sync.localPath, p, { server: session.server }), theirs.command.algorithm);
     serverHashes.set(p, mine === theirs.hex ? 'same' : 'different');
   }
   return { state, serverHashes, serverHashCommand: cmd.label };

@@ -29,7 +29,10 @@ export class StateTracker {
   private changes = 0;
   private writtenUpTo = 0;
 
-  constructor(base: Record<string, StateEntry>, private readonly every = CHECKPOINT_EVERY) {
+  constructor(
+    base: Record<string, StateEntry>,
+    private readonly every = CHECKPOINT_EVERY,
+  ) {
     this.files = new Map(Object.entries(base));
   }
 
@@ -92,7 +95,13 @@ export class StateCheckpoints {
   ) {}
 
   /** Trackers for the plan's syncs that keep a state (those with a write-state action). */
-  static async forPlan(plan: ServerPlan, syncs: SyncConfig[], withSession: WithSession, onError: (message: string) => void, every = CHECKPOINT_EVERY): Promise<StateCheckpoints> {
+  static async forPlan(
+    plan: ServerPlan,
+    syncs: SyncConfig[],
+    withSession: WithSession,
+    onError: (message: string) => void,
+    every = CHECKPOINT_EVERY,
+  ): Promise<StateCheckpoints> {
     const trackers = new Map<string, { sync: SyncConfig; tracker: StateTracker }>();
     for (const sync of syncs) {
       const mine = plan.actions.filter((a) => a.sync === sync.name);
@@ -111,13 +120,15 @@ export class StateCheckpoints {
     const t = this.trackers.get(a.sync);
     if (!t) return;
     t.tracker.landed(a);
-    if (t.tracker.due) await this.write(t, null).catch((e: unknown) => this.onError(`checkpoint of ${STATE_FILE} (sync ${t.sync.name}) failed: ${(e as Error).message}`));
+    if (t.tracker.due)
+      await this.write(t, null).catch((e: unknown) => this.onError(`checkpoint of ${STATE_FILE} (sync ${t.sync.name}) failed: ${(e as Error).message}`));
   }
 
   /** Write every state with unwritten changes (at a pause, at the end of a run that did not finish). */
   async checkpoint(): Promise<void> {
     for (const t of this.trackers.values()) {
-      if (t.tracker.hasUnwritten) await this.write(t, null).catch((e: unknown) => this.onError(`checkpoint of ${STATE_FILE} (sync ${t.sync.name}) failed: ${(e as Error).message}`));
+      if (t.tracker.hasUnwritten)
+        await this.write(t, null).catch((e: unknown) => this.onError(`checkpoint of ${STATE_FILE} (sync ${t.sync.name}) failed: ${(e as Error).message}`));
     }
   }
 

@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CLI, ensureBuilt, REPO } from '../cli/helpers.js';
-import { generateTree } from '../lab/fixtures.js';
+import { generateTree } from '../../lab/fixtures.js';
 import { describeLab } from '../lab/harness.js';
 import { serverYaml } from '../run/lab-manifest.js';
 
@@ -60,7 +60,8 @@ function files(dir: string): string[] {
 
 describeLab('CI examples deploy incrementally from a fresh clone', (lab) => {
   const work = mkdtempSync(join(tmpdir(), 'ftpsync-ci-'));
-  const git = (args: string[], cwd: string) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd, encoding: 'utf8' });
+  const git = (args: string[], cwd: string) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd, encoding: 'utf8' });
   beforeAll(() => ensureBuilt(), 120_000);
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -74,7 +75,10 @@ describeLab('CI examples deploy incrementally from a fresh clone', (lab) => {
       mkdirSync(origin);
       generateTree(join(origin, 'public'), { seed: 27, files: 60, dirs: 5, depth: 2, maxSmall: 800 });
       // The user's ftpsync.yml: the defaults (compare not set), the password from the CI secret.
-      writeFileSync(join(origin, 'ftpsync.yml'), `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100).replace('${LAB_PASSWORD}', '${FTP_PASSWORD}')}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ./public, remote: /www, delete: true }\n`);
+      writeFileSync(
+        join(origin, 'ftpsync.yml'),
+        `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100).replace('${LAB_PASSWORD}', '${FTP_PASSWORD}')}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ./public, remote: /www, delete: true }\n`,
+      );
       git(['init', '-q', '-b', 'main'], origin);
       git(['add', '-A'], origin);
       git(['commit', '-q', '-m', 'site'], origin);
@@ -97,7 +101,9 @@ describeLab('CI examples deploy incrementally from a fresh clone', (lab) => {
       const first = await deploy(1);
       expect(first).toMatch(/vsftpd: ok: .*60 upload/);
       const second = await deploy(2);
-      console.log(`[measure] ${example}: first deploy: ${/vsftpd: ok: [^;]*/.exec(first)?.[0]}; second, from a fresh clone: ${/vsftpd: ok: [^;]*/.exec(second)?.[0]}`);
+      console.log(
+        `[measure] ${example}: first deploy: ${/vsftpd: ok: [^;]*/.exec(first)?.[0]}; second, from a fresh clone: ${/vsftpd: ok: [^;]*/.exec(second)?.[0]}`,
+      );
       expect(second).toMatch(/vsftpd: ok: nothing to do/);
       expect(second).not.toMatch(/\d+ upload/);
     }, 120_000);

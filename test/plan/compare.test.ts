@@ -20,17 +20,40 @@ describe('compareFor: what auto means', () => {
 
 describe('contentNotes', () => {
   it('a state that is fine and nothing unverified: no note', () => {
-    expect(contentNotes({ where: 'w/s', state: { status: 'ok', state: { version: 1, files: {} } }, tally: { state: 10, content: 2 }, serverHashCommand: undefined, stateMissingOnServer: 0 })).toEqual([]);
+    expect(
+      contentNotes({
+        where: 'w/s',
+        state: { status: 'ok', state: { version: 1, files: {} } },
+        tally: { state: 10, content: 2 },
+        serverHashCommand: undefined,
+        stateMissingOnServer: 0,
+      }),
+    ).toEqual([]);
   });
   it('files the server could hash but did not answer for are uploaded once, and the note does not claim it has no hash command', () => {
-    const notes = contentNotes({ where: 'w/s', state: { status: 'missing' }, tally: { 'server-hash': 5, unverified: 2 }, serverHashCommand: 'XSHA256', stateMissingOnServer: 0 });
+    const notes = contentNotes({
+      where: 'w/s',
+      state: { status: 'missing' },
+      tally: { 'server-hash': 5, unverified: 2 },
+      serverHashCommand: 'XSHA256',
+      stateMissingOnServer: 0,
+    });
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatch(/5 file\(s\) of the same size compared by the server's XSHA256; 2 file\(s\) .* XSHA256 did not answer/);
     expect(notes[0]).not.toMatch(/offers no hash command/);
   });
   it('drift and files unknown to a good state: one note each', () => {
-    const notes = contentNotes({ where: 'w/s', state: { status: 'ok', state: { version: 1, files: {} } }, tally: { drift: 1, unverified: 3 }, serverHashCommand: null, stateMissingOnServer: 2 });
-    expect(notes).toEqual([expect.stringMatching(/^w\/s: not in the checksum state: 3 file\(s\)/), expect.stringMatching(/does not match the server for 3 file\(s\)/)]);
+    const notes = contentNotes({
+      where: 'w/s',
+      state: { status: 'ok', state: { version: 1, files: {} } },
+      tally: { drift: 1, unverified: 3 },
+      serverHashCommand: null,
+      stateMissingOnServer: 2,
+    });
+    expect(notes).toEqual([
+      expect.stringMatching(/^w\/s: not in the checksum state: 3 file\(s\)/),
+      expect.stringMatching(/does not match the server for 3 file\(s\)/),
+    ]);
   });
 });
 

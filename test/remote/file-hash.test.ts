@@ -17,7 +17,8 @@ describe('chooseHashCommand (from FEAT)', () => {
     ['lower-case names', feat('xsha1'), 'XSHA1'],
   ];
   for (const [name, f, want] of cases) it(name, () => expect(chooseHashCommand(f)?.label ?? null).toBe(want));
-  it('HASH brings its OPTS', () => expect(chooseHashCommand(feat(['HASH', 'SHA-256']))).toEqual({ label: 'HASH SHA-256', algorithm: 'sha256', verb: 'HASH', opts: 'OPTS HASH SHA-256' }));
+  it('HASH brings its OPTS', () =>
+    expect(chooseHashCommand(feat(['HASH', 'SHA-256']))).toEqual({ label: 'HASH SHA-256', algorithm: 'sha256', verb: 'HASH', opts: 'OPTS HASH SHA-256' }));
 });
 
 describe('parseHashReply', () => {
@@ -26,7 +27,8 @@ describe('parseHashReply', () => {
   const xcrc = chooseHashCommand(feat('XCRC'))!;
   const H = '6BD5DD0D59DB93FEDD4FA9216A68AF218C53B703B872A2ECA8625A6D21E87BBE';
   it('proftpd XSHA256 (measured reply)', () => expect(parseHashReply(x256, 250, `250-Computing SHA256 digest\n250 ${H}`)).toBe(H.toLowerCase()));
-  it('proftpd HASH (measured reply)', () => expect(parseHashReply(hash256, 213, `213-Computing SHA-256 digest\n213 SHA-256 0-14 ${H.toLowerCase()} m25.txt`)).toBe(H.toLowerCase()));
+  it('proftpd HASH (measured reply)', () =>
+    expect(parseHashReply(hash256, 213, `213-Computing SHA-256 digest\n213 SHA-256 0-14 ${H.toLowerCase()} m25.txt`)).toBe(H.toLowerCase()));
   it('a refusal is no hash', () => expect(parseHashReply(x256, 550, '550 nonexist.txt: No such file or directory')).toBeNull());
   it('a digest of the wrong length is no hash', () => expect(parseHashReply(x256, 250, '250 ABCDEF')).toBeNull());
   it('a CRC without leading zeros', () => expect(parseHashReply(xcrc, 250, '250 E06B21')).toBe('00e06b21'));

@@ -11,15 +11,19 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { STATE_FILE } from '../../src/plan/state.js';
-import { TEMP_PREFIX } from '../../src/remote/safe-names.js';
+import { TEMP_PREFIX } from '../../src/core/names.js';
 import { CHECKPOINT_EVERY } from '../../src/run/state-checkpoints.js';
 import { CLI, ensureBuilt, REPO, runCli, runCliAsync } from '../cli/helpers.js';
-import { compareTrees, generateTree } from '../lab/fixtures.js';
+import { compareTrees, generateTree } from '../../lab/fixtures.js';
 import { describeLab, type LabServerName } from '../lab/harness.js';
 import { ours, serverYaml } from './lab-manifest.js';
 
 interface PlanJson {
-  servers: Array<{ actions: Array<{ kind: string; path: string }>; warnings: string[]; syncs: Array<{ compareUsed: string; content?: { state: string; serverHash?: string | null } }> }>;
+  servers: Array<{
+    actions: Array<{ kind: string; path: string }>;
+    warnings: string[];
+    syncs: Array<{ compareUsed: string; content?: { state: string; serverHash?: string | null } }>;
+  }>;
 }
 
 const TWO_DAYS_AGO = (Date.now() - 2 * 86_400_000) / 1000;
@@ -63,7 +67,16 @@ describeLab('incremental deploys with compare: auto (the default)', (lab) => {
     expect(r.code === 0 || r.code === 2, r.stdout + r.stderr).toBe(true);
     const p = JSON.parse(r.stdout) as PlanJson;
     const sp = p.servers[0]!;
-    return { code: r.code, uploads: sp.actions.filter((a) => a.kind === 'upload').map((a) => a.path).sort(), kinds: sp.actions.map((a) => a.kind), warnings: sp.warnings, sync: sp.syncs[0]! };
+    return {
+      code: r.code,
+      uploads: sp.actions
+        .filter((a) => a.kind === 'upload')
+        .map((a) => a.path)
+        .sort(),
+      kinds: sp.actions.map((a) => a.kind),
+      warnings: sp.warnings,
+      sync: sp.syncs[0]!,
+    };
   };
   const apply = async (file: string) => {
     const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 120_000 });
@@ -79,7 +92,10 @@ describeLab('incremental deploys with compare: auto (the default)', (lab) => {
       const files = generateTree(local, { seed: 25, files: 40, dirs: 4, depth: 2, maxSmall: 400 });
       setTimes(local, TWO_DAYS_AGO);
       const file = join(work, `${name}.yml`);
-      writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, name, 100)}syncs:\n  - { name: site, servers: [${name}], direction: upload, local: ${local}, remote: /www, delete: true }\n`);
+      writeFileSync(
+        file,
+        `version: 1\nservers:\n${serverYaml(lab, name, 100)}syncs:\n  - { name: site, servers: [${name}], direction: upload, local: ${local}, remote: /www, delete: true }\n`,
+      );
       const remoteState = join(lab.servers[name].root, 'www', STATE_FILE);
 
       // First deploy: an empty server, no state; apply writes the state.
@@ -145,7 +161,10 @@ describeLab('incremental deploys with compare: auto (the default)', (lab) => {
     const local = join(work, 'kill');
     generateTree(local, { seed: 26, files: 1000, dirs: 20, depth: 3, maxSmall: 1000 });
     const file = join(work, 'kill.yml');
-    writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 1000)}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www, delete: true }\n`);
+    writeFileSync(
+      file,
+      `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 1000)}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www, delete: true }\n`,
+    );
     const remote = join(lab.servers.vsftpd.root, 'www');
     const landed = () => {
       const out: string[] = [];
@@ -170,7 +189,9 @@ describeLab('incremental deploys with compare: auto (the default)', (lab) => {
     const state = JSON.parse(readFileSync(join(remote, STATE_FILE), 'utf8')) as { files: Record<string, unknown> };
     const next = plan(file);
     const resent = next.uploads.length - (1000 - before);
-    console.log(`[measure] kill -9 after ${before} of 1000 files landed: the state on the server listed ${Object.keys(state.files).length}; the next plan uploads ${next.uploads.length} (${resent} of them had landed); state file ${statSync(join(remote, STATE_FILE)).size} bytes`);
+    console.log(
+      `[measure] kill -9 after ${before} of 1000 files landed: the state on the server listed ${Object.keys(state.files).length}; the next plan uploads ${next.uploads.length} (${resent} of them had landed); state file ${statSync(join(remote, STATE_FILE)).size} bytes`,
+    );
     expect(before).toBeGreaterThanOrEqual(550);
     expect(before).toBeLessThan(1000);
     expect(resent).toBeGreaterThanOrEqual(0);
