@@ -9,8 +9,7 @@
  * plan and upload is then recorded with a hash that no longer matches it: the next plan uploads
  * it again (the safe side); the state never vouches for content the server does not have.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '../local/hash.js';
 import { walkLocal } from '../local/walk.js';
 import type { SyncConfig } from '../manifest/types.js';
 import { serializeState, STATE_FILE, type StateEntry, type SyncState } from '../plan/state.js';
@@ -63,12 +62,6 @@ export class StateTracker {
   written(mark: number): void {
     this.writtenUpTo = Math.max(this.writtenUpTo, mark);
   }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 /** The base of a sync's state: its local files the plan does not transfer (judged unchanged), hashed now. */
