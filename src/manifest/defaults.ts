@@ -24,7 +24,7 @@ export const DEFAULTS = {
     delete: false,
     exclude: [],
     include: [],
-    compare: 'size-mtime',
+    compare: 'auto',
     last: [],
     protect: [],
   },

@@ -6,7 +6,7 @@
 export type TlsMode = 'none' | 'explicit' | 'implicit';
 export type TransferMode = 'passive' | 'active';
 export type Direction = 'upload' | 'download';
-export type CompareMethod = 'size-mtime' | 'size' | 'checksum';
+export type CompareMethod = 'auto' | 'size-mtime' | 'size' | 'checksum';
 /** How ftpsync closes data connections the server closes first (downloads, listings). */
 export type DataClosePolicy = 'normal' | 'reset';
 export type ListingStrategyName = 'stat-recursive' | 'stat' | 'list-recursive' | 'mlsd' | 'list';

@@ -9,7 +9,8 @@ import { connectionBudget } from '../core/firewall-limit.js';
 import { isLoopbackHost } from '../core/hosts.js';
 import type { LocalEntry, RemoteTree, SkippedEntry } from '../core/tree.js';
 import type { Manifest, ServerConfig, SyncConfig } from '../manifest/types.js';
-import { diffSync, type SyncState } from './diff.js';
+import { diffSync } from './diff.js';
+import type { ContentSnapshot } from './state.js';
 import { localDigest, remoteDigest } from './fingerprint.js';
 import { PLAN_FORMAT_VERSION, type Plan, type ServerPlan, type SyncSummary } from './types.js';
 
@@ -31,7 +32,8 @@ export interface SyncInputs {
   skipped?: SkippedEntry[];
   remote: RemoteTree;
   hashes?: Map<string, string>;
-  state: SyncState | null;
+  /** Uploads compared by content: the state file and the server's hashes (absent otherwise). */
+  content?: ContentSnapshot;
   listingStrategy: ServerPlan['listing']['strategy'];
   listingDataConnections: number;
   /** Control round trip measured while listing, ms (null: not measured). */
@@ -97,7 +99,7 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
   const warnings: string[] = [...poolWarnings];
   syncs.forEach((sync, i) => {
     const input = inputs[i]!;
-    const d = diffSync({ server: server.name, sync, local: input.local, remote: input.remote, state: input.state, ...(input.hashes ? { localHashes: input.hashes } : {}) });
+    const d = diffSync({ server: server.name, sync, local: input.local, remote: input.remote, ...(input.hashes ? { localHashes: input.hashes } : {}), ...(input.content ?? {}) });
     // Syncs run one after another: offset each sync's stages past the previous one's.
     for (const a of d.actions) actions.push({ ...a, stage: i * 100_000 + a.stage, cost: actionCost(a.kind, server, timing.rttMs) });
     summaries.push(d.summary);

@@ -8,18 +8,11 @@ import picomatch from 'picomatch';
 import type { ActionKind, ActionReason, PlannedAction } from '../core/actions.js';
 import { isTempName, unsafeNameReason } from '../core/names.js';
 import type { LocalEntry, RemoteEntry, RemoteTree } from '../core/tree.js';
-import type { CompareMethod, SyncConfig } from '../manifest/types.js';
+import type { SyncConfig } from '../manifest/types.js';
+import { compareFor, contentNotes, freshCheckoutNote, keepsState, type ContentTally, type UsedCompare } from './compare.js';
 import { dirsHoldingProtected, protectMatcher } from './protect.js';
+import { judgeByContent, STATE_FILE, type StateRead } from './state.js';
 import type { SyncSummary } from './types.js';
-
-/** Files ftpsync keeps in a sync's remote root; never synced, never deleted by a sync. */
-export const STATE_FILE = '.ftpsync-state.json';
-
-/** The checksum state kept on the server: what ftpsync uploaded, with content hashes. */
-export interface SyncState {
-  version: 1;
-  files: Record<string, { size: number; sha256: string }>;
-}
 
 export interface DiffInput {
   server: string;
@@ -28,8 +21,12 @@ export interface DiffInput {
   remote: RemoteTree;
   /** sha256 of local files (uploads with compare: checksum). */
   localHashes?: Map<string, string>;
-  /** The parsed state file, or null when missing or corrupt (then: compare by listing). */
-  state?: SyncState | null;
+  /** The state file as read (uploads compared by content); absent: missing. */
+  state?: StateRead;
+  /** The server's hash of same-size files the state does not know, compared with the local file. */
+  serverHashes?: Map<string, 'same' | 'different'>;
+  /** The command the server hashed with; null: it offers none. */
+  serverHashCommand?: string | null;
   /**
    * Other names at the sync root that are ftpsync's own and left alone (apply's lock, for a tree
    * not listed without it: run/snapshot.ts leaves the lock out of its listings).
@@ -61,7 +58,7 @@ function assertSafePath(p: string): void {
 }
 
 /** Is the remote file the same as the local one, by this compare method? */
-export function sameFile(method: CompareMethod, local: LocalEntry, remote: RemoteEntry, direction: 'upload' | 'download'): boolean {
+export function sameFile(method: UsedCompare, local: LocalEntry, remote: RemoteEntry, direction: 'upload' | 'download'): boolean {
   if (local.size !== remote.size) return false;
   if (method === 'size' || method === 'checksum') return true;
   if (remote.mtimeMs === undefined) return true; // no time to compare: size decides (warned)
@@ -86,11 +83,13 @@ export function diffSync(input: DiffInput): DiffResult {
     counts[kind] = (counts[kind] ?? 0) + 1;
   };
 
-  let compareUsed: CompareMethod = sync.compare;
-  if (sync.compare === 'checksum' && sync.direction === 'upload' && !input.state) {
-    compareUsed = 'size-mtime';
-    warnings.push(`${server}/${sync.name}: no valid checksum state file on the server (${STATE_FILE}); compared by listing (size-mtime) this time. apply writes a new state file.`);
-  }
+  const compareUsed = compareFor(sync.compare, sync.direction);
+  const byContent = keepsState(compareUsed, sync.direction);
+  const stateRead: StateRead = input.state ?? { status: 'missing' };
+  const stateFiles = stateRead.status === 'ok' ? stateRead.state.files : {};
+  const tally: ContentTally = {};
+  let stateMissingOnServer = 0;
+  let sameSizeNewer = 0;
 
   // Remote paths the sync manages: not ours (state file, reserved names), not excluded, inside includes.
   const remote = new Map<string, RemoteEntry>();
@@ -136,14 +135,17 @@ export function diffSync(input: DiffInput): DiffResult {
     }
     if (d && prot.isProtected(p)) continue;
     let changed: boolean;
-    if (!d) changed = true;
-    else if (compareUsed === 'checksum') {
-      const st = input.state?.files[p];
-      const hash = input.localHashes?.get(p);
-      changed = !st || !hash || st.sha256 !== hash || st.size !== d.size || (s as LocalEntry).size !== d.size;
+    if (!d) {
+      changed = true;
+      if (byContent && stateFiles[p]) stateMissingOnServer++;
+    } else if (byContent) {
+      const v = judgeByContent({ localSize: s.size, remoteSize: d.size, localSha256: input.localHashes?.get(p), entry: stateFiles[p], serverHash: input.serverHashes?.get(p) });
+      tally[v.why] = (tally[v.why] ?? 0) + 1;
+      changed = v.changed;
     } else {
       const [l, r] = sync.direction === 'upload' ? [s as LocalEntry, d as RemoteEntry] : [d as LocalEntry, s as RemoteEntry];
       changed = !sameFile(compareUsed, l, r, sync.direction);
+      if (changed && sync.direction === 'upload' && l.size === r.size) sameSizeNewer++;
     }
     if (!changed) {
       counts.unchanged++;
@@ -171,9 +173,15 @@ export function diffSync(input: DiffInput): DiffResult {
     for (const p of dirs) add(rmdirKind, p, STAGE_RMDIR + (maxDepth - depth(p)), 'extraneous');
   }
 
-  if (sync.compare === 'checksum' && sync.direction === 'upload' && (actions.length > 0 || !input.state)) {
+  // The state is (re)written when anything changes, when it is not usable, and when the server's
+  // hash vouched for files it did not know (so the next plan need not ask again).
+  if (byContent && (actions.length > 0 || stateRead.status !== 'ok' || (tally['server-hash'] ?? 0) > 0)) {
     add('write-state', STATE_FILE, STAGE_STATE, 'state');
   }
+  const where = `${server}/${sync.name}`;
+  if (byContent) warnings.push(...contentNotes({ where, state: stateRead, tally, serverHashCommand: input.serverHashCommand, stateMissingOnServer }));
+  const fresh = freshCheckoutNote(where, sync.name, sameSizeNewer, counts[xferKind] ?? 0);
+  if (fresh) warnings.push(fresh);
 
   actions.sort((a, b) => a.stage - b.stage || a.path.localeCompare(b.path));
   const summary: SyncSummary = {
@@ -193,6 +201,7 @@ export function diffSync(input: DiffInput): DiffResult {
       protected: protectedFiles.length,
     },
   };
+  if (byContent) summary.content = { state: stateRead.status, ...(input.serverHashCommand !== undefined ? { serverHash: input.serverHashCommand } : {}), judged: tally };
   if (compareUsed === 'size-mtime' && [...remote.values()].some((e) => e.type === 'file' && e.mtimeMs === undefined)) {
     warnings.push(`${server}/${sync.name}: the server's listing has no modification times; files of equal size count as unchanged. Use compare: checksum.`);
   }
@@ -202,17 +211,4 @@ export function diffSync(input: DiffInput): DiffResult {
 function* ancestors(p: string): Generator<string> {
   const parts = p.split('/');
   for (let i = 1; i < parts.length; i++) yield parts.slice(0, i).join('/');
-}
-
-/** Parse the remote state file; null when it is missing or not ours (corrupt, other version). */
-export function parseState(content: Buffer | null): SyncState | null {
-  if (!content) return null;
-  try {
-    const j = JSON.parse(content.toString('utf8')) as SyncState;
-    if (j.version !== 1 || typeof j.files !== 'object' || j.files === null) return null;
-    for (const v of Object.values(j.files)) if (typeof v?.size !== 'number' || typeof v?.sha256 !== 'string') return null;
-    return j;
-  } catch {
-    return null;
-  }
 }

@@ -4,6 +4,7 @@
  */
 import type { ActionKind, Phase, PlannedAction } from '../core/actions.js';
 import type { CompareMethod, Direction, ListingStrategyName } from '../manifest/types.js';
+import type { ContentWhy } from './state.js';
 
 // 2: syncs carry `deletions`, the plan records `allowDelete` (an older apply would ignore both).
 export const PLAN_FORMAT_VERSION = 2;
@@ -27,9 +28,11 @@ export interface SyncSummary {
   direction: Direction;
   localPath: string;
   remotePath: string;
-  /** What compare actually used: e.g. 'checksum' may fall back to 'size-mtime' without a state file. */
+  /** What the manifest asked for, and what it meant here ('auto': checksum for uploads, size-mtime for downloads). */
   compareRequested: CompareMethod;
-  compareUsed: CompareMethod;
+  compareUsed: Exclude<CompareMethod, 'auto'>;
+  /** Uploads compared by content: the state file as found, the server's hash command, why files were judged as they were. */
+  content?: { state: 'ok' | 'missing' | 'invalid'; serverHash?: string | null; judged: Partial<Record<ContentWhy, number>> };
   counts: Partial<Record<ActionKind, number>> & { unchanged: number };
   bytes: number;
   deletions: SyncDeletions;

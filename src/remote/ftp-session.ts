@@ -21,13 +21,14 @@ import { FtpsyncError } from '../errors.js';
 import type { ServerConfig } from '../manifest/types.js';
 import { setControlSocketFactory, setTransferStrategy, withoutTaskStacks } from './basic-ftp-internals.js';
 import { activeStrategy, passiveStrategy } from './data-connection.js';
+import { chooseHashCommand, parseHashReply, type HashCommand } from './file-hash.js';
 import { toFtpsyncError } from './errors.js';
 import { DirectoryLister, listingCandidates } from './listing-strategies.js';
 import { trackSocket, type TrackedSocket } from './socket-tracking.js';
 import { remoteSplit } from './safe-names.js';
 import { StrayTemps } from './stray-temps.js';
 import { controlTlsOptions } from './tls-options.js';
-import type { ConnectionGate, ListingResult, RemoteSession, ServerFacts, SharedServerFacts, TransferOptions } from './types.js';
+import type { ConnectionGate, ListingResult, RemoteSession, ServerFacts, ServerFileHash, SharedServerFacts, TransferOptions } from './types.js';
 
 export type { SharedServerFacts } from './types.js';
 
@@ -53,6 +54,8 @@ export class FtpSession implements RemoteSession {
   /** Listing strategies: choice, fallback, tree walk (listing-strategies.ts). */
   readonly lister: DirectoryLister;
   private readonly strayTemps: StrayTemps;
+  /** HASH's algorithm was chosen with OPTS on this session. */
+  private hashOptsSent = false;
 
   private constructor(
     private readonly config: ServerConfig,
@@ -260,6 +263,23 @@ export class FtpSession implements RemoteSession {
     await this.renameOver(from, to).catch((e: unknown) => {
       throw this.fail(e, 'rename', from);
     });
+  }
+
+  async hashCommand(): Promise<HashCommand | null> {
+    await this.facts();
+    return chooseHashCommand(this.shared.features ?? new Map());
+  }
+
+  async fileHash(remotePath: string): Promise<ServerFileHash | null> {
+    const cmd = await this.hashCommand();
+    if (!cmd) return null;
+    if (cmd.opts && !this.hashOptsSent) {
+      if ((await this.command(cmd.opts)).code >= 400) return null;
+      this.hashOptsSent = true;
+    }
+    const r = await this.command(`${cmd.verb} ${remotePath}`);
+    const hex = parseHashReply(cmd, r.code, r.message);
+    return hex ? { command: cmd, hex } : null;
   }
 
   async readSmallFile(remotePath: string): Promise<Buffer | null> {

@@ -6,6 +6,7 @@
 import type { ConnectionKind, ConnectionLedger } from '../budget/ledger.js';
 import type { RemoteEntry, RemoteTree } from '../core/tree.js';
 import type { ListingStrategyName } from '../manifest/types.js';
+import type { HashCommand } from './file-hash.js';
 
 export interface ListingResult {
   tree: RemoteTree;
@@ -38,6 +39,12 @@ export interface TransferOptions {
   mtimeMs?: number;
 }
 
+export interface ServerFileHash {
+  command: HashCommand;
+  /** Lower-case hex digest. */
+  hex: string;
+}
+
 export interface RemoteSession {
   readonly server: string;
   /** List one directory (absolute remote path). */
@@ -61,6 +68,10 @@ export interface RemoteSession {
   remove(remotePath: string): Promise<void>;
   rmdir(remotePath: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  /** The server's command to hash a file (FEAT), null: it offers none. */
+  hashCommand(): Promise<HashCommand | null>;
+  /** The server's hash of a file, over the control connection; null: no hash command, or it refused. */
+  fileHash(remotePath: string): Promise<ServerFileHash | null>;
   /** Small files (state file, lock): null when absent. */
   readSmallFile(remotePath: string): Promise<Buffer | null>;
   writeSmallFile(remotePath: string, content: Buffer): Promise<void>;

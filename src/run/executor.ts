@@ -6,16 +6,13 @@
  * remote lock (remote-lock.ts) for the run.
  */
 import { mkdir, rm, rmdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { BudgetGate } from '../budget/gate.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import { LINGER_MS, lingers } from '../budget/schedule.js';
 import type { PlannedAction } from '../core/actions.js';
 import { isFtpsyncError } from '../errors.js';
-import { sha256File } from '../local/hash.js';
-import { walkLocal } from '../local/walk.js';
 import type { ServerConfig, SyncConfig } from '../manifest/types.js';
-import { STATE_FILE, type SyncState } from '../plan/diff.js';
 import type { ServerPlan } from '../plan/types.js';
 import { classify, toFtpsyncError } from '../remote/errors.js';
 import { localJoin, remoteJoin } from '../remote/safe-names.js';
@@ -24,6 +21,7 @@ import { blockExplanation, looksBlocked } from './block-detect.js';
 import { BlockWait } from './block-wait.js';
 import type { Journal } from './journal.js';
 import type { Reporter } from './progress.js';
+import { StateCheckpoints } from './state-checkpoints.js';
 import { perTransferMs, type TransferSpan, type TransferTimes } from './timing-store.js';
 
 export interface ServerRunDeps {
@@ -104,6 +102,8 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
     onIdle: (ms) => (idleMs += ms),
   });
 
+  // The checksum state is written every CHECKPOINT_EVERY landed files and at every pause (state-checkpoints.ts).
+  const states = await StateCheckpoints.forPlan(plan, d.syncs, (fn) => d.pool.withSession(fn), (m) => d.reporter.note(plan.server, m));
   try {
     // apply warmed the pool when it planned; a saved plan's run logs its sessions in here.
     d.pool.warm(Math.min(plan.parallel, plan.actions.length));
@@ -125,6 +125,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
         const at = d.ledger.earliestSlot(now(), d.gate.limit, want);
         // Pauses TIME_WAIT-scale and longer are waited out whole, before the phase starts.
         if (at - now() >= LINGER_MS && at !== Infinity) {
+          await states.checkpoint();
           d.reporter.pause(plan.server, at - now(), d.ledger.counted(now()), d.gate.limit);
           const pauseStarted = now();
           while (now() < at) await sleep(Math.min(1000, at - now()));
@@ -145,6 +146,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
         const worker = async () => {
           for (let a = queue.shift(); a && !blocks.halted; a = queue.shift()) {
             if (d.journal.has(a.id)) {
+              await states.landed(a);
               result.skippedFromJournal++;
               continue;
             }
@@ -155,8 +157,9 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
               try {
                 const t0 = now();
                 const idleAtT0 = idleMs;
-                await d.pool.withSession((s) => runAction(s, a!, sync, plan));
+                await d.pool.withSession((s) => runAction(s, a!, sync, plan, states));
                 d.journal.record(a.id);
+                await states.landed(a);
                 result.done[a.kind] = (result.done[a.kind] ?? 0) + 1;
                 if (a.kind === 'upload' || a.kind === 'download') {
                   const span = (spans[a.kind] ??= { firstStartMs: t0, lastEndMs: t0, count: 0, idleMs: 0, idleAtStart: idleAtT0 });
@@ -201,6 +204,8 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
         await Promise.all(Array.from({ length: Math.max(1, plan.parallel) }, worker));
       }
     }
+    // A run that did not finish keeps what landed (not after a block: nothing more is sent then).
+    if (!blocks.halted) await states.checkpoint();
   } catch (e) {
     blocks.halted = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, op: 'apply' });
   } finally {
@@ -224,7 +229,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   return result;
 }
 
-async function runAction(s: RemoteSession, a: PlannedAction, sync: SyncConfig, plan: ServerPlan): Promise<void> {
+async function runAction(s: RemoteSession, a: PlannedAction, sync: SyncConfig, plan: ServerPlan, states: StateCheckpoints): Promise<void> {
   const remote = () => remoteJoin(sync.remotePath, a.path, { server: plan.server });
   const local = () => localJoin(sync.localPath, a.path, { server: plan.server });
   switch (a.kind) {
@@ -251,19 +256,6 @@ async function runAction(s: RemoteSession, a: PlannedAction, sync: SyncConfig, p
       await rmdir(local()).catch(() => undefined);
       return;
     case 'write-state':
-      return writeState(s, sync);
+      return states.final(s, sync.name);
   }
-}
-
-/**
- * The checksum state claims only what is on the server: it runs after every other action of the
- * sync succeeded (failed syncs skip it), so every local file is now either unchanged or uploaded.
- */
-async function writeState(s: RemoteSession, sync: SyncConfig): Promise<void> {
-  const files: SyncState['files'] = {};
-  for (const [p, e] of walkLocal(sync.localPath, sync).entries) {
-    if (e.type === 'file') files[p] = { size: e.size, sha256: await sha256File(join(sync.localPath, ...p.split('/'))) };
-  }
-  const state: SyncState = { version: 1, files };
-  await s.writeSmallFile(remoteJoin(sync.remotePath, STATE_FILE), Buffer.from(JSON.stringify(state)));
 }

@@ -12,10 +12,10 @@ import { sha256File } from '../local/hash.js';
 import { walkLocal, type LocalSnapshot } from '../local/walk.js';
 import type { Manifest, ServerConfig, SyncConfig } from '../manifest/types.js';
 import { planOrder, type ServerSnapshot, type SyncInputs } from '../plan/build.js';
-import { parseState, STATE_FILE } from '../plan/diff.js';
+import { compareFor, keepsState } from '../plan/compare.js';
 import type { ServerPlan } from '../plan/types.js';
-import { remoteJoin } from '../remote/safe-names.js';
 import type { RemotePool } from '../remote/types.js';
+import { readContentInputs } from './content-inputs.js';
 import { LOCK_NAME } from './remote-lock.js';
 
 export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool: RemotePool): Promise<SyncInputs> {
@@ -23,7 +23,8 @@ export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool:
   const walked: LocalSnapshot = sync.direction === 'download' && !existsSync(sync.localPath) ? { entries: new Map<string, LocalEntry>(), skipped: [] } : walkLocal(sync.localPath, sync);
   const local = walked.entries;
   let hashes: Map<string, string> | undefined;
-  if (sync.compare === 'checksum' && sync.direction === 'upload') {
+  const byContent = keepsState(compareFor(sync.compare, sync.direction), sync.direction);
+  if (byContent) {
     hashes = new Map();
     for (const [p, e] of local) if (e.type === 'file') hashes.set(p, await sha256File(join(sync.localPath, ...p.split('/'))));
   }
@@ -45,9 +46,9 @@ export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool:
       if (!(e instanceof FtpsyncError && e.details.ftpCode === 550)) throw e;
       if (sync.direction === 'download') throw new FtpsyncError('E_FTP', `${server.name}: remote directory ${sync.remotePath} does not exist`, `Check syncs "${sync.name}" remote:.`, { server: server.name, remotePath: sync.remotePath, ftpCode: 550 });
     }
-    const state = sync.compare === 'checksum' ? parseState(await session.readSmallFile(remoteJoin(sync.remotePath, STATE_FILE))) : null;
+    const content = byContent ? await readContentInputs(session, sync, local, remote, hashes!) : undefined;
     const rttMs = Math.min(rttBefore, await session.roundTripMs(2));
-    return { local, skipped: walked.skipped, remote, ...(hashes ? { hashes } : {}), state, listingStrategy: strategy, listingDataConnections: dataConnections, rttMs, readMs: Math.round(performance.now() - started) };
+    return { local, skipped: walked.skipped, remote, ...(hashes ? { hashes } : {}), ...(content ? { content } : {}), listingStrategy: strategy, listingDataConnections: dataConnections, rttMs, readMs: Math.round(performance.now() - started) };
   });
 }
 

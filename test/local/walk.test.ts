@@ -41,7 +41,7 @@ describe('what the local walk leaves out reaches the plan', () => {
   it("the plan's warnings name each one", () => {
     const snap = walkLocal(root, { exclude: [], include: [] });
     const sync: SyncConfig = { name: 'site', servers: ['prod'], direction: 'upload', localPath: root, remotePath: '/www', delete: false, exclude: [], include: [], compare: 'size-mtime', last: [], protect: [] };
-    const plan = planServer(server, [sync], [{ local: snap.entries, skipped: snap.skipped, remote: new Map(), state: null, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 1, readMs: 1 }]);
+    const plan = planServer(server, [sync], [{ local: snap.entries, skipped: snap.skipped, remote: new Map(), listingStrategy: 'stat', listingDataConnections: 0, rttMs: 1, readMs: 1 }]);
     expect(plan.warnings).toEqual(
       expect.arrayContaining([
         'prod: sync "site": left out link-to-file: symlink (not followed)',

@@ -57,7 +57,7 @@ export const BAD_CASES: BadCase[] = [
   { name: 'sync server and servers', yaml: v1 + GOOD_SERVER + GOOD_SYNC.replace('server: web', 'server: web\n    servers: [web]'), line: 8, col: 5, message: 'syncs[0] needs either "server" or "servers" (not both)' },
   { name: 'sync without server', yaml: v1 + GOOD_SERVER + GOOD_SYNC.replace('    server: web\n', ''), line: 8, col: 5, message: 'syncs[0] needs either "server" or "servers" (not both)' },
   { name: 'sync unknown key', yaml: v1 + GOOD_SERVER + GOOD_SYNC + '    dlete: true\n', line: 13, col: 5, message: 'unknown key "dlete" in syncs[0]; expected one of: name, server, servers, direction, local, remote, delete, exclude, include, compare, last, protect, maxDelete' },
-  { name: 'compare typo', yaml: v1 + GOOD_SERVER + GOOD_SYNC + '    compare: md5\n', line: 13, col: 14, message: 'syncs[0].compare must be one of "size-mtime", "size", "checksum" (got "md5")' },
+  { name: 'compare typo', yaml: v1 + GOOD_SERVER + GOOD_SYNC + '    compare: md5\n', line: 13, col: 14, message: 'syncs[0].compare must be one of "auto", "size-mtime", "size", "checksum" (got "md5")' },
   { name: 'maxDelete not a count or percentage', yaml: v1 + GOOD_SERVER + GOOD_SYNC + '    maxDelete: half\n', line: 13, col: 16, message: 'syncs[0].maxDelete must be a number of files or a percentage of the target\'s files like "25%" (got "half")' },
   { name: 'maxDelete over 100 %', yaml: v1 + GOOD_SERVER + GOOD_SYNC + '    maxDelete: 150%\n', line: 13, col: 16, message: 'sync "site": maxDelete "150%" is over 100 %; "100%" already allows any deletion' },
   { name: 'exclude not a list', yaml: v1 + GOOD_SERVER + GOOD_SYNC + '    exclude: "*.map"\n', line: 13, col: 14, message: 'syncs[0].exclude must be a list (got "*.map")' },

@@ -81,7 +81,7 @@ describe('good manifests', () => {
     expect(s).toMatchObject({ port: 21, tls: 'explicit', verifyCertificate: true, mode: 'passive', dataClose: 'normal', listing: 'auto' });
     expect(s.firewall).toEqual({ maxConnections: 100, timeWaitMs: 240_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 35 * 60_000 } });
     expect(s.password?.reveal()).toBe('pw-from-env');
-    expect(r.manifest!.syncs[0]).toMatchObject({ servers: ['web'], remotePath: '/www', delete: false, compare: 'size-mtime', localPath: dir });
+    expect(r.manifest!.syncs[0]).toMatchObject({ servers: ['web'], remotePath: '/www', delete: false, compare: 'auto', localPath: dir });
     expect(r.manifest!.rollout).toEqual({ stages: [{ name: 'all', servers: ['web'] }], haltOnFailure: true });
   });
 

@@ -90,8 +90,8 @@ describe('plan --format markdown rendered as GitHub would', () => {
 
     // The file list is folded away, inside a diff code block GitHub colours.
     const details = /<details><summary>(.*?)<\/summary>(.*?)<\/details>/.exec(doc);
-    // mkdir css, 13 uploads, delete old.html
-    expect(details?.[1]).toMatch(/^15 file action\(s\)$/);
+    // mkdir css, 13 uploads, delete old.html, and the checksum state (compare: auto, the default)
+    expect(details?.[1]).toMatch(/^16 file action\(s\)$/);
     expect(details?.[2]).toContain('<code class="language-diff">');
     expect(details?.[2]).toContain('page-11.html');
     expect(details?.[2]).toContain('old.html');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalEntry, RemoteEntry } from '../../src/core/tree.js';
 import type { SyncConfig } from '../../src/manifest/types.js';
-import { diffSync, parseState, sameFile } from '../../src/plan/diff.js';
+import { diffSync, sameFile } from '../../src/plan/diff.js';
 import { LOCK_NAME } from '../../src/run/remote-lock.js';
 
 const T = Date.UTC(2026, 0, 10, 12, 0, 0);
@@ -53,11 +53,21 @@ describe('diff (download)', () => {
 });
 
 describe('checksum compare', () => {
-  it('without a state file it compares by listing, says so, and writes a state file', () => {
-    const r = run({ 'a.txt': lf(1) }, { 'a.txt': rf(1) }, { compare: 'checksum' });
-    expect(r.summary.compareUsed).toBe('size-mtime');
-    expect(r.warnings[0]).toMatch(/no valid checksum state file/);
-    expect(r.list).toEqual(['9999:write-state:.ftpsync-state.json']);
+  const H1 = '1'.repeat(64);
+  const H2 = '2'.repeat(64);
+  const H3 = '3'.repeat(64);
+  it('without a state file: another size is changed, the same size uploaded once (no server hash), one note, and the state written', () => {
+    const r = diffSync({ server: 'w', sync: sync({ compare: 'checksum' }), local: new Map([['a.txt', lf(1)], ['b.txt', lf(2)]]), remote: new Map([['a.txt', rf(1)], ['b.txt', rf(3)]]), localHashes: new Map([['a.txt', H1], ['b.txt', H2]]), serverHashCommand: null });
+    expect(r.summary.compareUsed).toBe('checksum');
+    expect(r.summary.content).toEqual({ state: 'missing', serverHash: null, judged: { unverified: 1, size: 1 } });
+    expect(r.actions.map((a) => `${a.kind}:${a.path}`)).toEqual(['upload:a.txt', 'upload:b.txt', 'write-state:.ftpsync-state.json']);
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/no checksum state on the server yet.*1 file\(s\) of the same size.*uploaded once/);
+  });
+  it('without a state file, the server hash decides same-size files; the state is still written', () => {
+    const r = diffSync({ server: 'w', sync: sync({ compare: 'checksum' }), local: new Map([['a.txt', lf(1)], ['b.txt', lf(1)]]), remote: new Map([['a.txt', rf(1)], ['b.txt', rf(1)]]), localHashes: new Map([['a.txt', H1], ['b.txt', H2]]), serverHashes: new Map([['a.txt', 'same'], ['b.txt', 'different']]), serverHashCommand: 'XSHA256' });
+    expect(r.actions.map((a) => `${a.kind}:${a.path}`)).toEqual(['upload:b.txt', 'write-state:.ftpsync-state.json']);
+    expect(r.warnings).toEqual([expect.stringMatching(/2 file\(s\) of the same size compared by the server's XSHA256/)]);
   });
   it('with a state file, unchanged hashes are skipped regardless of mtime', () => {
     const res = diffSync({
@@ -65,17 +75,48 @@ describe('checksum compare', () => {
       sync: sync({ compare: 'checksum' }),
       local: new Map([['a.txt', lf(1, T + 9e9)], ['b.txt', lf(1)]]),
       remote: new Map([['a.txt', rf(1, T)], ['b.txt', rf(1, T)]]),
-      localHashes: new Map([['a.txt', 'h1'], ['b.txt', 'h2-new']]),
-      state: { version: 1, files: { 'a.txt': { size: 1, sha256: 'h1' }, 'b.txt': { size: 1, sha256: 'h2-old' } } },
+      localHashes: new Map([['a.txt', H1], ['b.txt', H2]]),
+      state: { status: 'ok', state: { version: 1, files: { 'a.txt': { size: 1, sha256: H1 }, 'b.txt': { size: 1, sha256: H3 } } } },
     });
     expect(res.summary.compareUsed).toBe('checksum');
+    expect(res.warnings).toEqual([]);
     expect(res.actions.map((a) => `${a.kind}:${a.path}`)).toEqual(['upload:b.txt', 'write-state:.ftpsync-state.json']);
   });
-  it('a corrupt state file is no state file', () => {
-    expect(parseState(Buffer.from('{"version":1,"files":{"a":{"size":"x"}}}'))).toBeNull();
-    expect(parseState(Buffer.from('not json'))).toBeNull();
-    expect(parseState(null)).toBeNull();
-    expect(parseState(Buffer.from('{"version":1,"files":{}}'))).toEqual({ version: 1, files: {} });
+  it('a state that does not match the listing is said, and those files are uploaded', () => {
+    const res = diffSync({
+      server: 'w',
+      sync: sync({ compare: 'auto' }),
+      local: new Map([['a.txt', lf(1)], ['gone.txt', lf(1)], ['ok.txt', lf(1)]]),
+      remote: new Map([['a.txt', rf(1)], ['ok.txt', rf(1)]]),
+      localHashes: new Map([['a.txt', H1], ['gone.txt', H2], ['ok.txt', H3]]),
+      state: { status: 'ok', state: { version: 1, files: { 'a.txt': { size: 7, sha256: H1 }, 'gone.txt': { size: 1, sha256: H2 }, 'ok.txt': { size: 1, sha256: H3 } } } },
+    });
+    expect(res.actions.map((a) => `${a.kind}:${a.path}`)).toEqual(['upload:a.txt', 'upload:gone.txt', 'write-state:.ftpsync-state.json']);
+    expect(res.warnings).toEqual([expect.stringMatching(/does not match the server for 2 file\(s\)/)]);
+  });
+  it('an unusable state is one warning and a full compare', () => {
+    const res = diffSync({ server: 'w', sync: sync({ compare: 'auto' }), local: new Map([['a.txt', lf(1)]]), remote: new Map([['a.txt', rf(1)]]), localHashes: new Map([['a.txt', H1]]), state: { status: 'invalid', reason: 'not JSON' }, serverHashes: new Map([['a.txt', 'same']]), serverHashCommand: 'XSHA256' });
+    expect(res.actions.map((a) => a.kind)).toEqual(['write-state']);
+    expect(res.warnings).toEqual([expect.stringMatching(/not usable \(not JSON\) and is ignored/)]);
+  });
+  it('auto compares downloads by size and mtime, and keeps no state', () => {
+    const r = run({ 'f.txt': lf(5, T) }, { 'f.txt': rf(5, T + 3_600_000) }, { compare: 'auto', direction: 'download' });
+    expect(r.summary.compareRequested).toBe('auto');
+    expect(r.summary.compareUsed).toBe('size-mtime');
+    expect(r.summary.content).toBeUndefined();
+    expect(r.list).toEqual(['100:download:f.txt']);
+  });
+  it('size-mtime: mostly "same size, newer mtime" says it looks like a fresh checkout and how to compare by content', () => {
+    const local: Record<string, LocalEntry> = {};
+    const remote: Record<string, RemoteEntry> = {};
+    for (let i = 0; i < 5; i++) {
+      local[`f${i}`] = lf(5, T + 86_400_000);
+      remote[`f${i}`] = rf(5, T);
+    }
+    const r = run(local, remote);
+    expect(r.warnings).toEqual([expect.stringMatching(/5 of 5 upload\(s\).*fresh checkout.*compare: auto/)]);
+    const few = run({ f0: lf(5, T + 86_400_000), n1: lf(1), n2: lf(2), n3: lf(3) }, { f0: rf(5, T) });
+    expect(few.warnings).toEqual([]);
   });
 });
 

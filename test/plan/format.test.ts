@@ -26,8 +26,8 @@ function fixturePlan(): Plan {
   const logs = new Map<string, RemoteEntry>();
   for (let i = 0; i < 10; i++) logs.set(`access-${i}.log`, { name: `access-${i}.log`, type: 'file', size: 100 * (i + 1), mtimeMs: T, mtimePrecisionMs: 60_000 });
   const sp = planServer(server, [sync, backup], [
-    { local, remote, state: null, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 30, readMs: 120 },
-    { local: new Map(), remote: logs, state: null, listingStrategy: 'stat', listingDataConnections: 0, rttMs: null, readMs: null },
+    { local, remote, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 30, readMs: 120 },
+    { local: new Map(), remote: logs, listingStrategy: 'stat', listingDataConnections: 0, rttMs: null, readMs: null },
   ]);
   return { formatVersion: PLAN_FORMAT_VERSION, createdAt: '2026-01-10T12:00:00.000Z', tool: { name: 'ftpsync', version: '0.0.0-test' }, manifestFile: '/srv/ftpsync.yml', allowDelete: false, fingerprint: { manifest: 'a'.repeat(64), local: { 'prod/site': 'b'.repeat(64) }, remote: { 'prod/site': 'c'.repeat(64) } }, rollout: { stages: [{ name: 'all', servers: ['prod'] }], haltOnFailure: true }, servers: [sp] };
 }
@@ -63,7 +63,7 @@ describe('plan formats on a fixed fixture', () => {
     const remote = new Map<string, RemoteEntry>();
     for (let i = 0; i < 12; i++) remote.set(`p${i}.html`, { name: `p${i}.html`, type: 'file', size: 1, mtimeMs: T, mtimePrecisionMs: 60_000 });
     const local = new Map<string, LocalEntry>([['p0.html', { type: 'file', size: 1, mtimeMs: T }], ['new.html', { type: 'file', size: 1, mtimeMs: T }]]);
-    const sp = planServer(server, [{ ...sync, protect: ['p1.html'] }], [{ local, remote, state: null, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 30, readMs: 0 }]);
+    const sp = planServer(server, [{ ...sync, protect: ['p1.html'] }], [{ local, remote, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 30, readMs: 0 }]);
     const wipe: Plan = { ...plan, servers: [sp] };
     const text = formatText(wipe, { maxFiles: 3 });
     expect(text).toContain('compare size-mtime): !! 10 deletion(s) of 11 target file(s), 91 %: more than half of the target; 1 upload, 1 unchanged, 1 protected;');

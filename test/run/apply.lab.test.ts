@@ -58,7 +58,8 @@ describeLab('apply against the lab servers', (lab) => {
       expect(plan.servers[0]!.listing.dataConnections).toBe(0);
       const r = await runCliAsync(['apply', planFile, '-c', file], { env, timeoutMs: 240_000 });
       const stats = await lab.firewall.stats();
-      const done = new RegExp(`${name}: ok: ${kinds.get('mkdir')} mkdir, ${kinds.get('upload')} upload;`);
+      // Every kind the plan had, in its order (with compare: auto, the state written last).
+      const done = new RegExp(`${name}: ok: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')};`);
       expect(r.stdout, `planned ${JSON.stringify([...kinds])}`).toMatch(done);
       console.log(`[measure] ${name} upload 1000 @100: code ${r.code}, firewall peak ${stats.peak} (TIME_WAIT ${stats.peakTimeWait}), blocks ${stats.blocks.length}; ${r.stdout.split('\n').filter((l) => l.includes(`${name}:`)).at(-1)}`);
       expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -79,7 +80,9 @@ describeLab('apply against the lab servers', (lab) => {
     const local = join(work, 'kill');
     generateTree(local, { seed: 31, files: 1000, dirs: 30, depth: 3, maxSmall: 2000 });
     const file = join(work, 'kill.yml');
-    writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100)}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www, delete: true }\n`);
+    // size-mtime: what this checks is the upload's own atomicity (a landed file has its mtime);
+    // what a kill costs the checksum state (compare: auto) is incremental.lab.test.ts's.
+    writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100)}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www, delete: true, compare: size-mtime }\n`);
     const remote = join(lab.servers.vsftpd.root, 'www');
     const landed = () => {
       try {

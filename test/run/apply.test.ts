@@ -79,7 +79,8 @@ describe('applyManifest (run/apply.ts) without a process', () => {
     expect(r.ok, JSON.stringify(r.results)).toBe(true);
     expect(r.notRun).toEqual([]);
     expect(stages).toHaveLength(1);
-    expect(r.results.map((x) => [x.server, x.done])).toEqual([['demo', { mkdir: 1, upload: 7, delete: 1 }]]);
+    // compare: auto (the default) keeps the checksum state: written last.
+    expect(r.results.map((x) => [x.server, x.done])).toEqual([['demo', { mkdir: 1, upload: 7, delete: 1, 'write-state': 1 }]]);
     expect(readFileSync(join(base, 'root/www/page-3.html'), 'utf8')).toBe('<p>3</p>');
     expect(readFileSync(join(base, 'root/www/css/site.css'), 'utf8')).toBe('body{}');
     expect(existsSync(join(base, 'root/www/old.html'))).toBe(false);

@@ -74,6 +74,8 @@ function fakePool(o: { ledger: ConnectionLedger; gate: BudgetGate; now: () => nu
       files.set(p, c.toString());
     },
     facts: async () => ({ listing: ['stat'], mfmt: true, mdtmSet: false }),
+    hashCommand: async () => null,
+    fileHash: async () => null,
     roundTripMs: async () => 0,
     close: async () => undefined,
   };

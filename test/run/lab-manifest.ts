@@ -1,5 +1,5 @@
 /** Manifest snippets for apply's lab tests (plain FTP, the lab's shared password variable). */
-import { STATE_FILE } from '../../src/plan/diff.js';
+import { STATE_FILE } from '../../src/plan/state.js';
 import { LOCK_NAME } from '../../src/run/remote-lock.js';
 import type { Lab, LabServerName } from '../lab/harness.js';
 

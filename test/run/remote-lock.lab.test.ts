@@ -21,7 +21,7 @@ import { labServerConfig } from '../remote/lab-config.js';
 import { ensureBuilt, runCliAsync } from '../cli/helpers.js';
 import { compareTrees, generateTree } from '../../lab/fixtures.js';
 import { describeLab } from '../lab/harness.js';
-import { serverYaml } from './lab-manifest.js';
+import { ours, serverYaml } from './lab-manifest.js';
 
 describeLab('the remote lock', (lab) => {
   const work = mkdtempSync(join(tmpdir(), 'ftpsync-lock-'));
@@ -100,7 +100,7 @@ describeLab('the remote lock', (lab) => {
       expect(takeover, r.stdout).toBeGreaterThanOrEqual(0);
       expect(planned, r.stdout).toBeGreaterThan(takeover);
       expect(existsSync(lockAt(remote))).toBe(false);
-      expect(compareTrees(local, join(root, remote)).equal).toBe(true);
+      expect(compareTrees(local, join(root, remote), ours).equal).toBe(true);
     }
     expect(r.stdout).toMatch(/vsftpd: ok: .*40 upload/);
   }, 90_000);

@@ -36,7 +36,8 @@ syncs:
     # protect: ["wp-content/uploads/**"]   # remote files never deleted or overwritten
     # maxDelete: 200         # refuse more deletions than this (default: over half of the site, over 10 files)
     exclude: ["**/.git/**", "**/.DS_Store"]
-    compare: size-mtime      # size-mtime | size | checksum
+    # auto: uploads by content (a fresh CI checkout re-uploads nothing), downloads by size-mtime
+    compare: auto            # auto | checksum | size-mtime | size
     last: ["index.html"]     # uploaded after everything else
 `;
 
