@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseHashCommand, parseHashReply } from '../../src/remote/file-hash.js';
+import { chooseHashCommand, localFileDigest, parseHashReply } from '../../src/remote/file-hash.js';
 
 const feat = (...names: Array<string | [string, string]>) => new Map(names.map((n) => (typeof n === 'string' ? [n, ''] : n)));
 
@@ -32,4 +35,16 @@ describe('parseHashReply', () => {
   it('a refusal is no hash', () => expect(parseHashReply(x256, 550, '550 nonexist.txt: No such file or directory')).toBeNull());
   it('a digest of the wrong length is no hash', () => expect(parseHashReply(x256, 250, '250 ABCDEF')).toBeNull());
   it('a CRC without leading zeros', () => expect(parseHashReply(xcrc, 250, '250 E06B21')).toBe('00e06b21'));
+});
+
+describe('localFileDigest matches what proftpd (mod_digest) answered for the same 14 bytes', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'ftpsync-hash-')), 'm25.txt');
+  writeFileSync(file, 'hello ftpsync\n');
+  const measured: Array<[Parameters<typeof localFileDigest>[1], string]> = [
+    ['sha256', '6BD5DD0D59DB93FEDD4FA9216A68AF218C53B703B872A2ECA8625A6D21E87BBE'],
+    ['sha1', 'BAE72C8B1C36588754721A272CCC01A37083AF1E'],
+    ['md5', '154DE130B933CABEF275ED3FE5B59BF8'],
+    ['crc32', 'E9E06B21'],
+  ];
+  for (const [algorithm, hex] of measured) it(algorithm, async () => expect(await localFileDigest(file, algorithm)).toBe(hex.toLowerCase()));
 });
