@@ -10,12 +10,12 @@ const server: ServerConfig = {
   mode: 'passive', timeouts: { connectMs: 15_000, dataMs: 30_000 }, dataClose: 'normal', listing: 'auto',
   firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 60_000 } },
 };
-const sync: SyncConfig = { name: 'logs', servers: ['prod'], direction: 'download', localPath: '/srv/logs', remotePath: '/logs', delete: false, exclude: [], include: [], compare: 'size-mtime', last: [] };
+const sync: SyncConfig = { name: 'logs', servers: ['prod'], direction: 'download', localPath: '/srv/logs', remotePath: '/logs', delete: false, exclude: [], include: [], compare: 'size-mtime', last: [], protect: [] };
 const learned = { maxConnections: 20, at: '2026-12-02T00:40:00.000Z', limitAtLeast: 20, limitBelow: 31 };
 
 function plan(s: ServerConfig) {
   const remote = new Map(Array.from({ length: 100 }, (_, i) => [`f${i}.log`, { name: `f${i}.log`, type: 'file' as const, size: 10, mtimeMs: 0, mtimePrecisionMs: 60_000 }]));
-  return planServer(s, [sync], [{ local: new Map<string, LocalEntry>(), remote, state: null, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 1, readMs: 1 }]);
+  return planServer(s, [sync], [{ local: new Map<string, LocalEntry>(), remote, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 1, readMs: 1 }]);
 }
 
 describe('a learned limit in the plan', () => {
