@@ -181,8 +181,8 @@ async function applyServer(name: string, { o, ctx, held, savedPlan, syncs, planS
     const planMs = Math.round(performance.now() - planStarted);
     const firewallStore = firewallStorePath(manifest.file);
     r = { ...(await runServerPlan(sp, { server, syncs, pool, ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter, firewallStore })), planMs, lockMs: held.get(name)!.tookMs };
-    // A run that held more than a learned limit and succeeded (after a reset, or confirmed) outgrew it.
-    if (r.ok && learnedLimitOutgrown(readLearnedLimit(firewallStore, timingKey(server)), r.peakCounted)) forgetLearnedLimit(firewallStore, timingKey(server));
+    // A run without a block that held more than a learned limit (after a reset, or confirmed) outgrew it.
+    if (r.ok && !r.blocked && learnedLimitOutgrown(readLearnedLimit(firewallStore, timingKey(server)), r.peakCounted)) forgetLearnedLimit(firewallStore, timingKey(server));
     // The next plan's ETA uses this server's measured speed instead of the lab's.
     if (r.ok && r.transferTimes) {
       try {

@@ -34,6 +34,8 @@ export class BlockWait {
   private waitedMs = 0;
   /** When the run resumed after a block (null: not blocked yet). */
   private resumedAt: number | null = null;
+  /** A block was noticed in this run (its peak says nothing about the limit then). */
+  noticed = false;
 
   constructor(private readonly d: BlockWaitDeps) {}
 
@@ -58,6 +60,7 @@ export class BlockWait {
 
   private async run(err: FtpsyncError): Promise<boolean> {
     const { d } = this;
+    this.noticed = true;
     d.gate.halt(err);
     d.reporter.blocked(d.explain(err, false));
     const { policy, maxWaitMs } = d.onBlock;

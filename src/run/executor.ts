@@ -65,6 +65,8 @@ export interface ServerResult {
    * server now, not even the lock's removal (a same-host re-run takes a stale lock over).
    */
   halted?: boolean;
+  /** A block was noticed (and waited out, or the run halted). */
+  blocked?: boolean;
 }
 
 const MAX_TRIES = 3;
@@ -218,6 +220,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()));
   result.elapsedMs = now() - started;
   result.transferTimes = transferTimes(spans, plan.parallel);
+  if (blocks.noticed) result.blocked = true;
   const halted = blocks.halted;
   if (halted) {
     result.ok = false;
