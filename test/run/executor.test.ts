@@ -231,6 +231,8 @@ describe('runServerPlan (in-memory pool double)', () => {
     // One probe per 15 s step while blocked (100 s): a handful of attempts, never a hammering.
     expect(s.fake.attemptsWhileBlocked()).toBeLessThanOrEqual(1 + Math.ceil(100_000 / 15_000));
     expect(r.elapsedMs).toBeGreaterThanOrEqual(100_000);
+    // Marked, so apply does not take this run's peak (before the block) for a higher limit that worked.
+    expect(r.blocked).toBe(true);
   });
 
   it('a block with policy wait gives up after maxWaitMs', async () => {
