@@ -26,11 +26,20 @@ export class BudgetGate {
   constructor(
     private readonly ledger: ConnectionLedger,
     /** floor(maxConnections × headroom): every counted connection, control ones included. */
-    readonly limit: number,
+    private current: number,
     private readonly options: GateOptions = {},
   ) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  get limit(): number {
+    return this.current;
+  }
+
+  /** After a block: hold fewer from now on (never raised within a run). */
+  lower(limit: number): void {
+    this.current = Math.min(this.current, limit);
   }
 
   /**

@@ -8,6 +8,8 @@
  *  - 'reset':  we answered the server's FIN with RST -> the server socket is CLOSED at once.
  *  - 'unknown': treat like 'server' (the safe assumption).
  */
+import type { CountedSpan } from './block-diagnosis.js';
+
 export type ConnectionKind = 'control' | 'data';
 export type CloseSide = 'server' | 'client' | 'reset' | 'unknown';
 
@@ -21,6 +23,8 @@ export interface ConnectionRecord {
   purpose?: string;
   /** A slot the gate handed out for a connection that is not connected yet (see reserve()). */
   reserved?: boolean;
+  /** When it connected (a reservation's openedAt is when the gate granted it). */
+  connectedAt?: number;
 }
 
 /** A reservation the connection never took up (connect failed, crash) stops counting after this. */
@@ -100,11 +104,12 @@ export class ConnectionLedger {
     if (held) {
       this.maybeCounted.add(held); // an expired reservation taken up late counts again
       held.reserved = false;
+      held.connectedAt = now;
       held.kind = kind;
       if (purpose !== undefined) held.purpose = purpose;
       return held.id;
     }
-    const record: ConnectionRecord = { id: this.nextId++, kind, openedAt: now };
+    const record: ConnectionRecord = { id: this.nextId++, kind, openedAt: now, connectedAt: now };
     if (purpose !== undefined) record.purpose = purpose;
     this.records.push(record);
     this.byId.set(record.id, record);
@@ -175,6 +180,23 @@ export class ConnectionLedger {
 
   all(): readonly ConnectionRecord[] {
     return this.records;
+  }
+
+  /**
+   * Every connection that connected, as the server side may count it (the block diagnosis's
+   * history; reservations are not sockets the firewall sees). Bounded by the run's connections.
+   */
+  countedSpans(): CountedSpan[] {
+    const spans: CountedSpan[] = [];
+    for (const r of this.records) if (r.connectedAt !== undefined) spans.push({ from: r.connectedAt, until: this.countedUntil(r) });
+    return spans;
+  }
+
+  /** When the last connection that connected at or before `t` did (-Infinity: none). */
+  lastConnectedAt(t = Infinity): number {
+    let last = -Infinity;
+    for (const r of this.records) if (r.connectedAt !== undefined && r.connectedAt <= t && r.connectedAt > last) last = r.connectedAt;
+    return last;
   }
 
   /** Total connections opened, per kind (reservations never used are not connections). */

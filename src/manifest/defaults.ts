@@ -18,6 +18,8 @@ export const DEFAULTS = {
     headroom: 0.8,
     parallel: 2,
     maxSessions: 4,
+    confirmed: false,
+    sampleInterval: '30s',
     onBlock: { policy: 'stop', maxWait: '35m' },
   },
   sync: {

@@ -62,6 +62,8 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
       headroom: fw.headroom ?? DEFAULTS.firewall.headroom,
       parallel: fw.parallel ?? DEFAULTS.firewall.parallel,
       maxSessions: fw.maxSessions ?? DEFAULTS.firewall.maxSessions,
+      confirmed: fw.confirmed ?? DEFAULTS.firewall.confirmed,
+      sampleIntervalMs: parseDuration(fw.sampleInterval ?? DEFAULTS.firewall.sampleInterval),
       onBlock: { policy: fw.onBlock?.policy ?? DEFAULTS.firewall.onBlock.policy, maxWaitMs: parseDuration(fw.onBlock?.maxWait ?? DEFAULTS.firewall.onBlock.maxWait) },
     };
     const server: ServerConfig = {

@@ -22,6 +22,8 @@ export interface RawServer {
     headroom?: number;
     parallel?: number;
     maxSessions?: number;
+    confirmed?: boolean;
+    sampleInterval?: string | number;
     onBlock?: { policy?: 'stop' | 'wait'; maxWait?: string | number };
   };
 }

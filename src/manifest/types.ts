@@ -29,6 +29,12 @@ export interface FirewallConfig {
   parallel: number;
   /** The FTP server's own per-IP session cap (vsftpd max_per_ip, pure-ftpd -C). */
   maxSessions: number;
+  /** maxConnections is the host's known limit: a limit learned from a block never lowers it. */
+  confirmed?: boolean;
+  /** How often the firewall counts connections (CSF CT_INTERVAL), ms. */
+  sampleIntervalMs?: number;
+  /** Set when maxConnections is a limit learned from a block (.ftpsync/firewall.json), not the manifest's. */
+  learned?: { manifestMaxConnections: number; at: string; store: string };
   /** What to do when blocked: wait it out (up to maxWaitMs) then resume, or stop. */
   onBlock: { policy: 'wait' | 'stop'; maxWaitMs: number };
 }

@@ -120,6 +120,8 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
   const setupMs = actions.length > 0 ? applySetupMs(timing, processStartMs + readMs) : 0;
   if (sched.etaMs > 3 * 3_600_000) warnings.push(`${server.name}: the budget (${budget} connections per ${Math.round(server.firewall.timeWaitMs / 1000)} s) makes this take about ${Math.round(sched.etaMs / 3_600_000)} h; consider dataClose: reset (see probe), or ask the host for a higher limit`);
   if (server.tls === 'none' && !isLoopbackHost(server.host)) warnings.push(`${server.name}: plain FTP: the password travels in clear text`);
+  const learned = server.firewall.learned;
+  if (learned) warnings.push(`${server.name}: planning with maxConnections ${server.firewall.maxConnections}, learned from a firewall block at ${learned.at} (the manifest says ${learned.manifestMaxConnections}); to reset it, delete the "${server.host}:${server.port}" entry in ${learned.store}, or set firewall.confirmed: true if ${learned.manifestMaxConnections} is the host's real limit`);
   if (server.password?.source === 'literal') warnings.push(`${server.name}: the manifest holds a literal password`);
   return {
     server: server.name,

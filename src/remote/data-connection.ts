@@ -22,6 +22,12 @@ export interface DataConnectionOptions {
   now: () => number;
   closePolicy: DataClosePolicy;
   timeoutMs: number;
+  /**
+   * How long a data connect may wait for the server's SYN-ACK (default timeoutMs). A blocked IP
+   * gets none: a connect that hears nothing while earlier ones did is a sooner sign of a block
+   * than a whole data timeout.
+   */
+  connectTimeoutMs?: number;
   /** What the next transfer is, for the ledger ("RETR a.txt"). */
   purpose: () => string;
   /** Active mode: address to advertise and local ports to listen on. */
@@ -76,7 +82,8 @@ function connectData(ftp: FTPContext, host: string, port: number, o: DataConnect
       raw.destroy();
       reject(new Error(`Can't open data connection to ${host}:${port}: ${err.message}`));
     };
-    raw.setTimeout(o.timeoutMs, () => fail(new Error('timeout')));
+    const connectMs = Math.min(o.timeoutMs, o.connectTimeoutMs ?? o.timeoutMs);
+    raw.setTimeout(connectMs, () => fail(new Error(`timeout: no answer to the connect within ${connectMs} ms`)));
     raw.once('error', fail);
     raw.connect({ host, port }, () => {
       raw.setTimeout(0);

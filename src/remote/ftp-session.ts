@@ -71,6 +71,7 @@ export class FtpSession implements RemoteSession {
       now: this.now,
       closePolicy: config.dataClose,
       timeoutMs: config.timeouts.dataMs,
+      connectTimeoutMs: config.timeouts.connectMs,
       purpose: () => this.purpose,
       onOpen: (socket: net.Socket) => {
         this.dataConnections++;

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { learnedLimitOutgrown } from '../budget/block-diagnosis.js';
 import { clientCloseLingerMs, DEFAULT_RTT_MS } from '../budget/cost.js';
 import { FtpsyncError, isFtpsyncError } from '../errors.js';
 import { assertKnownServers } from '../manifest/servers.js';
@@ -18,6 +19,7 @@ import { PLAN_FORMAT_VERSION, type Plan } from '../plan/types.js';
 import { classify } from '../remote/errors.js';
 import { makePlan, planningContext, type PlanningContext } from './context.js';
 import { runServerPlan, type ServerResult } from './executor.js';
+import { forgetLearnedLimit, firewallStorePath, readLearnedLimit, withLearnedLimits } from './firewall-store.js';
 import { Journal } from './journal.js';
 import type { Reporter } from './progress.js';
 import { releaseSyncLocks, takeSyncLocks, type HeldLocks } from './remote-lock.js';
@@ -91,7 +93,9 @@ async function checkFingerprint(plan: Plan, manifest: Manifest, digest: string, 
 /** The journal belongs to exactly one plan: same manifest, same local and remote trees. */
 const journalKey = (p: Plan) => createHash('sha256').update(JSON.stringify(p.fingerprint)).digest('hex');
 
-export async function applyManifest(o: ApplyOptions): Promise<ApplyResult> {
+export async function applyManifest(options: ApplyOptions): Promise<ApplyResult> {
+  // Limits learned from earlier blocks apply to planning and to the gates (firewall-store.ts).
+  const o = { ...options, manifest: withLearnedLimits(options.manifest) };
   const { manifest, reporter } = o;
   const ctx = planningContext();
   const syncsOf = (name: string): SyncConfig[] => manifest.syncs.filter((s) => s.servers.includes(name));
@@ -175,7 +179,10 @@ async function applyServer(name: string, { o, ctx, held, savedPlan, syncs, planS
     const rttMs = sp.rttMs ?? DEFAULT_RTT_MS;
     ctx.ledgers.get(name)!.setClientCloseLinger(clientCloseLingerMs(rttMs));
     const planMs = Math.round(performance.now() - planStarted);
-    r = { ...(await runServerPlan(sp, { server, syncs, pool, ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter })), planMs, lockMs: held.get(name)!.tookMs };
+    const firewallStore = firewallStorePath(manifest.file);
+    r = { ...(await runServerPlan(sp, { server, syncs, pool, ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter, firewallStore })), planMs, lockMs: held.get(name)!.tookMs };
+    // A run without a block that held more than a learned limit (after a reset, or confirmed) outgrew it.
+    if (r.ok && !r.blocked && learnedLimitOutgrown(readLearnedLimit(firewallStore, timingKey(server)), r.peakCounted)) forgetLearnedLimit(firewallStore, timingKey(server));
     // The next plan's ETA uses this server's measured speed instead of the lab's.
     if (r.ok && r.transferTimes) {
       try {

@@ -16,8 +16,8 @@ export interface BlockWaitDeps {
   server: string;
   onBlock: FirewallConfig['onBlock'];
   gate: { halt(err: FtpsyncError): void; resume(): void };
-  /** The explanation shown when the block is detected (what the ledger counted, what to change). */
-  explain: (err: FtpsyncError) => string;
+  /** The explanation shown when the block is detected (what it shows, what ftpsync does); `again`: a second block. */
+  explain: (err: FtpsyncError, again: boolean) => string;
   reporter: { blocked(text: string): void; note(server: string, text: string): void };
   /** One connection that shows whether the block lifted (a listing). */
   probe: () => Promise<unknown>;
@@ -32,20 +32,37 @@ export class BlockWait {
   halted: FtpsyncError | null = null;
   private pending: Promise<boolean> | null = null;
   private waitedMs = 0;
+  /** When the run resumed after a block (null: not blocked yet). */
+  private resumedAt: number | null = null;
+  /** A block was noticed in this run (its peak says nothing about the limit then). */
+  noticed = false;
 
   constructor(private readonly d: BlockWaitDeps) {}
 
-  /** Resolves true when the block lifted (retry the action), false when the run stops. */
-  waitOut(err: FtpsyncError): Promise<boolean> {
+  /**
+   * Resolves true when the block lifted (retry the action), false when the run stops. An attempt
+   * that started before the run resumed failed on the block already waited out: it is retried.
+   * Any later block stops the run whatever the policy: never blocked twice in one run.
+   */
+  waitOut(err: FtpsyncError, attemptStartedAt = Infinity): Promise<boolean> {
     if (this.halted) return Promise.resolve(false);
-    this.pending ??= this.run(err);
+    if (this.pending) return this.pending;
+    if (this.resumedAt !== null) {
+      if (attemptStartedAt < this.resumedAt) return Promise.resolve(true);
+      this.d.gate.halt(err);
+      this.d.reporter.blocked(this.d.explain(err, true));
+      this.halted = new FtpsyncError('E_BLOCKED', `${this.d.server}: blocked a second time in this run: ${err.message}`, 'See the explanation above: the next run plans with the lower limit ftpsync learned. Run apply again once the block has lifted; it resumes where it stopped.', { server: this.d.server });
+      return Promise.resolve(false);
+    }
+    this.pending = this.run(err);
     return this.pending;
   }
 
   private async run(err: FtpsyncError): Promise<boolean> {
     const { d } = this;
+    this.noticed = true;
     d.gate.halt(err);
-    d.reporter.blocked(d.explain(err));
+    d.reporter.blocked(d.explain(err, false));
     const { policy, maxWaitMs } = d.onBlock;
     const waitStarted = d.now();
     try {
@@ -60,12 +77,14 @@ export class BlockWait {
         d.gate.resume();
         try {
           await d.probe();
-          d.reporter.note(d.server, `the block lifted after ${formatDuration(d.now() - waitStarted)}: resuming`);
+          d.reporter.note(d.server, `the block lifted after ${formatDuration(d.now() - waitStarted)}: resuming with the lowered budget`);
+          this.resumedAt = d.now();
           return true;
         } catch (probeErr) {
           const pe = isFtpsyncError(probeErr) ? probeErr : toFtpsyncError(probeErr, { server: d.server, op: 'probe' });
           if (classify(pe) !== 'maybe-blocked') {
-            d.reporter.note(d.server, `probe after the block: ${pe.message}: resuming`);
+            d.reporter.note(d.server, `probe after the block: ${pe.message}: resuming with the lowered budget`);
+            this.resumedAt = d.now();
             return true;
           }
           d.gate.halt(err);

@@ -12,6 +12,7 @@ import { buildPlan } from '../plan/build.js';
 import type { Plan } from '../plan/types.js';
 import { createRemotePool } from '../remote/pool.js';
 import type { RemotePool } from '../remote/types.js';
+import { withLearnedLimits } from './firewall-store.js';
 import { snapshotServers } from './snapshot.js';
 import { readLearnedWork, timingKey, timingStorePath } from './timing-store.js';
 
@@ -51,7 +52,9 @@ export function planningContext(): PlanningContext {
 }
 
 /** Plan the manifest's servers (`servers`: only these, each must exist): snapshot each, then plan. */
-export async function makePlan(manifest: Manifest, digest: string, ctx: Pick<PlanningContext, 'poolFor'>, servers?: string[]): Promise<Plan> {
+export async function makePlan(manifestAsLoaded: Manifest, digest: string, ctx: Pick<PlanningContext, 'poolFor'>, servers?: string[]): Promise<Plan> {
+  // Limits learned from blocks: the plan schedules with them and says so (the gates use them too).
+  const manifest = withLearnedLimits(manifestAsLoaded);
   if (servers) assertKnownServers(manifest, servers, '--server');
   const store = timingStorePath(manifest.file);
   const snapshots = await snapshotServers(manifest, ctx.poolFor, { ...(servers ? { servers } : {}), learnedWork: (s) => readLearnedWork(store, timingKey(s)) });

@@ -17,7 +17,8 @@ import type { ServerPlan } from '../plan/types.js';
 import { classify, toFtpsyncError } from '../remote/errors.js';
 import { localJoin, remoteJoin } from '../remote/safe-names.js';
 import type { RemotePool, RemoteSession } from '../remote/types.js';
-import { blockExplanation, looksBlocked } from './block-detect.js';
+import { looksBlocked } from './block-detect.js';
+import { learnFromBlock } from './block-learn.js';
 import { BlockWait } from './block-wait.js';
 import type { Journal } from './journal.js';
 import type { Reporter } from './progress.js';
@@ -34,6 +35,8 @@ export interface ServerRunDeps {
   reporter: Reporter;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Where a limit learned from a block is remembered (firewall-store.ts); absent: not remembered. */
+  firewallStore?: string;
 }
 
 export interface ServerResult {
@@ -62,6 +65,8 @@ export interface ServerResult {
    * server now, not even the lock's removal (a same-host re-run takes a stale lock over).
    */
   halted?: boolean;
+  /** A block was noticed (and waited out, or the run halted). */
+  blocked?: boolean;
 }
 
 const MAX_TRIES = 3;
@@ -94,7 +99,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
     server: plan.server,
     onBlock: d.server.firewall.onBlock,
     gate: d.gate,
-    explain: (err) => blockExplanation(d.server, d.ledger.counted(now()), d.gate.limit, err.message),
+    explain: (err, again) => learnFromBlock({ server: d.server, ledger: d.ledger, gate: d.gate, now, note: (t) => d.reporter.note(plan.server, t), ...(d.firewallStore ? { store: d.firewallStore } : {}) }, err.message, again),
     reporter: d.reporter,
     probe: () => d.pool.withSession((s) => s.list(d.syncs[0]?.remotePath ?? '/')),
     now,
@@ -154,8 +159,8 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
             if (failedSyncs.has(a.sync) && ['delete', 'rmdir', 'delete-local', 'rmdir-local', 'write-state'].includes(a.kind)) continue;
             const sync = syncByName.get(a.sync)!;
             for (let attempt = 1; ; attempt++) {
+              const t0 = now();
               try {
-                const t0 = now();
                 const idleAtT0 = idleMs;
                 await d.pool.withSession((s) => runAction(s, a!, sync, plan, states));
                 d.journal.record(a.id);
@@ -177,7 +182,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
                 const cls = classify(err);
                 if (looksBlocked({ errorClass: cls, successesBefore: successes, reset: /ECONNRESET|ECONNREFUSED|EPIPE/.test(err.message), attempt })) {
                   // Every worker that hits the block waits on the same wait; a lifted block retries the action.
-                  if (await blocks.waitOut(err)) {
+                  if (await blocks.waitOut(err, t0)) {
                     attempt = 0;
                     continue;
                   }
@@ -215,6 +220,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()));
   result.elapsedMs = now() - started;
   result.transferTimes = transferTimes(spans, plan.parallel);
+  if (blocks.noticed) result.blocked = true;
   const halted = blocks.halted;
   if (halted) {
     result.ok = false;

@@ -79,7 +79,7 @@ describe('good manifests', () => {
     const r = load(`version: 1\n${GOOD_SERVER}${GOOD_SYNC}`);
     const s = r.manifest!.servers.web!;
     expect(s).toMatchObject({ port: 21, tls: 'explicit', verifyCertificate: true, mode: 'passive', dataClose: 'normal', listing: 'auto' });
-    expect(s.firewall).toEqual({ maxConnections: 100, timeWaitMs: 240_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 35 * 60_000 } });
+    expect(s.firewall).toEqual({ maxConnections: 100, timeWaitMs: 240_000, headroom: 0.8, parallel: 2, maxSessions: 4, confirmed: false, sampleIntervalMs: 30_000, onBlock: { policy: 'stop', maxWaitMs: 35 * 60_000 } });
     expect(s.password?.reveal()).toBe('pw-from-env');
     expect(r.manifest!.syncs[0]).toMatchObject({ servers: ['web'], remotePath: '/www', delete: false, compare: 'auto', localPath: dir });
     expect(r.manifest!.rollout).toEqual({ stages: [{ name: 'all', servers: ['web'] }], haltOnFailure: true });
@@ -139,7 +139,7 @@ describe('the schema is the single source of the shape', () => {
   // The compiler checks these objects list exactly the keys of the raw types (missing or extra keys
   // fail typecheck); this test checks the schema lists exactly the same keys.
   const serverKeys: Record<keyof RawServer, true> = { host: true, port: true, user: true, password: true, passwordFile: true, tls: true, ca: true, servername: true, insecure: true, mode: true, active: true, timeouts: true, dataClose: true, listing: true, firewall: true };
-  const firewallKeys: Record<keyof NonNullable<RawServer['firewall']>, true> = { maxConnections: true, timeWait: true, headroom: true, parallel: true, maxSessions: true, onBlock: true };
+  const firewallKeys: Record<keyof NonNullable<RawServer['firewall']>, true> = { maxConnections: true, timeWait: true, headroom: true, parallel: true, maxSessions: true, confirmed: true, sampleInterval: true, onBlock: true };
   const syncKeys: Record<keyof RawSync, true> = { name: true, server: true, servers: true, direction: true, local: true, remote: true, delete: true, exclude: true, include: true, compare: true, last: true, protect: true, maxDelete: true };
   const topKeys: Record<keyof RawManifest | '$schema', true> = { $schema: true, version: true, servers: true, syncs: true, rollout: true };
   it.each([

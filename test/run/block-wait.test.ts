@@ -14,7 +14,7 @@ function setup(onBlock: BlockWaitDeps['onBlock'], probes: Array<Error | null>) {
     server: 'web',
     onBlock,
     gate: { halt: () => log.push('halt'), resume: () => log.push('resume') },
-    explain: (e) => `explained: ${e.message}`,
+    explain: (e, again) => `explained${again ? ' again' : ''}: ${e.message}`,
     reporter: { blocked: (text) => log.push(`blocked ${text}`), note: (_s, text) => log.push(`note ${text.split(':')[0]}`) },
     probe: async () => {
       log.push('probe');
@@ -67,12 +67,19 @@ describe('the block-wait state machine', () => {
     expect(blocks.halted?.hint).toMatch(/resumes where it stopped/);
   });
 
-  it('a second block in the same run only gets what is left of maxWait', async () => {
-    const { blocks, clock } = setup({ policy: 'wait', maxWaitMs: 40_000 }, [null, STILL_BLOCKED, STILL_BLOCKED]);
-    expect(await blocks.waitOut(BLOCK)).toBe(true);
+  it('a second block in the same run stops it at once, whatever the policy, explained as a second block', async () => {
+    const { blocks, clock, log } = setup({ policy: 'wait', maxWaitMs: 40 * 60_000 }, [null]);
+    expect(await blocks.waitOut(BLOCK, 0)).toBe(true);
     expect(clock()).toBe(15_000);
-    expect(await blocks.waitOut(BLOCK)).toBe(false);
-    expect(clock()).toBe(40_000);
+    // An attempt that started before the run resumed failed on the first block: retried, not a second block.
+    expect(await blocks.waitOut(STILL_BLOCKED, 14_000)).toBe(true);
+    expect(blocks.halted).toBeNull();
+    expect(await blocks.waitOut(STILL_BLOCKED, 16_000)).toBe(false);
+    expect(clock()).toBe(15_000);
+    expect(blocks.halted?.code).toBe('E_BLOCKED');
+    expect(blocks.halted?.message).toBe('web: blocked a second time in this run: web: timeout again');
+    expect(log.filter((l) => l.startsWith('blocked'))).toEqual(['blocked explained: web: timeout after 30 s', 'blocked explained again: web: timeout again']);
+    expect(log.at(-2)).toBe('halt');
   });
 
   it('workers that hit the block together share one wait', async () => {

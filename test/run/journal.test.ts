@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../src/run/journal.js';
-import { blockExplanation, looksBlocked } from '../../src/run/block-detect.js';
-import type { ServerConfig } from '../../src/manifest/types.js';
+import { looksBlocked } from '../../src/run/block-detect.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -63,16 +62,5 @@ describe('block detection', () => {
     expect(looksBlocked({ errorClass: 'maybe-blocked', successesBefore: 9, reset: true, attempt: 1 })).toBe(false);
     expect(looksBlocked({ errorClass: 'maybe-blocked', successesBefore: 9, reset: true, attempt: 2 })).toBe(true);
     expect(looksBlocked({ errorClass: 'maybe-blocked', successesBefore: 9, reset: false, attempt: 1 })).toBe(true);
-  });
-
-  it('explains what the ledger counted, TIME_WAIT, the likely limit and what to change', () => {
-    const server = { name: 'web1', firewall: { maxConnections: 100, headroom: 0.8, timeWaitMs: 60_000, parallel: 2 } } as unknown as ServerConfig;
-    const text = blockExplanation(server, 37, 80, 'Timeout (data socket)');
-    expect(text).toContain('web1: Timeout (data socket)');
-    expect(text).toContain('37 connection(s) the server was still counting');
-    expect(text).toContain('budget 80');
-    expect(text).toMatch(/TIME_WAIT/);
-    expect(text).toContain('probably below 39');
-    expect(text).toMatch(/maxConnections \(now 100\).*headroom \(now 0.8\).*timeWait \(now 1m00s\).*whitelist.*mode: active/s);
   });
 });
