@@ -19,7 +19,7 @@ import { classify } from '../remote/errors.js';
 import { makePlan, planningContext, type PlanningContext } from './context.js';
 import { runServerPlan, type ServerResult } from './executor.js';
 import { Journal } from './journal.js';
-import type { Reporter } from './progress.js';
+import { runTotals, type Reporter } from './progress.js';
 import { releaseSyncLocks, takeSyncLocks, type HeldLocks } from './remote-lock.js';
 import { runRollout } from './rollout.js';
 import { snapshotSync } from './snapshot.js';
@@ -125,7 +125,11 @@ export async function applyManifest(o: ApplyOptions): Promise<ApplyResult> {
     const { results, notRun } = await runRollout(
       rollout,
       targets,
-      (name) => applyServer(name, { o, ctx, held, savedPlan, syncs: syncsOf(name), planStarted: stagesStarted > 1 ? performance.now() : 0 }),
+      async (name) => {
+        const r = await applyServer(name, { o, ctx, held, savedPlan, syncs: syncsOf(name), planStarted: stagesStarted > 1 ? performance.now() : 0 });
+        reporter.serverEnd?.(r);
+        return r;
+      },
       (name, servers) => {
         stagesStarted++;
         o.onStage?.(name, servers);
@@ -175,6 +179,7 @@ async function applyServer(name: string, { o, ctx, held, savedPlan, syncs, planS
     const rttMs = sp.rttMs ?? DEFAULT_RTT_MS;
     ctx.ledgers.get(name)!.setClientCloseLinger(clientCloseLingerMs(rttMs));
     const planMs = Math.round(performance.now() - planStarted);
+    reporter.serverStart?.(name, runTotals(sp, (id) => journal.has(id)));
     r = { ...(await runServerPlan(sp, { server, syncs, pool, ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter })), planMs, lockMs: held.get(name)!.tookMs };
     // The next plan's ETA uses this server's measured speed instead of the lab's.
     if (r.ok && r.transferTimes) {
