@@ -5,7 +5,7 @@
  * into the frames listr2 drew; the same run under CI=true and through a pipe prints the plain
  * timestamped lines.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,10 +83,8 @@ function applyInPty(cwd: string, env: NodeJS.ProcessEnv, onOutput?: (soFar: stri
   });
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 /** log-update erases the last frame (erase line, cursor up, ..., cursor to column 1) before drawing the next. */
-// eslint-disable-next-line no-control-regex
 const FRAME_BREAK = /(?:\u001b\[2K(?:\u001b\[1A)?)+\u001b\[G/;
 
 function frames(raw: string): string[] {
@@ -130,5 +128,60 @@ describe('apply on a terminal: the live view', () => {
     // Colours on a terminal without NO_COLOR (the pause in yellow, listr's icons).
     expect(r.raw).toContain('\u001b[33mpause ');
     expect(r.raw).not.toContain(PASSWORD);
+  });
+
+  it('NO_COLOR: no colour at all; a failed action is a sub-line and the task ends FAILED', { timeout: 60_000 }, async () => {
+    const dir = project('no-color');
+    const gone = join(root, 'logs', 'f9.log');
+    let removed = false;
+    try {
+      // f9.log is in phase 2: it disappears from the server during the pause before it.
+      const r = await applyInPty(dir, termEnv({ NO_COLOR: '1' }), (soFar) => {
+        if (!removed && /pause \d+s/.test(soFar)) {
+          unlinkSync(gone);
+          removed = true;
+        }
+      });
+      expect(removed, r.raw).toBe(true);
+      expect(r.code, r.raw).toBe(1);
+      // Cursor movement and erasing, never a colour (SGR) sequence.
+      expect(r.raw).not.toMatch(/\u001b\[[0-9;]*m/);
+      const last = frames(r.raw).filter((f) => f.includes('demo [stage all]')).at(-1)!;
+      expect(last).toMatch(/demo \[stage all\] FAILED in [\d.]+s: phase 2\/2 · files 9\/10/);
+      expect(last).toMatch(/\n {2}› failed: download f9\.log: /);
+      expect(r.raw).toMatch(/Summary:\r?\n {2}demo: FAILED: 9 download/);
+    } finally {
+      writeFileSync(gone, 'x'.repeat(2009));
+    }
+  });
+});
+
+/** Plain lines without their timestamps, numbers of the pause masked; every line must carry a timestamp. */
+function plainLines(stdout: string): string[] {
+  const progress = stdout.replace(/\r/g, '').split('\nSummary:')[0]!.trim().split('\n');
+  for (const l of progress) expect(l).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ /);
+  return progress.map((l) => l.slice(21).replace(/pausing [\d.]+s: \d+\//, 'pausing #s: #/'));
+}
+
+describe('apply without a terminal, or under CI: the plain lines, unchanged', () => {
+  const expected = [
+    'stage all: demo',
+    'demo: phase 1/2: 5 action(s), 5 counted connection(s)',
+    'demo: pausing #s: #/6 connections still counted by the firewall',
+    'demo: phase 2/2: 5 action(s), 5 counted connection(s)',
+  ];
+
+  it('through a pipe', { timeout: 60_000 }, async () => {
+    const r = await runCliAsync(['apply', '-c', 'ftpsync.yml'], { cwd: project('pipe'), env: { FTPSYNC_TEST_PASSWORD: PASSWORD } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(plainLines(r.stdout)).toEqual(expected);
+    expect(r.stdout).toMatch(/\nSummary:\n {2}demo: ok: 10 download/);
+  });
+
+  it('on a terminal with CI=true', { timeout: 60_000 }, async () => {
+    const r = await applyInPty(project('ci'), termEnv({ CI: 'true' }));
+    expect(r.code, r.raw).toBe(0);
+    expect(r.raw).not.toContain('\u001b[');
+    expect(plainLines(r.raw)).toEqual(expected);
   });
 });
