@@ -67,7 +67,12 @@ export class LiveView implements Reporter {
         rendererOptions: { collapseErrors: false, formatOutput: 'wrap' },
       },
     );
-    this.chain = this.chain.then(() => list.run().then(() => undefined, () => undefined));
+    this.chain = this.chain.then(() =>
+      list.run().then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
   }
 
   serverStart(server: string, totals: RunTotals): void {

@@ -10,7 +10,18 @@ import type { ServerResult } from '../../src/run/executor.js';
 import { makeReporter } from '../../src/run/progress.js';
 
 const download = (path: string, size: number) => ({ id: path, kind: 'download', path, size, sync: 'logs', stage: 0 }) as unknown as PlannedAction;
-const result = (over: Partial<ServerResult>): ServerResult => ({ server: 'web', ok: true, done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: { control: 1, data: 0 }, peakCounted: 0, elapsedMs: 0, ...over });
+const result = (over: Partial<ServerResult>): ServerResult => ({
+  server: 'web',
+  ok: true,
+  done: {},
+  skippedFromJournal: 0,
+  failed: [],
+  bytes: 0,
+  connections: { control: 1, data: 0 },
+  peakCounted: 0,
+  elapsedMs: 0,
+  ...over,
+});
 
 describe('which renderer', () => {
   const tty = { json: false, isTTY: true, env: { TERM: 'xterm' } };

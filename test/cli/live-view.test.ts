@@ -93,7 +93,8 @@ function frames(raw: string): string[] {
 /** Numbers masked, the spinner's glyph too: a frame that does not change from run to run. */
 const normalize = (frame: string) => frame.replace(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/gmu, '*').replace(/\d+(\.\d+)?/g, '#');
 
-const TASK_LINE = /demo \[stage all\] phase (?<phase>\d)\/(?<phases>\d) · files (?<files>\d+)\/(?<ofFiles>\d+) · [\d.]+ (?:B|KiB)\/[\d.]+ KiB · counted (?<counted>\d+)\/6 · pause (?<pause>\d+)s · ETA (?<eta>\d+)s/;
+const TASK_LINE =
+  /demo \[stage all\] phase (?<phase>\d)\/(?<phases>\d) · files (?<files>\d+)\/(?<ofFiles>\d+) · [\d.]+ (?:B|KiB)\/[\d.]+ KiB · counted (?<counted>\d+)\/6 · pause (?<pause>\d+)s · ETA (?<eta>\d+)s/;
 
 describe('apply on a terminal: the live view', () => {
   it('one task line per server with phase, files, bytes, counted connections, a pause counting down and the ETA', { timeout: 60_000 }, async () => {
@@ -146,7 +147,9 @@ describe('apply on a terminal: the live view', () => {
       expect(r.code, r.raw).toBe(1);
       // Cursor movement and erasing, never a colour (SGR) sequence.
       expect(r.raw).not.toMatch(/\u001b\[[0-9;]*m/);
-      const last = frames(r.raw).filter((f) => f.includes('demo [stage all]')).at(-1)!;
+      const last = frames(r.raw)
+        .filter((f) => f.includes('demo [stage all]'))
+        .at(-1)!;
       expect(last).toMatch(/demo \[stage all\] FAILED in [\d.]+s: phase 2\/2 · files 9\/10/);
       expect(last).toMatch(/\n {2}› failed: download f9\.log: /);
       expect(r.raw).toMatch(/Summary:\r?\n {2}demo: FAILED: 9 download/);
