@@ -25,6 +25,11 @@ export function style(s: Style, text: string, stream: NodeJS.WriteStream = proce
   return useColor(stream) ? `\u001b[${CODES[s]}m${text}\u001b[0m` : text;
 }
 
+/** A text with every registered secret redacted (for output that does not go through out/err). */
+export function clean(text: string): string {
+  return redact(text, secrets);
+}
+
 export function out(text: string): void {
   process.stdout.write(redact(text, secrets) + (text.endsWith('\n') ? '' : '\n'));
 }

@@ -21,7 +21,7 @@ import { makePlan, planningContext, type PlanningContext } from './context.js';
 import { runServerPlan, type ServerResult } from './executor.js';
 import { forgetLearnedLimit, firewallStorePath, readLearnedLimit, withLearnedLimits } from './firewall-store.js';
 import { Journal } from './journal.js';
-import type { Reporter } from './progress.js';
+import { runTotals, type Reporter } from './progress.js';
 import { releaseSyncLocks, takeSyncLocks, type HeldLocks } from './remote-lock.js';
 import { runRollout } from './rollout.js';
 import { snapshotSync } from './snapshot.js';
@@ -129,7 +129,11 @@ export async function applyManifest(options: ApplyOptions): Promise<ApplyResult>
     const { results, notRun } = await runRollout(
       rollout,
       targets,
-      (name) => applyServer(name, { o, ctx, held, savedPlan, syncs: syncsOf(name), planStarted: stagesStarted > 1 ? performance.now() : 0 }),
+      async (name) => {
+        const r = await applyServer(name, { o, ctx, held, savedPlan, syncs: syncsOf(name), planStarted: stagesStarted > 1 ? performance.now() : 0 });
+        reporter.serverEnd?.(r);
+        return r;
+      },
       (name, servers) => {
         stagesStarted++;
         o.onStage?.(name, servers);
@@ -180,6 +184,7 @@ async function applyServer(name: string, { o, ctx, held, savedPlan, syncs, planS
     ctx.ledgers.get(name)!.setClientCloseLinger(clientCloseLingerMs(rttMs));
     const planMs = Math.round(performance.now() - planStarted);
     const firewallStore = firewallStorePath(manifest.file);
+    reporter.serverStart?.(name, runTotals(sp, (id) => journal.has(id)));
     r = { ...(await runServerPlan(sp, { server, syncs, pool, ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter, firewallStore })), planMs, lockMs: held.get(name)!.tookMs };
     // A run without a block that held more than a learned limit (after a reset, or confirmed) outgrew it.
     if (r.ok && !r.blocked && learnedLimitOutgrown(readLearnedLimit(firewallStore, timingKey(server)), r.peakCounted)) forgetLearnedLimit(firewallStore, timingKey(server));

@@ -1,16 +1,43 @@
 /**
- * Progress for apply: plain timestamped lines (CI, pipes, and for now terminals too) or one JSON
- * event per line with --json. Pauses print a countdown line every 10 s.
+ * Progress events of apply, and their plain rendering: timestamped lines (CI, pipes) or one JSON
+ * event per line with --json. A terminal gets a live view instead (cli/live-view.ts).
  */
 import type { PlannedAction } from '../core/actions.js';
 import { formatDuration } from '../manifest/duration.js';
+import type { ServerPlan } from '../plan/types.js';
+import type { ServerResult } from './executor.js';
+
+/** What one server's run has to do (actions a journal records as done are left out). */
+export interface RunTotals {
+  phases: number;
+  actions: number;
+  /** Uploads and downloads, and their bytes. */
+  files: number;
+  bytes: number;
+  /** The plan's estimate for the whole run, ms. */
+  etaMs: number;
+}
 
 export interface Reporter {
   phase(server: string, n: number, of: number, actions: number, connections: number): void;
+  /** A pause of `ms` starts now, before the next phase. */
   pause(server: string, ms: number, counted: number, limit: number): void;
   progress(server: string, a: PlannedAction, counted: number, limit: number): void;
   blocked(explanation: string): void;
   note(server: string, text: string): void;
+  /** The server is planned and its run starts (a live view shows totals; the log lines do not). */
+  serverStart?(server: string, totals: RunTotals): void;
+  /** The server's run ended, whichever way. */
+  serverEnd?(result: ServerResult): void;
+}
+
+const isTransfer = (a: PlannedAction) => a.kind === 'upload' || a.kind === 'download';
+
+/** A server plan's totals, without the actions `done` says an earlier run finished. */
+export function runTotals(sp: ServerPlan, done: (id: string) => boolean = () => false): RunTotals {
+  const left = sp.actions.filter((a) => !done(a.id));
+  const files = left.filter(isTransfer);
+  return { phases: sp.phases.length, actions: left.length, files: files.length, bytes: files.reduce((n, a) => n + a.size, 0), etaMs: sp.etaMs };
 }
 
 export function makeReporter(o: { json: boolean; line: (s: string) => void; everyN?: number }): Reporter {
