@@ -16,7 +16,7 @@ import { checkDeleteGuard } from '../plan/delete-guard.js';
 import { localDigest, remoteDigest } from '../plan/fingerprint.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../plan/types.js';
 import { classify } from '../remote/errors.js';
-import { makePlan, planningContext, type PlanningContext } from './context.js';
+import { makePlan, planningContext, type FtpTrace, type PlanningContext } from './context.js';
 import { runServerPlan, type ServerResult } from './executor.js';
 import { Journal } from './journal.js';
 import type { Reporter } from './progress.js';
@@ -38,6 +38,8 @@ export interface ApplyOptions {
   reporter: Reporter;
   /** Told when a rollout stage starts. */
   onStage?: (stage: string, servers: string[]) => void;
+  /** --verbose: every FTP command and reply, per server and session. */
+  trace?: FtpTrace;
 }
 
 export interface ApplyResult {
@@ -93,7 +95,7 @@ const journalKey = (p: Plan) => createHash('sha256').update(JSON.stringify(p.fin
 
 export async function applyManifest(o: ApplyOptions): Promise<ApplyResult> {
   const { manifest, reporter } = o;
-  const ctx = planningContext();
+  const ctx = planningContext(o.trace ? { trace: o.trace } : {});
   const syncsOf = (name: string): SyncConfig[] => manifest.syncs.filter((s) => s.servers.includes(name));
   /** Locks taken and not yet given back, by server. */
   const held = new Map<string, HeldLocks>();
