@@ -55,26 +55,42 @@ export function cliPath(env) {
 }
 
 /**
- * Run the CLI; stderr goes to the log as it comes; stdout is captured and, unless `quiet`, echoed.
+ * Run the CLI; its stdout and stderr go to the log as they come, and are kept.
  * @param {string} cli
  * @param {string[]} args
- * @param {{ quiet: boolean, env: NodeJS.ProcessEnv }} o
- * @returns {Promise<{ code: number, stdout: string }>}
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Promise<{ code: number, stdout: string, stderr: string }>}
  */
-function runCli(cli, args, o) {
+function runCli(cli, args, env) {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: o.env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (/** @type {Buffer} */ d) => {
       stdout += d.toString();
-      if (!o.quiet) process.stdout.write(d);
+      process.stdout.write(d);
+    });
+    child.stderr.on('data', (/** @type {Buffer} */ d) => {
+      stderr += d.toString();
+      process.stderr.write(d);
     });
     child.on('error', (e) => {
       process.stdout.write(`::error::could not start ${cli}: ${e.message}\n`);
-      resolveRun({ code: 1, stdout });
+      resolveRun({ code: 1, stdout, stderr });
     });
-    child.on('close', (code) => resolveRun({ code: code ?? 1, stdout }));
+    child.on('close', (code) => resolveRun({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+/**
+ * The comment for a plan ftpsync printed and then refused (exit 1, e.g. the mass-delete guard):
+ * the refusal first, quoted, then the plan it is about.
+ * @param {string} plan
+ * @param {string} stderr
+ */
+export function refusedPlanMarkdown(plan, stderr) {
+  const quoted = stderr.trimEnd().split('\n').map((l) => `> ${l}`).join('\n');
+  return `${MARKER}\n> [!CAUTION]\n> **This plan was refused; apply would refuse it too:**\n>\n${quoted}\n\n${plan}`;
 }
 
 /**
@@ -172,32 +188,35 @@ export async function run(env) {
   const configPath = resolve(cwd, config);
 
   if (command === 'apply') {
-    const r = await runCli(cli, ['apply', '--config', configPath, ...extra], { quiet: false, env: childEnv });
+    const r = await runCli(cli, ['apply', '--config', configPath, ...extra], childEnv);
     setOutputs(env, { 'exit-code': String(r.code), changes: String(applyChanged(r.stdout)), 'plan-markdown': '' });
     return r.code;
   }
 
-  const r = await runCli(cli, ['plan', '--config', configPath, '--format', 'markdown', '--detailed-exitcode', ...extra], { quiet: false, env: childEnv });
+  const r = await runCli(cli, ['plan', '--config', configPath, '--format', 'markdown', '--detailed-exitcode', ...extra], childEnv);
+  // Exit 1 after a whole plan was printed is a refusal of that plan: the comment shows both.
+  const refused = r.code === 1 && r.stdout.includes(MARKER);
+  const markdown = refused ? refusedPlanMarkdown(r.stdout, r.stderr) : r.stdout;
   const dir = join(env.RUNNER_TEMP ?? tmpdir(), 'ftpsync');
   mkdirSync(dir, { recursive: true });
   const planFile = join(dir, 'plan.md');
-  writeFileSync(planFile, r.stdout);
+  writeFileSync(planFile, markdown);
   // Exit 2 is "changes planned": a result, not a failure.
-  setOutputs(env, { 'exit-code': String(r.code), changes: String(r.code === 2), 'plan-markdown': planFile });
-  if (r.code !== 0 && r.code !== 2) return fail(`ftpsync plan failed (exit ${r.code}); see the lines above`);
-  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, r.stdout);
+  setOutputs(env, { 'exit-code': String(r.code), changes: String(r.code === 2 || refused), 'plan-markdown': planFile });
+  if (r.code !== 0 && r.code !== 2 && !refused) return fail(`ftpsync plan failed (exit ${r.code}); see the lines above`);
+  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, markdown);
 
   const pr = (env.INPUT_COMMENT ?? 'true').trim() === 'false' ? null : pullRequestOf(env);
   if (pr) {
     try {
-      const how = await upsertPlanComment(env, pr, r.stdout);
+      const how = await upsertPlanComment(env, pr, markdown);
       process.stdout.write(`${how} the plan comment on ${pr.owner}/${pr.repo}#${pr.number}\n`);
     } catch (e) {
       // A fork's pull request gets a read-only token: the plan is still in the log and the summary.
       process.stdout.write(`::warning::could not post the plan comment: ${e instanceof Error ? e.message : String(e)} (does the job have pull-requests: write?)\n`);
     }
   }
-  return 0;
+  return refused ? fail('ftpsync refused the plan (see the comment or the lines above)') : 0;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

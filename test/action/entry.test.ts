@@ -201,6 +201,22 @@ describe('action/entry.mjs on a pull request', () => {
     expect(r.stdout).not.toContain('ghs_wrong');
   });
 
+  it('a plan printed and then refused (exit 1): the comment shows the refusal, then the plan; the step fails', { timeout: 60_000 }, async () => {
+    // A stand-in for the CLI's refusal (the mass-delete guard): the entry's handling is what is tested.
+    const fake = join(base, 'refusing-cli.mjs');
+    writeFileSync(fake, `process.stdout.write('${MARKER}\\n## ftpsync plan\\n\\n- delete 400 files\\n'); process.stderr.write('error: sync "site" would delete 400 files\\nhint: pass --allow-delete\\n'); process.exitCode = 1;`);
+    const bot = comments.find((c) => c.user.type === 'Bot')!;
+    const r = await entry({ command: 'plan' }, { name: 'pull_request', path: EVENT }, { FTPSYNC_CLI: fake });
+    expect(r.code).toBe(1);
+    expect(r.outputs['exit-code']).toBe('1');
+    expect(r.outputs.changes).toBe('true');
+    expect(r.stdout).toContain('::error::ftpsync refused the plan');
+    expect(r.stderr).toContain('would delete 400 files');
+    expect(calls.map((c) => c.method)).toEqual(['GET', 'GET', 'PATCH']);
+    expect(bot.body).toBe(`${MARKER}\n> [!CAUTION]\n> **This plan was refused; apply would refuse it too:**\n>\n> error: sync "site" would delete 400 files\n> hint: pass --allow-delete\n\n${MARKER}\n## ftpsync plan\n\n- delete 400 files\n`);
+    expect(readFileSync(r.outputs['plan-markdown']!, 'utf8')).toBe(bot.body);
+  });
+
   it('comment: false plans without touching the pull request', { timeout: 60_000 }, async () => {
     const r = await entry({ command: 'plan', comment: 'false' }, { name: 'pull_request', path: EVENT });
     expect(r.code).toBe(0);
