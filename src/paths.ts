@@ -9,6 +9,15 @@ export function schemaPath(name: string): string {
   return join(PACKAGE_ROOT, 'schemas', name);
 }
 
+function packageJson(): { name: string; version: string } {
+  return JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+}
+
 export function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  return packageJson().version;
+}
+
+/** The npm name (ftpsync-paced); the command it installs is `ftpsync`. */
+export function packageName(): string {
+  return packageJson().name;
 }

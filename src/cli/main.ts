@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isFtpsyncError } from '../errors.js';
-import { packageVersion } from '../paths.js';
+import { packageName, packageVersion } from '../paths.js';
 import { registerApply } from './commands/apply.js';
 import { registerInit } from './commands/init.js';
 import { registerPlan } from './commands/plan.js';
@@ -23,7 +23,7 @@ function buildProgram(): Command {
       'Sync directory trees over FTP/FTPS without getting your IP blocked: ftpsync paces new connections ' +
         "inside each server's firewall budget (firewalls like CSF count TIME_WAIT sockets too) and lists over the control connection.",
     )
-    .version(packageVersion(), '-V, --version')
+    .version(`ftpsync ${packageVersion()} (npm package ${packageName()}, Node ${process.version})`, '-V, --version', 'print the version and Node\'s')
     .option('--no-color', 'no colours (NO_COLOR is respected too)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

@@ -63,6 +63,25 @@ export function rememberTlsSession(ftp: FTPContext, session: Buffer): void {
   ftp.tlsSessionStore = session;
 }
 
+// 6.2.6: FTPContext.log(message) prints "> command" (PASS already as "PASS ###"), "< reply chunk", connection
+// and TLS notes, and a LIST reply's whole text, with console.log when ftp.verbose is set; routed to `line`
+// instead, without the listing text, PASS masked again here.
+const TRACED = /^(?:[<>] |Connected to |Login security: |Control socket is using: |Uploading to |Downloading from )/;
+export function traceControl(ftp: FTPContext, line: (text: string) => void): void {
+  ftp.verbose = true;
+  ftp.log = (message: string) => {
+    if (!TRACED.test(message)) return;
+    const [first = '', ...rest] = message.split(/\r?\n/).filter((l) => l.trim() !== '');
+    // A reply chunk of several lines: each is marked as a reply.
+    for (const l of [first, ...rest.map((r) => (first.startsWith('< ') ? `< ${r}` : r))]) if (l.trim() !== '<') line(redactPass(l));
+  };
+}
+
+/** "> PASS anything" -> "> PASS ****": the password never reaches a trace, whatever sent it. */
+export function redactPass(line: string): string {
+  return line.replace(/^(>\s*PASS)\b.*$/i, '$1 ****');
+}
+
 // 6.2.6: FTPContext reads replies through its 'data' listener on the control socket (_onControlSocketData); detached while rawControlCommand (listing.ts) reads a reply itself.
 export function detachControlReader(socket: Socket): () => void {
   const saved = socket.listeners('data') as Array<(chunk: string | Buffer) => void>;

@@ -19,7 +19,7 @@ import { tempNameFor } from '../core/names.js';
 import type { RemoteEntry } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
 import type { ServerConfig } from '../manifest/types.js';
-import { setControlSocketFactory, setTransferStrategy, withoutTaskStacks } from './basic-ftp-internals.js';
+import { traceControl, setControlSocketFactory, setTransferStrategy, withoutTaskStacks } from './basic-ftp-internals.js';
 import { activeStrategy, passiveStrategy } from './data-connection.js';
 import { chooseHashCommand, parseHashReply, type HashCommand } from './file-hash.js';
 import { toFtpsyncError } from './errors.js';
@@ -38,6 +38,8 @@ export interface SessionDeps {
   now?: () => number;
   /** Facts shared by the sessions of one pool (what the server supports), filled on first use. */
   shared?: SharedServerFacts;
+  /** --verbose: every control command ("> ...", PASS masked) and reply line ("< ...") of this session. */
+  trace?: (line: string) => void;
 }
 
 export class FtpSession implements RemoteSession {
@@ -81,6 +83,7 @@ export class FtpSession implements RemoteSession {
     };
     setTransferStrategy(this.client, config.mode === 'active' ? activeStrategy(strategyOptions) : passiveStrategy(strategyOptions));
     withoutTaskStacks(this.client.ftp);
+    if (deps.trace) traceControl(this.client.ftp, deps.trace);
     this.strayTemps = new StrayTemps(this.client, this.shared);
     this.lister = new DirectoryLister({
       server: this.server,
@@ -90,6 +93,7 @@ export class FtpSession implements RemoteSession {
       facts: () => this.facts(),
       setPurpose: (p) => (this.purpose = p),
       dataConnections: () => this.dataConnections,
+      ...(deps.trace ? { trace: deps.trace } : {}),
     });
   }
 

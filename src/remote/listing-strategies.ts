@@ -31,6 +31,8 @@ export interface ListingContext {
   setPurpose: (purpose: string) => void;
   /** Data connections the session opened so far. */
   dataConnections: () => number;
+  /** --verbose: STAT goes around basic-ftp's logging (it reads its reply itself), so it is traced here. */
+  trace?: (line: string) => void;
 }
 
 export class DirectoryLister {
@@ -41,7 +43,9 @@ export class DirectoryLister {
     const { client, config, shared } = this.c;
     await client.cd(dir);
     const stat = async (command: string) => {
+      this.c.trace?.(`> ${command}`);
       const reply = await rawControlCommand(client.ftp.socket, command, config.timeouts.dataMs);
+      this.c.trace?.(`< ${reply.code} (${reply.body.length} listing lines)`);
       return reply.code >= 211 && reply.code <= 213 ? parseListingText(reply.body.join('\n')) : null;
     };
     if (shared.statCommand) {

@@ -14,6 +14,8 @@ export interface PoolDeps {
   now?: () => number;
   /** Lower than firewall.parallel after the server refused sessions (421/530). */
   maxSessions?: number;
+  /** --verbose: control-connection lines of each session, numbered from 1 in the order opened. */
+  trace?: (server: string, session: number, line: string) => void;
 }
 
 export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePool {
@@ -26,10 +28,13 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePo
   /** What warm() asked for, and whether any login on this pool has succeeded yet. */
   let warmTo = 0;
   let loggedIn = false;
+  let sessionsOpened = 0;
 
   const wake = () => waiters.shift()?.();
   const openSession = async () => {
-    const s = await FtpSession.open(server, { ledger: deps.ledger, gate: deps.gate, shared, ...(deps.now ? { now: deps.now } : {}) });
+    const n = ++sessionsOpened;
+    const trace = deps.trace;
+    const s = await FtpSession.open(server, { ledger: deps.ledger, gate: deps.gate, shared, ...(deps.now ? { now: deps.now } : {}), ...(trace ? { trace: (line: string) => trace(server.name, n, line) } : {}) });
     if (!loggedIn) {
       loggedIn = true;
       topUp();

@@ -17,7 +17,7 @@ import { checkDeleteGuard } from '../plan/delete-guard.js';
 import { localDigest, remoteDigest } from '../plan/fingerprint.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../plan/types.js';
 import { classify } from '../remote/errors.js';
-import { makePlan, planningContext, type PlanningContext } from './context.js';
+import { makePlan, planningContext, type FtpTrace, type PlanningContext } from './context.js';
 import { runServerPlan, type ServerResult } from './executor.js';
 import { forgetLearnedLimit, firewallStorePath, readLearnedLimit, withLearnedLimits } from './firewall-store.js';
 import { Journal } from './journal.js';
@@ -40,6 +40,8 @@ export interface ApplyOptions {
   reporter: Reporter;
   /** Told when a rollout stage starts. */
   onStage?: (stage: string, servers: string[]) => void;
+  /** --verbose: every FTP command and reply, per server and session. */
+  trace?: FtpTrace;
 }
 
 export interface ApplyResult {
@@ -97,7 +99,7 @@ export async function applyManifest(options: ApplyOptions): Promise<ApplyResult>
   // Limits learned from earlier blocks apply to planning and to the gates (firewall-store.ts).
   const o = { ...options, manifest: withLearnedLimits(options.manifest) };
   const { manifest, reporter } = o;
-  const ctx = planningContext();
+  const ctx = planningContext(o.trace ? { trace: o.trace } : {});
   const syncsOf = (name: string): SyncConfig[] => manifest.syncs.filter((s) => s.servers.includes(name));
   /** Locks taken and not yet given back, by server. */
   const held = new Map<string, HeldLocks>();

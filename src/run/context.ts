@@ -24,8 +24,11 @@ export interface PlanningContext {
   close: () => Promise<void>;
 }
 
+/** What --verbose prints: one control-connection line of one session. */
+export type FtpTrace = (server: string, session: number, line: string) => void;
+
 /** One ledger, gate and pool per server, shared by planning and applying in one run. */
-export function planningContext(): PlanningContext {
+export function planningContext(opts: { trace?: FtpTrace } = {}): PlanningContext {
   const pools = new Map<string, RemotePool>();
   const ledgers = new Map<string, ConnectionLedger>();
   const gates = new Map<string, BudgetGate>();
@@ -40,7 +43,7 @@ export function planningContext(): PlanningContext {
         const gate = new BudgetGate(ledger, countedLimit(server.firewall));
         ledgers.set(server.name, ledger);
         gates.set(server.name, gate);
-        pool = createRemotePool(server, { ledger, gate });
+        pool = createRemotePool(server, { ledger, gate, ...(opts.trace ? { trace: opts.trace } : {}) });
         pools.set(server.name, pool);
       }
       return pool;

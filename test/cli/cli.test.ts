@@ -9,10 +9,13 @@ beforeAll(() => ensureBuilt(), 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ftpsync --help / --version', () => {
-  it('--version prints the package version', () => {
-    const r = runCli(['--version']);
-    expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version);
+  it('--version prints the package version and Node\'s', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = runCli([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`ftpsync ${pkg.version} (npm package ${pkg.name}, Node ${process.version})\n`);
+    }
   });
   it('--help lists the commands and the exit codes', () => {
     const r = runCli(['--help']);
@@ -67,7 +70,11 @@ describe('ftpsync init', () => {
     const first = runCli(['init'], { cwd });
     expect(first.code).toBe(0);
     const text = readFileSync(join(cwd, 'ftpsync.yml'), 'utf8');
-    expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=./node_modules/ftpsync/schemas/ftpsync.schema.json');
+    // Paths inside the installed package, whose npm name is ftpsync-paced (see test/package for them existing).
+    expect(text.split('\n').slice(0, 2)).toEqual([
+      '# yaml-language-server: $schema=./node_modules/ftpsync-paced/schemas/ftpsync.schema.json',
+      '# ftpsync manifest. Reference: ./node_modules/ftpsync-paced/README.md, section "Manifest reference".',
+    ]);
     const v = runCli(['validate'], { cwd, env: { FTP_PASSWORD: 'x' } });
     // The starter points at ./public, which this empty directory does not have: that is the one error.
     expect(v.stdout).toContain('ftpsync.yml:27:12: error: sync "site": local directory ./public does not exist');

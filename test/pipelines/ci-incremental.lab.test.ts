@@ -1,6 +1,6 @@
 /**
  * The CI examples deploy incrementally from a fresh clone: the deploy job's ftpsync commands, read
- * from the example (GitHub Actions' apply job, GitLab's ftpsync-apply job), run twice, each time
+ * from the example (GitHub Actions' apply job, through the action's entry script; GitLab's ftpsync-apply job), run twice, each time
  * in a fresh `git clone` of a fixture repository, against the lab (vsftpd: no hash command, so
  * only the checksum state can tell). The second run must upload nothing. `npm ci` is not run
  * (no registry here): `npx --no ftpsync` becomes the built CLI.
@@ -21,8 +21,12 @@ function deployCommands(example: string): string[] {
   const doc = parse(readFileSync(join(REPO, example), 'utf8')) as Record<string, unknown>;
   let lines: string[];
   if (example.includes('github')) {
-    const steps = (doc.jobs as Record<string, { steps: Array<{ run?: string }> }>).apply!.steps;
-    lines = steps.flatMap((s) => (s.run ?? '').split('\n'));
+    // The workflow's apply job runs this repository's action: its entry script, with the step's
+    // inputs as GitHub hands them over (INPUT_*), and the built CLI in place of the installed one.
+    const steps = (doc.jobs as Record<string, { steps: Array<{ uses?: string; with?: Record<string, string> }> }>).apply!.steps;
+    const step = steps.find((s) => s.uses && /\/ftpsync@/.test(s.uses))!;
+    const input = (k: string) => `INPUT_${k.toUpperCase()}='${(step.with?.[k] ?? '').replace(/'/g, `'\\''`)}'`;
+    return [`GITHUB_WORKSPACE="$PWD" FTPSYNC_CLI="${CLI}" ${['command', 'config', 'args'].map(input).join(' ')} "${process.execPath}" "${join(REPO, 'action/entry.mjs')}"`];
   } else {
     lines = ((doc['ftpsync-apply'] as { script: string[] }).script ?? []).flatMap((l) => l.split('\n'));
   }

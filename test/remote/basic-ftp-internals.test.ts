@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Client, FTPContext } from 'basic-ftp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoFtpServer } from '../../src/demo/ftp-server.js';
-import { BASIC_FTP_CHECKED, detachControlReader, listRawText, setControlSocketFactory, withoutTaskStacks } from '../../src/remote/basic-ftp-internals.js';
+import { BASIC_FTP_CHECKED, detachControlReader, listRawText, redactPass, setControlSocketFactory, traceControl, withoutTaskStacks } from '../../src/remote/basic-ftp-internals.js';
 
 const PASV: [number, number] = [31340, 31359];
 let base: string;
@@ -47,9 +47,29 @@ describe('basic-ftp internals ftpsync relies on', () => {
     expect(Array.isArray(client.availableListCommands)).toBe(true);
     // The reason for withoutTaskStacks: handle() captures a stack per task.
     expect(FTPContext.prototype.handle.toString()).toContain('new Error().stack');
+    // --verbose: send() and the control reader log through log(), which checks verbose.
+    expect(FTPContext.prototype.send.toString()).toContain('this.log(`> ${description}`)');
+    expect(FTPContext.prototype.log.toString()).toContain('this.verbose');
     // The control socket comes from _newSocket on every (re)connect.
     expect(FTPContext.prototype.reset.toString()).toContain('this._newSocket()');
     client.close();
+  });
+
+  it('traceControl sees the login with PASS masked, and the replies, not a listing\'s text', async () => {
+    const client = new Client(5000);
+    const lines: string[] = [];
+    traceControl(client.ftp, (l) => lines.push(l));
+    await client.access({ host: '127.0.0.1', port, user: 'u', password: 'pw' });
+    await client.list();
+    client.close();
+    expect(lines).toContain('> USER u');
+    expect(lines).toContain('> PASS ****');
+    expect(lines.some((l) => l.startsWith('< 230'))).toBe(true);
+    expect(lines.some((l) => l.includes('listed.txt'))).toBe(false);
+    expect(lines.join('\n')).not.toContain('pw\n');
+    expect(redactPass('> PASS hunter2')).toBe('> PASS ****');
+    expect(redactPass('> pass hunter2')).toBe('> pass ****');
+    expect(redactPass('> PASV')).toBe('> PASV');
   });
 
   it('a replaced control socket factory is the one connect uses', async () => {

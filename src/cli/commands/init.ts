@@ -3,9 +3,11 @@ import type { Command } from 'commander';
 import { FtpsyncError } from '../../errors.js';
 import { DEFAULT_MANIFEST } from '../manifest.js';
 import { out } from '../output.js';
+import { packageName } from '../../paths.js';
 
-const STARTER_MANIFEST = `# yaml-language-server: $schema=./node_modules/ftpsync/schemas/ftpsync.schema.json
-# ftpsync manifest. Reference: https://www.npmjs.com/package/ftpsync (README, "Manifest reference").
+// Paths inside the installed package: the npm name (package.json) differs from the command.
+const starterManifest = (pkg: string): string => `# yaml-language-server: $schema=./node_modules/${pkg}/schemas/ftpsync.schema.json
+# ftpsync manifest. Reference: ./node_modules/${pkg}/README.md, section "Manifest reference".
 version: 1
 
 servers:
@@ -50,7 +52,7 @@ export function registerInit(program: Command): void {
       if (existsSync(opts.config)) {
         throw new FtpsyncError('E_EXISTS', `${opts.config} already exists; not overwriting it`, 'Edit it, or pass -c OTHER.yml to write the starter elsewhere.');
       }
-      writeFileSync(opts.config, STARTER_MANIFEST, { flag: 'wx' });
+      writeFileSync(opts.config, starterManifest(packageName()), { flag: 'wx' });
       out(`wrote ${opts.config}: edit the server and sync, set FTP_PASSWORD, then run \`ftpsync validate\` and \`ftpsync plan\``);
     });
 }
