@@ -89,7 +89,11 @@ function runCli(cli, args, env) {
  * @param {string} stderr
  */
 export function refusedPlanMarkdown(plan, stderr) {
-  const quoted = stderr.trimEnd().split('\n').map((l) => `> ${l}`).join('\n');
+  const quoted = stderr
+    .trimEnd()
+    .split('\n')
+    .map((l) => `> ${l}`)
+    .join('\n');
   return `${MARKER}\n> [!CAUTION]\n> **This plan was refused; apply would refuse it too:**\n>\n${quoted}\n\n${plan}`;
 }
 
@@ -132,7 +136,9 @@ export async function upsertPlanComment(env, pr, markdown) {
   const body = text.includes(MARKER) ? text : `${MARKER}\n${text}`;
   const repoPath = `/repos/${encodeURIComponent(pr.owner)}/${encodeURIComponent(pr.repo)}`;
   for (let page = 1; page <= MAX_PAGES; page++) {
-    const comments = /** @type {Array<{ id: number, body?: string, user?: { type?: string } }>} */ (await github(env, 'GET', `${repoPath}/issues/${pr.number}/comments?per_page=100&page=${page}`));
+    const comments = /** @type {Array<{ id: number, body?: string, user?: { type?: string } }>} */ (
+      await github(env, 'GET', `${repoPath}/issues/${pr.number}/comments?per_page=100&page=${page}`)
+    );
     const mine = comments.find((c) => c.user?.type === 'Bot' && (c.body ?? '').includes(MARKER));
     if (mine) {
       await github(env, 'PATCH', `${repoPath}/issues/comments/${mine.id}`, { body });
@@ -160,7 +166,9 @@ export function pullRequestOf(env) {
 
 /** @param {NodeJS.ProcessEnv} env @param {Record<string, string>} outputs */
 function setOutputs(env, outputs) {
-  const lines = Object.entries(outputs).map(([k, v]) => `${k}=${v}\n`).join('');
+  const lines = Object.entries(outputs)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join('');
   if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, lines);
   else process.stdout.write(lines);
 }
@@ -213,7 +221,9 @@ export async function run(env) {
       process.stdout.write(`${how} the plan comment on ${pr.owner}/${pr.repo}#${pr.number}\n`);
     } catch (e) {
       // A fork's pull request gets a read-only token: the plan is still in the log and the summary.
-      process.stdout.write(`::warning::could not post the plan comment: ${e instanceof Error ? e.message : String(e)} (does the job have pull-requests: write?)\n`);
+      process.stdout.write(
+        `::warning::could not post the plan comment: ${e instanceof Error ? e.message : String(e)} (does the job have pull-requests: write?)\n`,
+      );
     }
   }
   return refused ? fail('ftpsync refused the plan (see the comment or the lines above)') : 0;

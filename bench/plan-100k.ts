@@ -45,16 +45,55 @@ export async function planBench(files = 100_000, perDir = 100): Promise<Plan100k
   // The remote: the same tree, as a listing would return it (minute precision, like LIST).
   const snapshot = walkLocal(local, { exclude: [], include: [] });
   const remote: RemoteTree = new Map();
-  for (const [path, e] of snapshot.entries) remote.set(path, e.type === 'dir' ? { name: path.split('/').pop()!, type: 'dir', size: 0 } : { name: path.split('/').pop()!, type: 'file', size: e.size, mtimeMs: e.mtimeMs, mtimePrecisionMs: 1000 });
-  const session = { listTree: () => Promise.resolve({ tree: remote, strategy: 'stat' as const, dataConnections: 0 }), roundTripMs: () => Promise.resolve(0.1) } as unknown as RemoteSession;
-  const pool = { server: 'bench', ledger: new ConnectionLedger({ timeWaitMs: 60_000 }), withSession: <T>(fn: (s: RemoteSession) => Promise<T>) => fn(session), warnings: () => [], close: async () => undefined } as unknown as RemotePool;
+  for (const [path, e] of snapshot.entries)
+    remote.set(
+      path,
+      e.type === 'dir'
+        ? { name: path.split('/').pop()!, type: 'dir', size: 0 }
+        : { name: path.split('/').pop()!, type: 'file', size: e.size, mtimeMs: e.mtimeMs, mtimePrecisionMs: 1000 },
+    );
+  const session = {
+    listTree: () => Promise.resolve({ tree: remote, strategy: 'stat' as const, dataConnections: 0 }),
+    roundTripMs: () => Promise.resolve(0.1),
+  } as unknown as RemoteSession;
+  const pool = {
+    server: 'bench',
+    ledger: new ConnectionLedger({ timeWaitMs: 60_000 }),
+    withSession: <T>(fn: (s: RemoteSession) => Promise<T>) => fn(session),
+    warnings: () => [],
+    close: async () => undefined,
+  } as unknown as RemotePool;
   const server = {
-    name: 'bench', host: 'ftp.example.com', port: 21, user: 'u', tls: 'explicit', verifyCertificate: true, mode: 'passive', timeouts: { connectMs: 15_000, dataMs: 30_000 },
-    dataClose: 'normal', listing: 'auto', firewall: { maxConnections: 300, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 0 } },
+    name: 'bench',
+    host: 'ftp.example.com',
+    port: 21,
+    user: 'u',
+    tls: 'explicit',
+    verifyCertificate: true,
+    mode: 'passive',
+    timeouts: { connectMs: 15_000, dataMs: 30_000 },
+    dataClose: 'normal',
+    listing: 'auto',
+    firewall: { maxConnections: 300, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 0 } },
   } as ServerConfig;
   const manifest = {
-    file: join(root, 'ftpsync.yml'), version: 1, servers: { bench: server },
-    syncs: [{ name: 'site', servers: ['bench'], direction: 'upload', localPath: local, remotePath: '/www', delete: true, exclude: [], include: [], compare: 'size-mtime', last: [] }],
+    file: join(root, 'ftpsync.yml'),
+    version: 1,
+    servers: { bench: server },
+    syncs: [
+      {
+        name: 'site',
+        servers: ['bench'],
+        direction: 'upload',
+        localPath: local,
+        remotePath: '/www',
+        delete: true,
+        exclude: [],
+        include: [],
+        compare: 'size-mtime',
+        last: [],
+      },
+    ],
     rollout: { stages: [{ name: 'all', servers: ['bench'] }], haltOnFailure: true },
   } as unknown as Manifest;
 
@@ -67,5 +106,13 @@ export async function planBench(files = 100_000, perDir = 100): Promise<Plan100k
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   rmSync(root, { recursive: true, force: true });
-  return { files, dirs, generateMs: Math.round(generateMs), planMs: Math.round(planMs), peakRssMb: Math.round(peakRss / 1024 / 1024), actions: plan.servers[0]?.actions.length ?? 0, listingDataConnections: 0 };
+  return {
+    files,
+    dirs,
+    generateMs: Math.round(generateMs),
+    planMs: Math.round(planMs),
+    peakRssMb: Math.round(peakRss / 1024 / 1024),
+    actions: plan.servers[0]?.actions.length ?? 0,
+    listingDataConnections: 0,
+  };
 }

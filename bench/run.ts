@@ -151,7 +151,20 @@ const SETTLE_MS = 500;
 const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
 /** plan (for ETA and T*), then apply through the simulator; the firewall measured during apply. */
-async function ftpsync(lab: Lab, o: { scenario: string; server: LabServerName; limit: number; contender: string; files: number; yaml: string; work: string; check: () => boolean; planOnly?: boolean }): Promise<Row> {
+async function ftpsync(
+  lab: Lab,
+  o: {
+    scenario: string;
+    server: LabServerName;
+    limit: number;
+    contender: string;
+    files: number;
+    yaml: string;
+    work: string;
+    check: () => boolean;
+    planOnly?: boolean;
+  },
+): Promise<Row> {
   const file = join(o.work, `${o.scenario}-${o.server}-${o.contender.replace(/\W+/g, '_')}.yml`);
   writeFileSync(file, o.yaml);
   const env = { LAB_PASSWORD: lab.servers[o.server].password, CI: 'true' };
@@ -160,11 +173,30 @@ async function ftpsync(lab: Lab, o: { scenario: string; server: LabServerName; l
   const planStarted = Date.now();
   const planned = await run(process.execPath, [CLI, 'plan', '-c', file, '--format', 'json'], env, 120_000);
   const planWallMs = Date.now() - planStarted;
-  const plan = JSON.parse(planned.out.slice(planned.out.indexOf('{'))) as { servers: Array<{ etaMs: number; theoreticalMinMs: number; rttMs?: number; listing: { dataConnections: number }; actions: unknown[] }> };
+  const plan = JSON.parse(planned.out.slice(planned.out.indexOf('{'))) as {
+    servers: Array<{ etaMs: number; theoreticalMinMs: number; rttMs?: number; listing: { dataConnections: number }; actions: unknown[] }>;
+  };
   const sp = plan.servers[0]!;
   if (o.planOnly) {
     const stats = await lab.firewall.stats();
-    return { scenario: o.scenario, server: o.server, limit: o.limit, contender: o.contender, files: o.files, blocked: stats.blocks.length > 0, filesAtBlock: null, peak: stats.peak, peakTimeWait: stats.peakTimeWait, opened: '1 + 0', applyMs: null, listingData: String(sp.listing.dataConnections), wallMs: planWallMs, tStarMs: null, etaMs: null, complete: sp.actions.length === 0 };
+    return {
+      scenario: o.scenario,
+      server: o.server,
+      limit: o.limit,
+      contender: o.contender,
+      files: o.files,
+      blocked: stats.blocks.length > 0,
+      filesAtBlock: null,
+      peak: stats.peak,
+      peakTimeWait: stats.peakTimeWait,
+      opened: '1 + 0',
+      applyMs: null,
+      listingData: String(sp.listing.dataConnections),
+      wallMs: planWallMs,
+      tStarMs: null,
+      etaMs: null,
+      complete: sp.actions.length === 0,
+    };
   }
   await settle();
   const started = Date.now();
@@ -173,7 +205,11 @@ async function ftpsync(lab: Lab, o: { scenario: string; server: LabServerName; l
   const wallMs = Date.now() - started;
   const cpu = cpuSince(cpuAtStart);
   const stats = await lab.firewall.stats();
-  const summary = r.out.split('\n').filter((l) => l.startsWith('{"event":"summary"')).map((l) => JSON.parse(l) as { results: Array<{ connections: { control: number; data: number }; elapsedMs: number; planMs?: number; lockMs?: number }> })[0]?.results[0];
+  const summary = r.out
+    .split('\n')
+    .filter((l) => l.startsWith('{"event":"summary"'))
+    .map((l) => JSON.parse(l) as { results: Array<{ connections: { control: number; data: number }; elapsedMs: number; planMs?: number; lockMs?: number }> })[0]
+    ?.results[0];
   if (!summary) console.log(r.out.slice(-2000));
   // A sync cannot transfer before it knows what changed: T* starts with apply's own planning
   // (its process's start, the local walk, the remote listing), measured inside that process.
@@ -181,24 +217,60 @@ async function ftpsync(lab: Lab, o: { scenario: string; server: LabServerName; l
   const lockMs = summary?.lockMs ?? 0;
   const applyPlanMs = summary?.planMs !== undefined ? summary.planMs - lockMs : undefined;
   return {
-    scenario: o.scenario, server: o.server, limit: o.limit, contender: o.contender, files: o.files,
-    blocked: stats.blocks.length > 0, filesAtBlock: null, peak: stats.peak, peakTimeWait: stats.peakTimeWait,
-    opened: summary ? `${summary.connections.control} + ${summary.connections.data}` : '?', applyMs: summary?.elapsedMs ?? null,
-    listingData: String(sp.listing.dataConnections), wallMs, tStarMs: applyPlanMs !== undefined ? sp.theoreticalMinMs + applyPlanMs : null, transferMinMs: sp.theoreticalMinMs, ...(applyPlanMs !== undefined ? { planMs: applyPlanMs, lockMs } : {}), etaMs: sp.etaMs, ...(sp.rttMs !== undefined ? { rttMs: sp.rttMs } : {}), ...(cpu ? { cpu } : {}), complete: r.code === 0 && o.check(),
+    scenario: o.scenario,
+    server: o.server,
+    limit: o.limit,
+    contender: o.contender,
+    files: o.files,
+    blocked: stats.blocks.length > 0,
+    filesAtBlock: null,
+    peak: stats.peak,
+    peakTimeWait: stats.peakTimeWait,
+    opened: summary ? `${summary.connections.control} + ${summary.connections.data}` : '?',
+    applyMs: summary?.elapsedMs ?? null,
+    listingData: String(sp.listing.dataConnections),
+    wallMs,
+    tStarMs: applyPlanMs !== undefined ? sp.theoreticalMinMs + applyPlanMs : null,
+    transferMinMs: sp.theoreticalMinMs,
+    ...(applyPlanMs !== undefined ? { planMs: applyPlanMs, lockMs } : {}),
+    etaMs: sp.etaMs,
+    ...(sp.rttMs !== undefined ? { rttMs: sp.rttMs } : {}),
+    ...(cpu ? { cpu } : {}),
+    complete: r.code === 0 && o.check(),
   };
 }
 
-async function lftp(lab: Lab, o: { scenario: string; server: LabServerName; limit: number; contender: string; files: number; dirs: number; direction: 'download' | 'upload'; work: string; mirrorOptions?: string; paced?: boolean }): Promise<Row> {
+async function lftp(
+  lab: Lab,
+  o: {
+    scenario: string;
+    server: LabServerName;
+    limit: number;
+    contender: string;
+    files: number;
+    dirs: number;
+    direction: 'download' | 'upload';
+    work: string;
+    mirrorOptions?: string;
+    paced?: boolean;
+  },
+): Promise<Row> {
   const every = Math.floor(o.limit * HEADROOM);
   await settle();
   const r = await runLftpScenario(
     lab,
     {
-      server: o.server, direction: o.direction, mode: 'passive', files: o.files, dirs: o.dirs, limit: o.limit,
+      server: o.server,
+      direction: o.direction,
+      mode: 'passive',
+      files: o.files,
+      dirs: o.dirs,
+      limit: o.limit,
       // A blocked lftp retries for minutes: stop it once the block is certain.
       timeoutMs: o.paced ? 40 * 60_000 : 120_000,
       stopAfterBlockMs: 3000,
-      seed: 3000, maxSmall: 2048,
+      seed: 3000,
+      maxSmall: 2048,
       ...(o.mirrorOptions ? { mirrorOptions: o.mirrorOptions } : {}),
       ...(o.paced ? { paced: { every, sleepS: TIME_WAIT_S + 5 } } : {}),
     },
@@ -208,9 +280,21 @@ async function lftp(lab: Lab, o: { scenario: string; server: LabServerName; limi
   const counted = o.direction === 'download' ? o.files + o.dirs + 1 : 0;
   const tStarMs = o.direction === 'download' ? (Math.ceil(counted / every) - 1) * TIME_WAIT_S * 1000 : null;
   return {
-    scenario: o.scenario, server: o.server, limit: o.limit, contender: o.contender, files: o.files,
-    blocked: r.blocked, filesAtBlock: r.filesAtBlock, peak: r.peak, peakTimeWait: r.peakTimeWait,
-    opened: '—', applyMs: null, listingData: o.direction === 'download' ? String(o.dirs + 1) : '—', wallMs: r.wallMs, tStarMs, etaMs: null,
+    scenario: o.scenario,
+    server: o.server,
+    limit: o.limit,
+    contender: o.contender,
+    files: o.files,
+    blocked: r.blocked,
+    filesAtBlock: r.filesAtBlock,
+    peak: r.peak,
+    peakTimeWait: r.peakTimeWait,
+    opened: '—',
+    applyMs: null,
+    listingData: o.direction === 'download' ? String(o.dirs + 1) : '—',
+    wallMs: r.wallMs,
+    tStarMs,
+    etaMs: null,
     complete: r.filesDone === o.files && !r.killedByTimeout,
   };
 }
@@ -224,7 +308,8 @@ const pct = (ratio: number) => `${((ratio - 1) * 100).toFixed(0)} %`;
 /** Runs with less than this share of the machine's CPU stolen count as quiet. */
 const QUIET = 0.02;
 /** Share of the machine's CPU (all cores over the run's wall time) the hypervisor took during one run. */
-const stolenShare = (run: { wallMs: number; cpu?: MachineCpu }): number | null => (run.cpu ? run.cpu.stealMs / (Math.max(1, run.wallMs) * cpus().length) : null);
+const stolenShare = (run: { wallMs: number; cpu?: MachineCpu }): number | null =>
+  run.cpu ? run.cpu.stealMs / (Math.max(1, run.wallMs) * cpus().length) : null;
 /** The median element by `by` (the lower middle one of an even count). */
 const middle = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor((xs.length - 1) / 2)]!;
 const middleOf = (xs: number[]): number => middle(xs, (x) => x);
@@ -244,9 +329,13 @@ function table(rows: Row[]): string {
     const e = overEta(r);
     const ratio = t !== null && !r.blocked ? t.toFixed(2) : '—';
     const eta = r.etaMs !== null && e !== null ? `${secs(r.etaMs)} (${pct(e)})` : '—';
-    const spread = r.runs && r.runs.length > 1 ? `; median of ${r.runs.length}: ${secs(Math.min(...r.runs.map((x) => x.wallMs)))}–${secs(Math.max(...r.runs.map((x) => x.wallMs)))}` : '';
+    const spread =
+      r.runs && r.runs.length > 1
+        ? `; median of ${r.runs.length}: ${secs(Math.min(...r.runs.map((x) => x.wallMs)))}–${secs(Math.max(...r.runs.map((x) => x.wallMs)))}`
+        : '';
     const wall = (r.applyMs !== null ? `${secs(r.wallMs)} (${secs(r.applyMs)})` : secs(r.wallMs)) + spread;
-    const tStar = r.planMs !== undefined && r.transferMinMs !== undefined ? `${secs(r.tStarMs)} (${secs(r.planMs)} + ${secs(r.transferMinMs)})` : secs(r.tStarMs);
+    const tStar =
+      r.planMs !== undefined && r.transferMinMs !== undefined ? `${secs(r.tStarMs)} (${secs(r.planMs)} + ${secs(r.transferMinMs)})` : secs(r.tStarMs);
     return `| ${r.scenario} | ${r.server} | ${r.limit} | ${r.contender} | ${r.files} | ${r.blocked ? `**yes** (${r.filesAtBlock ?? '?'} files)` : 'no'} | ${r.peak} | ${r.peakTimeWait} | ${r.opened} | ${r.listingData} | ${wall} | ${tStar} | ${ratio} | ${eta} | ${r.complete ? 'yes' : 'no'} |`;
   });
   return [
@@ -262,34 +351,57 @@ function targets(rows: Row[]): string {
   const out: string[] = [];
   const mark = (ok: boolean) => (ok ? 'met' : '**not met**');
   const blocked = rows.filter((r) => r.contender.startsWith('ftpsync') && r.blocked);
-  out.push(`- ftpsync never blocked: ${mark(blocked.length === 0)} (${rows.filter((r) => r.contender.startsWith('ftpsync')).reduce((n, r) => n + (r.runs?.length ?? 1), 0)} runs, ${blocked.length} rows with a block)`);
+  out.push(
+    `- ftpsync never blocked: ${mark(blocked.length === 0)} (${rows.filter((r) => r.contender.startsWith('ftpsync')).reduce((n, r) => n + (r.runs?.length ?? 1), 0)} runs, ${blocked.length} rows with a block)`,
+  );
   const withTStar = ours.filter((r) => overTStar(r) !== null);
   const overT = withTStar.filter((r) => overTStar(r)! > 1.15);
-  out.push(`- wall ≤ 1.15 × T*: ${mark(overT.length === 0)}, met in ${withTStar.length - overT.length} of ${withTStar.length}${overT.length ? `; over: ${overT.map((r) => `${r.scenario} ${r.server}@${r.limit} ${overTStar(r)!.toFixed(2)}${stolenNote(r)}`).join(', ')}` : ''}`);
+  out.push(
+    `- wall ≤ 1.15 × T*: ${mark(overT.length === 0)}, met in ${withTStar.length - overT.length} of ${withTStar.length}${overT.length ? `; over: ${overT.map((r) => `${r.scenario} ${r.server}@${r.limit} ${overTStar(r)!.toFixed(2)}${stolenNote(r)}`).join(', ')}` : ''}`,
+  );
   const etaOff = ours.filter((r) => Math.abs(overEta(r)! - 1) > 0.1);
-  out.push(`- plan ETA within 10 %: ${mark(etaOff.length === 0)}, met in ${ours.length - etaOff.length} of ${ours.length}${etaOff.length ? `; off: ${etaOff.map((r) => `${r.scenario} ${r.server}@${r.limit} ${pct(overEta(r)!)}${stolenNote(r)}`).join(', ')}` : ''}`);
+  out.push(
+    `- plan ETA within 10 %: ${mark(etaOff.length === 0)}, met in ${ours.length - etaOff.length} of ${ours.length}${etaOff.length ? `; off: ${etaOff.map((r) => `${r.scenario} ${r.server}@${r.limit} ${pct(overEta(r)!)}${stolenNote(r)}`).join(', ')}` : ''}`,
+  );
   // The two timing targets compare runs with runs; a hypervisor taking CPU in some of them shows here.
   const shares = ours.flatMap((r) => (r.runs ?? [r]).map(stolenShare)).filter((x): x is number => x !== null);
   if (shares.length) {
-    out.push(`- CPU stolen by the hypervisor during ftpsync's ${shares.length} applies (/proc/stat steal over the run's cores × wall): median ${(middleOf(shares) * 100).toFixed(1)} %, highest ${(Math.max(...shares) * 100).toFixed(1)} %, ${QUIET * 100} % or more in ${shares.filter((x) => x >= QUIET).length}`);
+    out.push(
+      `- CPU stolen by the hypervisor during ftpsync's ${shares.length} applies (/proc/stat steal over the run's cores × wall): median ${(middleOf(shares) * 100).toFixed(1)} %, highest ${(Math.max(...shares) * 100).toFixed(1)} %, ${QUIET * 100} % or more in ${shares.filter((x) => x >= QUIET).length}`,
+    );
     // Each run against its own T* and ETA, split by how much was stolen from it (not a target: what the misses go with).
-    const runs = ours.flatMap((r) => (r.runs ?? [r]).map((x) => ({ share: stolenShare(x), overT: x.tStarMs ? x.wallMs / x.tStarMs : null, overE: x.etaMs ? x.wallMs / x.etaMs : null })));
-    for (const [label, group] of [[`under ${QUIET * 100} % stolen`, runs.filter((x) => x.share !== null && x.share < QUIET)], [`${QUIET * 100} % or more stolen`, runs.filter((x) => x.share !== null && x.share >= QUIET)]] as const) {
+    const runs = ours.flatMap((r) =>
+      (r.runs ?? [r]).map((x) => ({ share: stolenShare(x), overT: x.tStarMs ? x.wallMs / x.tStarMs : null, overE: x.etaMs ? x.wallMs / x.etaMs : null })),
+    );
+    for (const [label, group] of [
+      [`under ${QUIET * 100} % stolen`, runs.filter((x) => x.share !== null && x.share < QUIET)],
+      [`${QUIET * 100} % or more stolen`, runs.filter((x) => x.share !== null && x.share >= QUIET)],
+    ] as const) {
       const withT = group.filter((x) => x.overT !== null);
       const withE = group.filter((x) => x.overE !== null);
-      out.push(`  - single runs ${label}: wall ≤ 1.15 × T* in ${withT.filter((x) => x.overT! <= 1.15).length} of ${withT.length}, ETA within 10 % in ${withE.filter((x) => Math.abs(x.overE! - 1) <= 0.1).length} of ${withE.length}`);
+      out.push(
+        `  - single runs ${label}: wall ≤ 1.15 × T* in ${withT.filter((x) => x.overT! <= 1.15).length} of ${withT.length}, ETA within 10 % in ${withE.filter((x) => Math.abs(x.overE! - 1) <= 0.1).length} of ${withE.length}`,
+      );
     }
   }
   const incr = rows.filter((r) => r.scenario.startsWith('3 incremental'));
-  out.push(`- incremental plan with 0 listing data connections: ${mark(incr.every((r) => r.listingData === '0'))} (${incr.map((r) => `${r.server}@${r.limit}: ${r.listingData}`).join(', ')})`);
+  out.push(
+    `- incremental plan with 0 listing data connections: ${mark(incr.every((r) => r.listingData === '0'))} (${incr.map((r) => `${r.server}@${r.limit}: ${r.listingData}`).join(', ')})`,
+  );
   for (const w of rows.filter((r) => r.contender.startsWith('lftp --script'))) {
     const f = rows.find((r) => r.server === w.server && r.limit === w.limit && r.scenario === w.scenario && r.contender.startsWith('ftpsync (probe defaults'));
     const n = rows.find((r) => r.server === w.server && r.limit === w.limit && r.scenario === w.scenario && r.contender.startsWith('ftpsync (normal close'));
-    if (f) out.push(`- vs lftp's sleep workaround (${w.server}@${w.limit}): ftpsync's defaults ${(w.wallMs / f.wallMs).toFixed(0)}× faster (${secs(f.wallMs)} vs ${secs(w.wallMs)}), peak ${f.peak} vs ${w.peak}${n ? `; ftpsync's paced normal close ${secs(n.wallMs)} (${(w.wallMs / n.wallMs).toFixed(2)}×), peak ${n.peak}` : ''}`);
+    if (f)
+      out.push(
+        `- vs lftp's sleep workaround (${w.server}@${w.limit}): ftpsync's defaults ${(w.wallMs / f.wallMs).toFixed(0)}× faster (${secs(f.wallMs)} vs ${secs(w.wallMs)}), peak ${f.peak} vs ${w.peak}${n ? `; ftpsync's paced normal close ${secs(n.wallMs)} (${(w.wallMs / n.wallMs).toFixed(2)}×), peak ${n.peak}` : ''}`,
+      );
   }
   for (const d of rows.filter((r) => r.contender === 'lftp mirror (defaults)')) {
     const f = rows.find((r) => r.server === d.server && r.limit === d.limit && r.scenario === d.scenario && r.contender.startsWith('ftpsync (probe defaults'));
-    if (f) out.push(`- counted connections, ${d.server}@${d.limit} download: ftpsync peak ${f.peak} (${f.peakTimeWait} TIME_WAIT, ${f.listingData} listing data conns) vs lftp's defaults ${d.peak} (${d.peakTimeWait} TIME_WAIT, ${d.listingData})${d.blocked ? `, lftp blocked after ${d.filesAtBlock ?? '?'} files` : ''}`);
+    if (f)
+      out.push(
+        `- counted connections, ${d.server}@${d.limit} download: ftpsync peak ${f.peak} (${f.peakTimeWait} TIME_WAIT, ${f.listingData} listing data conns) vs lftp's defaults ${d.peak} (${d.peakTimeWait} TIME_WAIT, ${d.listingData})${d.blocked ? `, lftp blocked after ${d.filesAtBlock ?? '?'} files` : ''}`,
+      );
   }
   return out.join('\n');
 }
@@ -311,7 +423,10 @@ async function medianOf(n: number, prepare: () => void | Promise<void>, once: ()
   for (let i = 0; i < n; i++) {
     await prepare();
     const r = await once();
-    if (n > 1) console.log(`  run ${i + 1} of ${n}: ${secs(r.wallMs)}, T* ${secs(r.tStarMs)}, plan ETA ${secs(r.etaMs)}, peak ${r.peak}${r.cpu ? `, machine busy ${secs(r.cpu.busyMs)}, stolen ${secs(r.cpu.stealMs)}` : ''}`);
+    if (n > 1)
+      console.log(
+        `  run ${i + 1} of ${n}: ${secs(r.wallMs)}, T* ${secs(r.tStarMs)}, plan ETA ${secs(r.etaMs)}, peak ${r.peak}${r.cpu ? `, machine busy ${secs(r.cpu.busyMs)}, stolen ${secs(r.cpu.stealMs)}` : ''}`,
+      );
     rows.push(r);
   }
   const medianRatio = (ratio: (r: Row) => number | null): number | null => {
@@ -327,7 +442,14 @@ async function medianOf(n: number, prepare: () => void | Promise<void>, once: ()
     peak: Math.max(...rows.map((r) => r.peak)),
     peakTimeWait: Math.max(...rows.map((r) => r.peakTimeWait)),
     complete: rows.every((r) => r.complete),
-    runs: rows.map((r) => ({ wallMs: r.wallMs, etaMs: r.etaMs, tStarMs: r.tStarMs, ...(r.rttMs !== undefined ? { rttMs: r.rttMs } : {}), ...(r.lockMs !== undefined ? { lockMs: r.lockMs } : {}), ...(r.cpu ? { cpu: r.cpu } : {}) })),
+    runs: rows.map((r) => ({
+      wallMs: r.wallMs,
+      etaMs: r.etaMs,
+      tStarMs: r.tStarMs,
+      ...(r.rttMs !== undefined ? { rttMs: r.rttMs } : {}),
+      ...(r.lockMs !== undefined ? { lockMs: r.lockMs } : {}),
+      ...(r.cpu ? { cpu: r.cpu } : {}),
+    })),
   };
 }
 
@@ -350,7 +472,9 @@ async function main(): Promise<void> {
     const work = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ftpsync-bench-'));
     const say = (r: Row) => {
       rows.push(r);
-      console.log(`${r.scenario} ${r.server} @${r.limit} ${r.contender}: ${r.blocked ? 'BLOCKED' : 'not blocked'}, peak ${r.peak} (${r.peakTimeWait} TIME_WAIT), ${(r.wallMs / 1000).toFixed(1)} s, complete ${r.complete}`);
+      console.log(
+        `${r.scenario} ${r.server} @${r.limit} ${r.contender}: ${r.blocked ? 'BLOCKED' : 'not blocked'}, peak ${r.peak} (${r.peakTimeWait} TIME_WAIT), ${(r.wallMs / 1000).toFixed(1)} s, complete ${r.complete}`,
+      );
     };
     try {
       for (const limit of limits) {
@@ -370,7 +494,13 @@ async function main(): Promise<void> {
           // Uploads first: they leave (almost) no TIME_WAIT behind, so the order costs no drains.
           // 2. Upload to an empty remote (lftp first: ftpsync's upload is where the incremental starts).
           say(await lftp(lab, { scenario: '2 upload', server, limit, contender: 'lftp mirror -R (defaults)', files, dirs, direction: 'upload', work }));
-          say(await medianOf(repeats, () => lab.resetRoot(server), () => ftpsync(lab, { scenario: '2 upload', server, limit, contender: 'ftpsync', files, work, check: remoteMatchesSeed, yaml: uploadYaml })));
+          say(
+            await medianOf(
+              repeats,
+              () => lab.resetRoot(server),
+              () => ftpsync(lab, { scenario: '2 upload', server, limit, contender: 'ftpsync', files, work, check: remoteMatchesSeed, yaml: uploadYaml }),
+            ),
+          );
 
           // 3. Incremental: 50 files changed and 10 deleted (quick: 10 and 2), against the uploaded tree.
           const changed = quick ? 10 : 50;
@@ -386,11 +516,36 @@ async function main(): Promise<void> {
             cpSync(uploaded, join(root, 'www'), { recursive: true, preserveTimestamps: true });
             await lab.chownRoot(server);
           };
-          say(await medianOf(repeats, restoreUploaded, () => ftpsync(lab, { scenario: `3 incremental (${changed} changed, ${deleted} deleted)`, server, limit, contender: 'ftpsync', files: changed, work, check: remoteMatchesSeed, yaml: uploadYaml })));
+          say(
+            await medianOf(repeats, restoreUploaded, () =>
+              ftpsync(lab, {
+                scenario: `3 incremental (${changed} changed, ${deleted} deleted)`,
+                server,
+                limit,
+                contender: 'ftpsync',
+                files: changed,
+                work,
+                check: remoteMatchesSeed,
+                yaml: uploadYaml,
+              }),
+            ),
+          );
           rmSync(uploaded, { recursive: true, force: true });
 
           // 4. Plan only, unchanged tree: what listing costs.
-          say(await ftpsync(lab, { scenario: '4 plan, unchanged', server, limit, contender: 'ftpsync plan', files, work, planOnly: true, check: () => true, yaml: uploadYaml }));
+          say(
+            await ftpsync(lab, {
+              scenario: '4 plan, unchanged',
+              server,
+              limit,
+              contender: 'ftpsync plan',
+              files,
+              work,
+              planOnly: true,
+              check: () => true,
+              yaml: uploadYaml,
+            }),
+          );
           rmSync(seedTree, { recursive: true, force: true });
 
           // 1. Download: the tree on the server, an empty local directory.
@@ -401,17 +556,67 @@ async function main(): Promise<void> {
           const downloadSync = (local: string) => `{ name: site, servers: [${server}], direction: download, local: ${local}, remote: /site }`;
           const down = join(work, `down-${server}`);
           const emptyDown = () => rmSync(down, { recursive: true, force: true });
-          say(await medianOf(repeats, emptyDown, () => ftpsync(lab, { scenario: '1 download', server, limit, contender: 'ftpsync (probe defaults: dataClose reset)', files, work, check: () => compareTrees(join(root, 'site'), down).equal, yaml: manifest(lab, server, limit, downloadSync(down), '    dataClose: reset\n') })));
+          say(
+            await medianOf(repeats, emptyDown, () =>
+              ftpsync(lab, {
+                scenario: '1 download',
+                server,
+                limit,
+                contender: 'ftpsync (probe defaults: dataClose reset)',
+                files,
+                work,
+                check: () => compareTrees(join(root, 'site'), down).equal,
+                yaml: manifest(lab, server, limit, downloadSync(down), '    dataClose: reset\n'),
+              }),
+            ),
+          );
           emptyDown();
           if (pacedFtpsync) {
             const downNormal = join(work, `down-normal-${server}`);
-            say(await ftpsync(lab, { scenario: '1 download', server, limit, contender: 'ftpsync (normal close, paced)', files, work, check: () => compareTrees(join(root, 'site'), downNormal).equal, yaml: manifest(lab, server, limit, downloadSync(downNormal)) }));
+            say(
+              await ftpsync(lab, {
+                scenario: '1 download',
+                server,
+                limit,
+                contender: 'ftpsync (normal close, paced)',
+                files,
+                work,
+                check: () => compareTrees(join(root, 'site'), downNormal).equal,
+                yaml: manifest(lab, server, limit, downloadSync(downNormal)),
+              }),
+            );
             rmSync(downNormal, { recursive: true, force: true });
           }
           rmSync(seedTree, { recursive: true, force: true });
           say(await lftp(lab, { scenario: '1 download', server, limit, contender: 'lftp mirror (defaults)', files, dirs, direction: 'download', work }));
-          if (!quick) say(await lftp(lab, { scenario: '1 download', server, limit, contender: 'lftp mirror --parallel=1', files, dirs, direction: 'download', work, mirrorOptions: '--parallel=1' }));
-          if (pacedLftp(server)) say(await lftp(lab, { scenario: '1 download', server, limit, contender: `lftp --script + sleep ${TIME_WAIT_S + 5}s every ${every} files`, files, dirs, direction: 'download', work, paced: true }));
+          if (!quick)
+            say(
+              await lftp(lab, {
+                scenario: '1 download',
+                server,
+                limit,
+                contender: 'lftp mirror --parallel=1',
+                files,
+                dirs,
+                direction: 'download',
+                work,
+                mirrorOptions: '--parallel=1',
+              }),
+            );
+          if (pacedLftp(server))
+            say(
+              await lftp(lab, {
+                scenario: '1 download',
+                server,
+                limit,
+                contender: `lftp --script + sleep ${TIME_WAIT_S + 5}s every ${every} files`,
+                files,
+                dirs,
+                direction: 'download',
+                work,
+                paced: true,
+              }),
+            );
         }
       }
     } finally {
@@ -427,7 +632,14 @@ async function main(): Promise<void> {
     }
   }
   const totalS = Math.round((Date.now() - started) / 1000);
-  const report = [`machine: ${machine}`, `mode: ${planOnly ? 'plan-only' : quick ? 'quick' : 'full'}; bench wall time ${Math.floor(totalS / 60)} min ${totalS % 60} s`, '', rows.length ? `${table(rows)}\n\nTargets (issue 8):\n${targets(rows)}` : '', '', planTable(plan100k)].join('\n');
+  const report = [
+    `machine: ${machine}`,
+    `mode: ${planOnly ? 'plan-only' : quick ? 'quick' : 'full'}; bench wall time ${Math.floor(totalS / 60)} min ${totalS % 60} s`,
+    '',
+    rows.length ? `${table(rows)}\n\nTargets (issue 8):\n${targets(rows)}` : '',
+    '',
+    planTable(plan100k),
+  ].join('\n');
   console.log(`\n${report}`);
   mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
   const out = join(REPO, 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -19,7 +19,9 @@ try {
       for (const mode of ['passive', 'active'] as const) {
         const r = await runLftpScenario(lab, { server, direction, mode, files: 600, dirs: 12, limit: 100, timeoutMs: 30_000 }, work);
         results.push(r);
-        process.stderr.write(`${server} ${direction} ${mode}: blocked=${r.blocked} atBlock=${r.filesAtBlock} done=${r.filesDone} peak=${r.peak} tw=${r.peakTimeWait}\n`);
+        process.stderr.write(
+          `${server} ${direction} ${mode}: blocked=${r.blocked} atBlock=${r.filesAtBlock} done=${r.filesDone} peak=${r.peak} tw=${r.peakTimeWait}\n`,
+        );
       }
     }
   }

@@ -74,7 +74,7 @@ function writeLarge(path: string, size: number, seed: number): void {
   const fd = openSync(path, 'w');
   try {
     const chunk = Buffer.alloc(1024 * 1024);
-    for (let written = 0; written < size; ) {
+    for (let written = 0; written < size;) {
       const n = Math.min(chunk.length, size - written);
       for (let b = 0; b < n; b += 4) chunk.writeUInt32LE((rand() * 0xffffffff) >>> 0, Math.min(b, chunk.length - 4));
       writeSync(fd, chunk, 0, n);

@@ -177,7 +177,9 @@ export function getLab(): Lab {
       await execFileAsync('ip', ['netns', 'exec', state.nsServer, 'ss', '-K', '-Htn', 'dst', state.clientAddress], { timeout: 10_000 });
     },
     async clearTimeWait() {
-      await execFileAsync('ip', ['netns', 'exec', state.nsServer, 'ss', '-K', '-Htn', 'state', 'time-wait', 'dst', state.clientAddress], { timeout: 10_000 }).catch(() => undefined);
+      await execFileAsync('ip', ['netns', 'exec', state.nsServer, 'ss', '-K', '-Htn', 'state', 'time-wait', 'dst', state.clientAddress], {
+        timeout: 10_000,
+      }).catch(() => undefined);
     },
     async waitQuiet(timeoutMs = 75_000, atMost = 0) {
       // Bounded: Linux TIME_WAIT is 60 s.
@@ -192,4 +194,3 @@ export function getLab(): Lab {
   };
   return cached;
 }
-

@@ -99,10 +99,24 @@ export async function runLftpScenario(lab: Lab, sc: LftpScenario, workDir: strin
   if (sc.paced && sc.direction === 'download') {
     // Step 1 (counted in the wall time): let mirror list the tree and write its commands.
     const scriptFile = join(workDir, `${sc.server}-mirror-script.lftp`);
-    await new Promise<void>((res) => spawn('lftp', [...lftpArgs, '-e', [...settings, `mirror --script=${scriptFile} / ${local}`, 'bye'].join('; '), s.host], { env: lftpEnv, stdio: 'ignore' }).on('exit', () => res()));
+    await new Promise<void>((res) =>
+      spawn('lftp', [...lftpArgs, '-e', [...settings, `mirror --script=${scriptFile} / ${local}`, 'bye'].join('; '), s.host], {
+        env: lftpEnv,
+        stdio: 'ignore',
+      }).on('exit', () => res()),
+    );
     // A multi-line program goes in a file (-e would append the host to its last line).
     commands = join(workDir, `${sc.server}-paced.lftp`);
-    writeFileSync(commands, [...settings, `open --env-password -u ${s.user} -p ${s.port} ${s.host}`, ...pacedCommands(readFileSync(scriptFile, 'utf8'), sc.paced, sc.dirs + 1), 'bye', ''].join('\n'));
+    writeFileSync(
+      commands,
+      [
+        ...settings,
+        `open --env-password -u ${s.user} -p ${s.port} ${s.host}`,
+        ...pacedCommands(readFileSync(scriptFile, 'utf8'), sc.paced, sc.dirs + 1),
+        'bye',
+        '',
+      ].join('\n'),
+    );
   } else {
     const mirror = sc.direction === 'download' ? `mirror ${sc.mirrorOptions ?? ''} / ${local}` : `mirror -R ${sc.mirrorOptions ?? ''} ${local} /`;
     commands = [...settings, mirror, 'bye'].join('; ');
@@ -110,7 +124,10 @@ export async function runLftpScenario(lab: Lab, sc: LftpScenario, workDir: strin
   let filesAtBlock: number | null = null;
   let blockSeenAt = 0;
   let killedByTimeout = false;
-  const child = sc.paced && sc.direction === 'download' ? spawn('lftp', ['-f', commands], { env: lftpEnv, stdio: 'ignore' }) : spawn('lftp', [...lftpArgs, '-e', commands, s.host], { env: lftpEnv, stdio: 'ignore' });
+  const child =
+    sc.paced && sc.direction === 'download'
+      ? spawn('lftp', ['-f', commands], { env: lftpEnv, stdio: 'ignore' })
+      : spawn('lftp', [...lftpArgs, '-e', commands, s.host], { env: lftpEnv, stdio: 'ignore' });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   let done = false;
   void exited.then(() => (done = true));
@@ -183,8 +200,9 @@ export function pacedCommands(script: string, paced: { every: number; sleepS: nu
 }
 
 export function baselineTable(results: LftpResult[]): string {
-  const rows = results.map((r) =>
-    `| ${r.server} | ${r.direction} | ${r.mode} | ${r.files} | ${r.limit} | ${r.blocked ? 'yes' : 'no'} | ${r.filesAtBlock ?? '—'} | ${r.filesDone} | ${r.peak} | ${r.peakTimeWait} | ${(r.wallMs / 1000).toFixed(1)} s${r.killedByTimeout ? ' (killed)' : ''} |`,
+  const rows = results.map(
+    (r) =>
+      `| ${r.server} | ${r.direction} | ${r.mode} | ${r.files} | ${r.limit} | ${r.blocked ? 'yes' : 'no'} | ${r.filesAtBlock ?? '—'} | ${r.filesDone} | ${r.peak} | ${r.peakTimeWait} | ${(r.wallMs / 1000).toFixed(1)} s${r.killedByTimeout ? ' (killed)' : ''} |`,
   );
   return [
     '| server | direction | mode | files | limit | blocked | files at block | files done | peak counted | TIME_WAIT at peak | wall |',

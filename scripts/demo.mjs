@@ -68,7 +68,10 @@ const { parseProcNetTcp, countByRemoteIp } = await import(path.join(repo, 'dist/
 const pasv = (process.env.FTPSYNC_DEMO_PASV ?? '2122-2171').split('-').map(Number);
 function leftoverSockets() {
   const tables = ['/proc/net/tcp', '/proc/net/tcp6'].map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : ''));
-  const counts = countByRemoteIp(tables.flatMap((t) => parseProcNetTcp(t)), [Number(PORT), [pasv[0], pasv[1]]]);
+  const counts = countByRemoteIp(
+    tables.flatMap((t) => parseProcNetTcp(t)),
+    [Number(PORT), [pasv[0], pasv[1]]],
+  );
   return [...counts.values()].reduce((n, c) => n + c.total, 0);
 }
 for (let waited = 0, left = leftoverSockets(); left > 0 && waited < 65; waited++, left = leftoverSockets()) {
@@ -102,7 +105,8 @@ const ready = new Promise((resolve, reject) => {
       clearTimeout(timer);
       resolve(ev);
     }
-    if (ev.event === 'blocked') process.stdout.write(`\n!! firewall: ${ev.ip} blocked at ${ev.count} connections (limit ${ev.limit}): ${JSON.stringify(ev.byState)}\n`);
+    if (ev.event === 'blocked')
+      process.stdout.write(`\n!! firewall: ${ev.ip} blocked at ${ev.count} connections (limit ${ev.limit}): ${JSON.stringify(ev.byState)}\n`);
   });
 });
 

@@ -11,7 +11,10 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 if (spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: 'inherit' }).status !== 0) process.exit(1);
 const ours = !readState();
 if (ours) await labUp();
-const r = spawnSync('ip', ['netns', 'exec', NS_CLI, process.execPath, join(REPO, 'node_modules', 'vite-node', 'vite-node.mjs'),
-  join(REPO, 'lab', 'baseline-report.ts')], { cwd: REPO, stdio: 'inherit' });
+const r = spawnSync(
+  'ip',
+  ['netns', 'exec', NS_CLI, process.execPath, join(REPO, 'node_modules', 'vite-node', 'vite-node.mjs'), join(REPO, 'lab', 'baseline-report.ts')],
+  { cwd: REPO, stdio: 'inherit' },
+);
 if (ours) labDown();
 process.exit(r.status ?? 1);

@@ -97,7 +97,9 @@ export function labDown({ quiet = false } = {}) {
 const ROOTS_DIR = join(LAB_DIR, 'roots');
 
 function rootsOnTmpfs() {
-  return readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === ROOTS_DIR);
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[1] === ROOTS_DIR);
 }
 
 /**
@@ -122,7 +124,10 @@ function makeNetwork() {
   run('ip', ['link', 'set', VETH_CLI, 'netns', NS_CLI]);
   run('ip', ['-n', NS_SRV, 'addr', 'add', `${SERVER_IP}/24`, 'dev', VETH_SRV]);
   run('ip', ['-n', NS_CLI, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', VETH_CLI]);
-  for (const [ns, dev] of [[NS_SRV, VETH_SRV], [NS_CLI, VETH_CLI]]) {
+  for (const [ns, dev] of [
+    [NS_SRV, VETH_SRV],
+    [NS_CLI, VETH_CLI],
+  ]) {
     run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
     run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   }
@@ -138,11 +143,44 @@ function makeNetwork() {
 function makeTls(dir) {
   mkdirSync(dir, { recursive: true });
   const o = (/** @type {string[]} */ args) => run('openssl', args, { cwd: dir });
-  o(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=ftpsync lab CA', '-keyout', 'ca.key', '-out', 'ca.crt',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  o([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=ftpsync lab CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   o(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=ftpsync-lab', '-keyout', 'server.key', '-out', 'server.csr']);
   writeFileSync(join(dir, 'server.ext'), `subjectAltName=IP:${SERVER_IP},DNS:ftpsync-lab\nextendedKeyUsage=serverAuth\n`);
-  o(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'server.crt', '-extfile', 'server.ext']);
+  o([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    'server.crt',
+    '-extfile',
+    'server.ext',
+  ]);
   writeFileSync(join(dir, 'server.pem'), readFileSync(join(dir, 'server.key'), 'utf8') + readFileSync(join(dir, 'server.crt'), 'utf8'));
   chmodSync(join(dir, 'server.key'), 0o600);
   chmodSync(join(dir, 'server.pem'), 0o600);
@@ -202,15 +240,41 @@ function startServer(name, state, cap) {
       const port = implicit ? s.implicitTlsPort : s.port;
       const [min, max] = /** @type {[number, number]} */ (implicit ? s.implicitPasv : s.pasv);
       const conf = join(LAB_DIR, 'run', `vsftpd-${port}.conf`);
-      writeFileSync(conf, render('vsftpd.conf', { ...vars, PORT: port, PASV_MIN: min, PASV_MAX: max, MAX_PER_IP: cap ?? 0, IMPLICIT: implicit ? 'YES' : 'NO' }));
+      writeFileSync(
+        conf,
+        render('vsftpd.conf', { ...vars, PORT: port, PASV_MIN: min, PASV_MAX: max, MAX_PER_IP: cap ?? 0, IMPLICIT: implicit ? 'YES' : 'NO' }),
+      );
       pids[implicit ? 'vsftpd-implicit' : 'vsftpd'] = startInSrv(`vsftpd-${port}`, ['vsftpd', conf]);
     }
     return pids;
   }
   if (name === 'pure-ftpd') {
-    const args = [join(PKG, 'usr/sbin/pure-ftpd'), '-S', `${SERVER_IP},${s.port}`, '-p', `${s.pasv[0]}:${s.pasv[1]}`, '-P', SERVER_IP,
-      '-l', 'unix', '-A', '-E', '-H', '-Y', '1', '-2', `${LAB_DIR}/tls/server.crt,${LAB_DIR}/tls/server.key`,
-      '-c', '200', '-u', '100', '-U', '133:022', '-g', join(LAB_DIR, 'run', 'pure-ftpd.pid')];
+    const args = [
+      join(PKG, 'usr/sbin/pure-ftpd'),
+      '-S',
+      `${SERVER_IP},${s.port}`,
+      '-p',
+      `${s.pasv[0]}:${s.pasv[1]}`,
+      '-P',
+      SERVER_IP,
+      '-l',
+      'unix',
+      '-A',
+      '-E',
+      '-H',
+      '-Y',
+      '1',
+      '-2',
+      `${LAB_DIR}/tls/server.crt,${LAB_DIR}/tls/server.key`,
+      '-c',
+      '200',
+      '-u',
+      '100',
+      '-U',
+      '133:022',
+      '-g',
+      join(LAB_DIR, 'run', 'pure-ftpd.pid'),
+    ];
     if (cap) args.push('-C', String(cap));
     return { 'pure-ftpd': startInSrv('pure-ftpd', args) };
   }
@@ -221,8 +285,16 @@ function startServer(name, state, cap) {
   writeFileSync(join(LAB_DIR, 'run', 'proftpd.passwd'), `${s.user}:${hash}:${u.uid}:${u.gid}::${state.servers.proftpd.root}:/bin/bash\n`);
   chmodSync(join(LAB_DIR, 'run', 'proftpd.passwd'), 0o600);
   const conf = join(LAB_DIR, 'run', 'proftpd.conf');
-  writeFileSync(conf, render('proftpd.conf', { ...vars, PORT: s.port, PASV_MIN: s.pasv[0], PASV_MAX: s.pasv[1],
-    MAX_CLIENTS_PER_HOST: cap ? `MaxClientsPerHost ${cap} "Too many connections from your host"` : '' }));
+  writeFileSync(
+    conf,
+    render('proftpd.conf', {
+      ...vars,
+      PORT: s.port,
+      PASV_MIN: s.pasv[0],
+      PASV_MAX: s.pasv[1],
+      MAX_CLIENTS_PER_HOST: cap ? `MaxClientsPerHost ${cap} "Too many connections from your host"` : '',
+    }),
+  );
   return { proftpd: startInSrv('proftpd', [join(PKG, 'usr/sbin/proftpd'), '-n', '-q', '-c', conf]) };
 }
 
@@ -245,7 +317,12 @@ function stopServer(name, state) {
 
 function listeningPorts() {
   const out = tryRun('ip', inSrv(['ss', '-Hltn'])) ?? '';
-  return new Set(out.split('\n').map((l) => Number(l.trim().split(/\s+/)[3]?.split(':').pop())).filter(Boolean));
+  return new Set(
+    out
+      .split('\n')
+      .map((l) => Number(l.trim().split(/\s+/)[3]?.split(':').pop()))
+      .filter(Boolean),
+  );
 }
 
 /**
@@ -296,23 +373,52 @@ export async function labUp() {
 
   const password = randomBytes(12).toString('base64url');
   /** @type {LabState} */
-  const state = { startedAt: new Date().toISOString(), serverAddress: SERVER_IP, clientAddress: CLIENT_IP, nsServer: NS_SRV, nsClient: NS_CLI,
-    password, caFile: join(LAB_DIR, 'tls', 'ca.crt'), fwSocket: join(LAB_DIR, 'fw.sock'), users: {}, servers: {}, pids: {} };
+  const state = {
+    startedAt: new Date().toISOString(),
+    serverAddress: SERVER_IP,
+    clientAddress: CLIENT_IP,
+    nsServer: NS_SRV,
+    nsClient: NS_CLI,
+    password,
+    caFile: join(LAB_DIR, 'tls', 'ca.crt'),
+    fwSocket: join(LAB_DIR, 'fw.sock'),
+    users: {},
+    servers: {},
+    pids: {},
+  };
   for (const [name, s] of Object.entries(SERVERS)) {
     const root = join(ROOTS_DIR, name);
     rmSync(root, { recursive: true, force: true });
     state.users[name] = ensureUser(s.user, root, password);
-    state.servers[name] = { name, host: SERVER_IP, port: s.port, user: s.user, password, root, caFile: state.caFile, pasvRange: s.pasv,
-      ...(s.implicitTlsPort ? { implicitTlsPort: s.implicitTlsPort } : {}), features: { implicitTls: Boolean(s.implicitTlsPort) } };
+    state.servers[name] = {
+      name,
+      host: SERVER_IP,
+      port: s.port,
+      user: s.user,
+      password,
+      root,
+      caFile: state.caFile,
+      pasvRange: s.pasv,
+      ...(s.implicitTlsPort ? { implicitTlsPort: s.implicitTlsPort } : {}),
+      features: { implicitTls: Boolean(s.implicitTlsPort) },
+    };
   }
   for (const name of Object.keys(SERVERS)) Object.assign(state.pids, startServer(name, state, null));
 
-  state.pids.firewall = startInSrv('firewall-sim', [process.execPath, join(REPO, 'lab', 'firewall-sim.mjs'),
-    '--socket', state.fwSocket, '--client', CLIENT_IP]);
+  state.pids.firewall = startInSrv('firewall-sim', [
+    process.execPath,
+    join(REPO, 'lab', 'firewall-sim.mjs'),
+    '--socket',
+    state.fwSocket,
+    '--client',
+    CLIENT_IP,
+  ]);
   await waitPorts(Object.keys(SERVERS).flatMap(serverPorts));
   await waitFor('the firewall simulator', () => existsSync(state.fwSocket));
   writeFileSync(STATE_FILE, JSON.stringify(state, null, 2), { mode: 0o600 });
-  log(`up in ${((Date.now() - started) / 1000).toFixed(1)} s: servers on ${SERVER_IP} (vsftpd :2121, implicit TLS :2990; pure-ftpd :2122; proftpd :2123), client ${CLIENT_IP} in netns ${NS_CLI}`);
+  log(
+    `up in ${((Date.now() - started) / 1000).toFixed(1)} s: servers on ${SERVER_IP} (vsftpd :2121, implicit TLS :2990; pure-ftpd :2122; proftpd :2123), client ${CLIENT_IP} in netns ${NS_CLI}`,
+  );
   return state;
 }
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'examples', 'site');
 let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 rmSync(root, { recursive: true, force: true });
 /**
  * @param {string} rel
@@ -29,7 +29,11 @@ for (const s of sections) {
   write(`${s}/index.html`, `<!doctype html><title>${s}</title><h1>${s}</h1>\n`);
   for (let i = 0; i < pages; i++) {
     const words = Array.from({ length: 20 + Math.floor(rand() * 80) }, () => Math.floor(rand() * 36 ** 4).toString(36)).join(' ');
-    write(`${s}/page-${String(i).padStart(3, '0')}.html`, `<!doctype html><title>${s} ${i}</title><link rel="stylesheet" href="/css/site.css"><p>${words}</p>\n`);
+    write(
+      `${s}/page-${String(i).padStart(3, '0')}.html`,
+      `<!doctype html><title>${s} ${i}</title><link rel="stylesheet" href="/css/site.css"><p>${words}</p>\n`,
+    );
   }
-  for (let i = 0; i < 6; i++) write(`${s}/img/figure-${i}.svg`, `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="${i + 1}"/></svg>\n`);
+  for (let i = 0; i < 6; i++)
+    write(`${s}/img/figure-${i}.svg`, `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="${i + 1}"/></svg>\n`);
 }

@@ -105,5 +105,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const readmePath = join(REPO, 'README.md');
   const schema = JSON.parse(readFileSync(join(REPO, 'schemas/ftpsync.schema.json'), 'utf8'));
   const next = withReference(readFileSync(readmePath, 'utf8'), schema);
-  writeOrCheck(readmePath, next, { check: process.argv.includes('--check'), what: 'README.md manifest reference', regenerate: 'node scripts/manifest-reference.mjs' });
+  writeOrCheck(readmePath, next, {
+    check: process.argv.includes('--check'),
+    what: 'README.md manifest reference',
+    regenerate: 'node scripts/manifest-reference.mjs',
+  });
 }

@@ -39,5 +39,9 @@ export function renderValidator(schema) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const next = renderValidator(JSON.parse(readFileSync(join(REPO, 'schemas/ftpsync.schema.json'), 'utf8')));
-  writeOrCheck(TARGET, next, { check: process.argv.includes('--check'), what: 'src/manifest/schema-validator.generated.ts', regenerate: 'node scripts/manifest-validator.mjs' });
+  writeOrCheck(TARGET, next, {
+    check: process.argv.includes('--check'),
+    what: 'src/manifest/schema-validator.generated.ts',
+    regenerate: 'node scripts/manifest-validator.mjs',
+  });
 }

@@ -84,7 +84,10 @@ export function diagnoseBlock(f: BlockFacts): BlockDiagnosis {
  * have begun. Never more than the manifest's; never so low that one session cannot transfer
  * (then `floored`: the budget may exceed what is known to pass).
  */
-export function learnedMaxConnections(d: BlockDiagnosis, fw: { maxConnections: number; headroom: number; parallel: number }): { maxConnections: number; floored: boolean } {
+export function learnedMaxConnections(
+  d: BlockDiagnosis,
+  fw: { maxConnections: number; headroom: number; parallel: number },
+): { maxConnections: number; floored: boolean } {
   const workable = Math.max(2, Math.ceil((fw.parallel + 1) / fw.headroom));
   const known = Math.min(d.limitAtLeast, fw.maxConnections);
   return known >= workable ? { maxConnections: known, floored: false } : { maxConnections: Math.min(workable, fw.maxConnections), floored: true };
@@ -104,7 +107,11 @@ export interface LearnedLimit {
  * The firewall settings to plan and run with (pure): the learned limit where it is lower than the
  * manifest's, unless the manifest's is confirmed.
  */
-export function withLearnedLimit<F extends { maxConnections: number; confirmed?: boolean }>(fw: F, learned: LearnedLimit | undefined, store: string): F & { learned?: { manifestMaxConnections: number; at: string; store: string } } {
+export function withLearnedLimit<F extends { maxConnections: number; confirmed?: boolean }>(
+  fw: F,
+  learned: LearnedLimit | undefined,
+  store: string,
+): F & { learned?: { manifestMaxConnections: number; at: string; store: string } } {
   if (!learned || fw.confirmed || learned.maxConnections >= fw.maxConnections) return fw;
   return { ...fw, maxConnections: learned.maxConnections, learned: { manifestMaxConnections: fw.maxConnections, at: learned.at, store } };
 }

@@ -68,8 +68,12 @@ function workAt(rttMs: number, workMs: number, learnedAtRttMs: number | undefine
 export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel {
   return {
     rttMs,
-    downloadWorkMs: learned.downloadWorkMs !== undefined ? workAt(rttMs, learned.downloadWorkMs, learned.downloadRttMs, ROUND_TRIPS.download) : FIRST_CONTACT_WORK_MS.download,
-    uploadWorkMs: learned.uploadWorkMs !== undefined ? workAt(rttMs, learned.uploadWorkMs, learned.uploadRttMs, ROUND_TRIPS.upload) : FIRST_CONTACT_WORK_MS.upload,
+    downloadWorkMs:
+      learned.downloadWorkMs !== undefined
+        ? workAt(rttMs, learned.downloadWorkMs, learned.downloadRttMs, ROUND_TRIPS.download)
+        : FIRST_CONTACT_WORK_MS.download,
+    uploadWorkMs:
+      learned.uploadWorkMs !== undefined ? workAt(rttMs, learned.uploadWorkMs, learned.uploadRttMs, ROUND_TRIPS.upload) : FIRST_CONTACT_WORK_MS.upload,
     bytesPerMs: 10_000,
     controlOpWorkMs: 1,
   };

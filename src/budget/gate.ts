@@ -68,7 +68,11 @@ export class BudgetGate {
       if (at === Infinity) {
         stalledSince ??= now;
         if (now - stalledSince > (this.options.maxStallMs ?? 600_000)) {
-          throw new FtpsyncError('E_INTERNAL', `the budget gate waited ${Math.round((now - stalledSince) / 1000)} s with ${this.ledger.live()} connections open and the budget (${this.limit}) full`, 'This is a bug in ftpsync: please report it with the output of this run.');
+          throw new FtpsyncError(
+            'E_INTERNAL',
+            `the budget gate waited ${Math.round((now - stalledSince) / 1000)} s with ${this.ledger.live()} connections open and the budget (${this.limit}) full`,
+            'This is a bug in ftpsync: please report it with the output of this run.',
+          );
         }
       } else stalledSince = null;
       const wait = at === Infinity ? 200 : at - now;

@@ -7,8 +7,13 @@ export function summaryLines(results: ServerResult[], notRun: string[]): string[
   const lines = ['', 'Summary:'];
   for (const r of results) {
     const d = r.done;
-    const did = Object.entries(d).map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing to do';
-    lines.push(`  ${r.server}: ${r.ok ? 'ok' : 'FAILED'}: ${did}; ${formatBytes(r.bytes)}; skipped ${r.skippedFromJournal} (done in an earlier run); failed ${r.failed.length}; connections ${r.connections.control} control + ${r.connections.data} data, peak counted ${r.peakCounted}; ${r.planMs !== undefined ? `planned in ${formatDuration(r.planMs)}, ran ` : ''}${formatDuration(r.elapsedMs)}`);
+    const did =
+      Object.entries(d)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(', ') || 'nothing to do';
+    lines.push(
+      `  ${r.server}: ${r.ok ? 'ok' : 'FAILED'}: ${did}; ${formatBytes(r.bytes)}; skipped ${r.skippedFromJournal} (done in an earlier run); failed ${r.failed.length}; connections ${r.connections.control} control + ${r.connections.data} data, peak counted ${r.peakCounted}; ${r.planMs !== undefined ? `planned in ${formatDuration(r.planMs)}, ran ` : ''}${formatDuration(r.elapsedMs)}`,
+    );
     for (const f of r.failed.slice(0, 20)) lines.push(`    failed ${f.path}: ${f.error}`);
     if (r.error && !r.ok) lines.push(...r.error.split('\n').map((l) => `    ${l}`));
   }

@@ -23,7 +23,7 @@ function buildProgram(): Command {
       'Sync directory trees over FTP/FTPS without getting your IP blocked: ftpsync paces new connections ' +
         "inside each server's firewall budget (firewalls like CSF count TIME_WAIT sockets too) and lists over the control connection.",
     )
-    .version(`ftpsync ${packageVersion()} (npm package ${packageName()}, Node ${process.version})`, '-V, --version', 'print the version and Node\'s')
+    .version(`ftpsync ${packageVersion()} (npm package ${packageName()}, Node ${process.version})`, '-V, --version', "print the version and Node's")
     .option('--no-color', 'no colours (NO_COLOR is respected too)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

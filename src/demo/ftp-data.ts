@@ -16,7 +16,6 @@ export interface PassiveRange {
   next: number;
 }
 
-
 export function pipeToSocket(src: NodeJS.ReadableStream & { destroy(): void }, data: net.Socket): Promise<void> {
   return new Promise((resolve, reject) => {
     src.on('error', reject);
@@ -45,7 +44,12 @@ export function receiveFromSocket(data: net.Socket, real: string, append: boolea
 }
 
 /** Open a passive listener on the next free port of the range; only `clientIp` may connect to it. */
-export async function openPassive(range: PassiveRange, clientIp: string, timeoutMs: number, blocked: () => boolean): Promise<{ port: number; listener: PassiveListener }> {
+export async function openPassive(
+  range: PassiveRange,
+  clientIp: string,
+  timeoutMs: number,
+  blocked: () => boolean,
+): Promise<{ port: number; listener: PassiveListener }> {
   const [lo, hi] = range.ports;
   const span = hi - lo + 1;
   for (let i = 0; i < span; i++) {

@@ -131,9 +131,11 @@ export class DemoFtpServer {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl).replace(/\r$/, '');
         buf = buf.slice(nl + 1);
-        queue = queue.then(() => this.handle(session, line)).catch(() => {
-          socket.destroy();
-        });
+        queue = queue
+          .then(() => this.handle(session, line))
+          .catch(() => {
+            socket.destroy();
+          });
       }
     });
   }
@@ -338,4 +340,3 @@ export class DemoFtpServer {
     this.send(s, 226, 'Transfer complete');
   }
 }
-

@@ -9,7 +9,10 @@ import { mlsdLine, unixListLine } from './ftp-format.js';
 
 /** Reply error: a code and text to send back. */
 export class Reply extends Error {
-  constructor(readonly code: number, text: string) {
+  constructor(
+    readonly code: number,
+    text: string,
+  ) {
     super(text);
   }
 }

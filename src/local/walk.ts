@@ -55,7 +55,13 @@ export function walkLocal(root: string, filter: Filter, maxEntries = 5_000_000):
     try {
       names = readdirSync(abs);
     } catch (e) {
-      throw new FtpsyncError('E_LOCAL_IO', `cannot read directory ${abs}: ${(e as Error).message}`, 'Check the permissions of the local tree.', {}, { cause: e });
+      throw new FtpsyncError(
+        'E_LOCAL_IO',
+        `cannot read directory ${abs}: ${(e as Error).message}`,
+        'Check the permissions of the local tree.',
+        {},
+        { cause: e },
+      );
     }
     for (const name of names.sort()) {
       if (isTempName(name)) continue; // our own partial downloads from an interrupted run

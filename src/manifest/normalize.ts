@@ -64,7 +64,10 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
       maxSessions: fw.maxSessions ?? DEFAULTS.firewall.maxSessions,
       confirmed: fw.confirmed ?? DEFAULTS.firewall.confirmed,
       sampleIntervalMs: parseDuration(fw.sampleInterval ?? DEFAULTS.firewall.sampleInterval),
-      onBlock: { policy: fw.onBlock?.policy ?? DEFAULTS.firewall.onBlock.policy, maxWaitMs: parseDuration(fw.onBlock?.maxWait ?? DEFAULTS.firewall.onBlock.maxWait) },
+      onBlock: {
+        policy: fw.onBlock?.policy ?? DEFAULTS.firewall.onBlock.policy,
+        maxWaitMs: parseDuration(fw.onBlock?.maxWait ?? DEFAULTS.firewall.onBlock.maxWait),
+      },
     };
     const server: ServerConfig = {
       name,
@@ -74,7 +77,10 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
       tls,
       verifyCertificate: !(s.insecure ?? DEFAULTS.server.insecure),
       mode: s.mode ?? DEFAULTS.server.mode,
-      timeouts: { connectMs: parseDuration(s.timeouts?.connect ?? DEFAULTS.server.timeouts.connect), dataMs: parseDuration(s.timeouts?.data ?? DEFAULTS.server.timeouts.data) },
+      timeouts: {
+        connectMs: parseDuration(s.timeouts?.connect ?? DEFAULTS.server.timeouts.connect),
+        dataMs: parseDuration(s.timeouts?.data ?? DEFAULTS.server.timeouts.data),
+      },
       dataClose: s.dataClose ?? DEFAULTS.server.dataClose,
       listing: s.listing ?? DEFAULTS.server.listing,
       firewall,
@@ -89,7 +95,8 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
       if (s.active.address !== undefined) server.active.address = s.active.address;
       if (s.active.portRange !== undefined) {
         server.active.portRange = s.active.portRange;
-        if (s.active.portRange[0] > s.active.portRange[1]) r.error([...at, 'active', 'portRange'], `${dotted([...at, 'active', 'portRange'])} must be [first, last] with first <= last`);
+        if (s.active.portRange[0] > s.active.portRange[1])
+          r.error([...at, 'active', 'portRange'], `${dotted([...at, 'active', 'portRange'])} must be [first, last] with first <= last`);
       }
     }
     // Password: from the environment (recommended), a file, or a literal (warned).
@@ -105,7 +112,10 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
     } else if (s.password !== undefined) {
       const refs = [...s.password.matchAll(ENV_REF)].map((m) => m[1]);
       if (refs.length === 0) {
-        r.warn([...at, 'password'], `${name}: literal password in the manifest${env.CI === 'true' ? ' (in CI!)' : ''}; use password: \${ENV_VAR} or passwordFile, and never commit a password`);
+        r.warn(
+          [...at, 'password'],
+          `${name}: literal password in the manifest${env.CI === 'true' ? ' (in CI!)' : ''}; use password: \${ENV_VAR} or passwordFile, and never commit a password`,
+        );
         server.password = makeSecret(s.password, 'literal');
       } else {
         server.password = makeSecret(expandEnv(s.password, [...at, 'password'], r, opts), `env ${refs.join(', ')}`);
@@ -113,11 +123,25 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
     } else {
       r.warn(at, `${name}: no password or passwordFile; ftpsync will log in without a password`, true);
     }
-    if (!server.verifyCertificate) r.warn([...at, 'insecure'], `${name}: insecure: true turns off TLS certificate verification; anyone on the path can read your password. Use ca: with your server's certificate instead`, true);
+    if (!server.verifyCertificate)
+      r.warn(
+        [...at, 'insecure'],
+        `${name}: insecure: true turns off TLS certificate verification; anyone on the path can read your password. Use ca: with your server's certificate instead`,
+        true,
+      );
     if (tls === 'none' && !isLoopbackHost(host)) r.warn([...at, 'tls'], `${name}: tls: none sends the password in clear text to ${host}`, true);
     const budget = connectionBudget(firewall);
-    if (budget < 1) r.error([...at, 'firewall'], `${name}: the budget floor(maxConnections × headroom) − parallel = ${budget} leaves no room for data connections; raise maxConnections or headroom, or lower parallel`, true);
-    if (firewall.parallel > firewall.maxSessions) r.error([...at, 'firewall', 'parallel'], `${name}: parallel (${firewall.parallel}) is above maxSessions (${firewall.maxSessions}), the server's own per-IP session cap`);
+    if (budget < 1)
+      r.error(
+        [...at, 'firewall'],
+        `${name}: the budget floor(maxConnections × headroom) − parallel = ${budget} leaves no room for data connections; raise maxConnections or headroom, or lower parallel`,
+        true,
+      );
+    if (firewall.parallel > firewall.maxSessions)
+      r.error(
+        [...at, 'firewall', 'parallel'],
+        `${name}: parallel (${firewall.parallel}) is above maxSessions (${firewall.maxSessions}), the server's own per-IP session cap`,
+      );
     servers[name] = server;
   }
 
@@ -142,13 +166,20 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
       if (!existsSync(localPath)) r.error([...at, 'local'], `sync "${s.name}": local directory ${s.local} does not exist (resolved to ${localPath})`);
       else if (!statSync(localPath).isDirectory()) r.error([...at, 'local'], `sync "${s.name}": local path ${s.local} is not a directory`);
       for (const n of names) {
-        const clash = remoteWriters.find((w) => w.server === n && remote !== null && (w.remote === remote || isInside(w.remote, remote) || isInside(remote, w.remote)));
-        if (clash) r.error([...at, 'remote'], `sync "${s.name}" and syncs[${clash.index}] both write ${clash.remote === remote ? remote : `${clash.remote} and ${remote}`} on server "${n}"; give each sync its own remote directory`);
+        const clash = remoteWriters.find(
+          (w) => w.server === n && remote !== null && (w.remote === remote || isInside(w.remote, remote) || isInside(remote, w.remote)),
+        );
+        if (clash)
+          r.error(
+            [...at, 'remote'],
+            `sync "${s.name}" and syncs[${clash.index}] both write ${clash.remote === remote ? remote : `${clash.remote} and ${remote}`} on server "${n}"; give each sync its own remote directory`,
+          );
         if (remote !== null) remoteWriters.push({ server: n, remote, index: i });
       }
     }
     const maxDelete = parseMaxDelete(s.maxDelete);
-    if (maxDelete && 'percent' in maxDelete && maxDelete.percent > 100) r.error([...at, 'maxDelete'], `sync "${s.name}": maxDelete ${describeValue(s.maxDelete)} is over 100 %; "100%" already allows any deletion`);
+    if (maxDelete && 'percent' in maxDelete && maxDelete.percent > 100)
+      r.error([...at, 'maxDelete'], `sync "${s.name}": maxDelete ${describeValue(s.maxDelete)} is over 100 %; "100%" already allows any deletion`);
     syncs.push({
       name: s.name,
       servers: names,

@@ -20,7 +20,14 @@ function valueAt(data: unknown, path: Path): unknown {
   return v;
 }
 
-const TYPE_NAMES: Record<string, string> = { object: 'a mapping', array: 'a list', integer: 'an integer', number: 'a number', string: 'a string', boolean: 'a boolean (true or false)' };
+const TYPE_NAMES: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  integer: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'a boolean (true or false)',
+};
 
 const ONE_OF_EXPECTED: Array<[RegExp, string]> = [
   [/\/\$defs\/duration\//, 'a duration like "60s", "4m", "1500ms" or a number of seconds'],
@@ -97,7 +104,7 @@ export function reportSchemaErrors(errors: ErrorObject[], data: unknown, r: Repo
       case 'propertyNames':
         continue; // reported through the nested pattern error
       case 'oneOf': {
-        if (/\/\$defs\/sync\/oneOf$/.test(e.schemaPath) || (e.schemaPath === '#/$defs/sync/oneOf')) {
+        if (/\/\$defs\/sync\/oneOf$/.test(e.schemaPath) || e.schemaPath === '#/$defs/sync/oneOf') {
           msg = `${where} needs either "server" or "servers" (not both)`;
           break;
         }

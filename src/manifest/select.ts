@@ -20,7 +20,11 @@ export function selectSyncs(manifest: Manifest, syncNames: readonly string[], se
     .filter((s) => s.servers.length > 0);
   if (syncs.length === 0) {
     const where = manifest.syncs.filter((s) => syncNames.includes(s.name)).map((s) => `${s.name} on ${s.servers.join(', ')}`);
-    throw new FtpsyncError('E_USAGE', `--sync ${syncNames.join(', ')} with --server ${serverNames!.join(', ')}: nothing to do (${where.join('; ')})`, 'Name a server the sync runs on, or leave out --server.');
+    throw new FtpsyncError(
+      'E_USAGE',
+      `--sync ${syncNames.join(', ')} with --server ${serverNames!.join(', ')}: nothing to do (${where.join('; ')})`,
+      'Name a server the sync runs on, or leave out --server.',
+    );
   }
   const used = new Set(syncs.flatMap((s) => s.servers));
   return {

@@ -2,7 +2,16 @@
  * Build a plan from snapshots (pure): each sync's local walk, remote listing and state file, read
  * by run/snapshot.ts, go through the diff, the cost model and the scheduler.
  */
-import { actionCost, actionDuration, applySetupMs, DEFAULT_RTT_MS, serverClosedCountedMs, timingFor, type LearnedWork, type TimingModel } from '../budget/cost.js';
+import {
+  actionCost,
+  actionDuration,
+  applySetupMs,
+  DEFAULT_RTT_MS,
+  serverClosedCountedMs,
+  timingFor,
+  type LearnedWork,
+  type TimingModel,
+} from '../budget/cost.js';
 import { schedule } from '../budget/schedule.js';
 import type { PlannedAction } from '../core/actions.js';
 import { connectionBudget } from '../core/firewall-limit.js';
@@ -93,13 +102,27 @@ function timingFromInputs(inputs: SyncInputs[], learned: LearnedWork = {}): Timi
  * Plan one server from the inputs of its syncs (pure). `processStartMs`: what this process spent
  * before planning (Node's start, loading the manifest), which apply spends again.
  */
-export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: SyncInputs[], timing: TimingModel = timingFromInputs(inputs), poolWarnings: string[] = [], processStartMs = 0): ServerPlan {
+export function planServer(
+  server: ServerConfig,
+  syncs: SyncConfig[],
+  inputs: SyncInputs[],
+  timing: TimingModel = timingFromInputs(inputs),
+  poolWarnings: string[] = [],
+  processStartMs = 0,
+): ServerPlan {
   const actions: PlannedAction[] = [];
   const summaries: SyncSummary[] = [];
   const warnings: string[] = [...poolWarnings];
   syncs.forEach((sync, i) => {
     const input = inputs[i]!;
-    const d = diffSync({ server: server.name, sync, local: input.local, remote: input.remote, ...(input.hashes ? { localHashes: input.hashes } : {}), ...(input.content ?? {}) });
+    const d = diffSync({
+      server: server.name,
+      sync,
+      local: input.local,
+      remote: input.remote,
+      ...(input.hashes ? { localHashes: input.hashes } : {}),
+      ...(input.content ?? {}),
+    });
     // Syncs run one after another: offset each sync's stages past the previous one's.
     for (const a of d.actions) actions.push({ ...a, stage: i * 100_000 + a.stage, cost: actionCost(a.kind, server, timing.rttMs) });
     summaries.push(d.summary);
@@ -109,7 +132,13 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
   const listingData = inputs.reduce((n, x) => n + x.listingDataConnections, 0);
   // Listing data connections made at plan time may still count when apply starts: reserve them.
   const sched = schedule({
-    actions: actions.map((a) => ({ id: a.id, stage: a.stage, connections: a.cost.connections, countedMs: a.cost.countedMs, durationMs: actionDuration(a.kind, a.size, timing) })),
+    actions: actions.map((a) => ({
+      id: a.id,
+      stage: a.stage,
+      connections: a.cost.connections,
+      countedMs: a.cost.countedMs,
+      durationMs: actionDuration(a.kind, a.size, timing),
+    })),
     budget,
     parallel: server.firewall.parallel,
     initiallyCounted: Array.from({ length: Math.min(listingData, budget - 1) }, () => serverClosedCountedMs(server)),
@@ -118,10 +147,16 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
   // and takes its lock: what planning measured, plus the round trips planning did not make.
   const readMs = inputs.reduce((t, x) => t + (x.readMs ?? [...x.remote.values()].filter((e) => e.type === 'dir').length * (timing.rttMs + 1)), 0);
   const setupMs = actions.length > 0 ? applySetupMs(timing, processStartMs + readMs) : 0;
-  if (sched.etaMs > 3 * 3_600_000) warnings.push(`${server.name}: the budget (${budget} connections per ${Math.round(server.firewall.timeWaitMs / 1000)} s) makes this take about ${Math.round(sched.etaMs / 3_600_000)} h; consider dataClose: reset (see probe), or ask the host for a higher limit`);
+  if (sched.etaMs > 3 * 3_600_000)
+    warnings.push(
+      `${server.name}: the budget (${budget} connections per ${Math.round(server.firewall.timeWaitMs / 1000)} s) makes this take about ${Math.round(sched.etaMs / 3_600_000)} h; consider dataClose: reset (see probe), or ask the host for a higher limit`,
+    );
   if (server.tls === 'none' && !isLoopbackHost(server.host)) warnings.push(`${server.name}: plain FTP: the password travels in clear text`);
   const learned = server.firewall.learned;
-  if (learned) warnings.push(`${server.name}: planning with maxConnections ${server.firewall.maxConnections}, learned from a firewall block at ${learned.at} (the manifest says ${learned.manifestMaxConnections}); to reset it, delete the "${server.host}:${server.port}" entry in ${learned.store}, or set firewall.confirmed: true if ${learned.manifestMaxConnections} is the host's real limit`);
+  if (learned)
+    warnings.push(
+      `${server.name}: planning with maxConnections ${server.firewall.maxConnections}, learned from a firewall block at ${learned.at} (the manifest says ${learned.manifestMaxConnections}); to reset it, delete the "${server.host}:${server.port}" entry in ${learned.store}, or set firewall.confirmed: true if ${learned.manifestMaxConnections} is the host's real limit`,
+    );
   if (server.password?.source === 'literal') warnings.push(`${server.name}: the manifest holds a literal password`);
   return {
     server: server.name,
@@ -135,7 +170,14 @@ export function planServer(server: ServerConfig, syncs: SyncConfig[], inputs: Sy
     syncs: summaries,
     actions,
     // Durations are fractional (LAN transfers take a few ms: rounding each one skewed the ETA); the plan shows whole ms.
-    phases: sched.phases.map((p) => ({ index: p.index, actionIds: p.actionIds, connections: p.connections, startMs: Math.round(p.startMs), estimatedMs: Math.round(p.estimatedMs), pauseAfterMs: Math.round(p.pauseAfterMs) })),
+    phases: sched.phases.map((p) => ({
+      index: p.index,
+      actionIds: p.actionIds,
+      connections: p.connections,
+      startMs: Math.round(p.startMs),
+      estimatedMs: Math.round(p.estimatedMs),
+      pauseAfterMs: Math.round(p.pauseAfterMs),
+    })),
     countedConnections: sched.countedConnections,
     rttMs: timing.rttMs,
     theoreticalMinMs: sched.theoreticalMinMs,
@@ -167,7 +209,9 @@ export function buildPlan(o: BuildOptions): Plan {
     allowDelete: false,
     fingerprint,
     rollout: {
-      stages: manifest.rollout.stages.map((s) => ({ name: s.name, servers: s.servers.filter((n) => !wanted || wanted.has(n)) })).filter((s) => s.servers.length > 0),
+      stages: manifest.rollout.stages
+        .map((s) => ({ name: s.name, servers: s.servers.filter((n) => !wanted || wanted.has(n)) }))
+        .filter((s) => s.servers.length > 0),
       haltOnFailure: manifest.rollout.haltOnFailure,
     },
     servers,

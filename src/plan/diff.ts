@@ -139,7 +139,13 @@ export function diffSync(input: DiffInput): DiffResult {
       changed = true;
       if (byContent && stateFiles[p]) stateMissingOnServer++;
     } else if (byContent) {
-      const v = judgeByContent({ localSize: s.size, remoteSize: d.size, localSha256: input.localHashes?.get(p), entry: stateFiles[p], serverHash: input.serverHashes?.get(p) });
+      const v = judgeByContent({
+        localSize: s.size,
+        remoteSize: d.size,
+        localSha256: input.localHashes?.get(p),
+        entry: stateFiles[p],
+        serverHash: input.serverHashes?.get(p),
+      });
       tally[v.why] = (tally[v.why] ?? 0) + 1;
       changed = v.changed;
     } else {
@@ -201,7 +207,8 @@ export function diffSync(input: DiffInput): DiffResult {
       protected: protectedFiles.length,
     },
   };
-  if (byContent) summary.content = { state: stateRead.status, ...(input.serverHashCommand !== undefined ? { serverHash: input.serverHashCommand } : {}), judged: tally };
+  if (byContent)
+    summary.content = { state: stateRead.status, ...(input.serverHashCommand !== undefined ? { serverHash: input.serverHashCommand } : {}), judged: tally };
   if (compareUsed === 'size-mtime' && [...remote.values()].some((e) => e.type === 'file' && e.mtimeMs === undefined)) {
     warnings.push(`${server}/${sync.name}: the server's listing has no modification times; files of equal size count as unchanged. Use compare: checksum.`);
   }

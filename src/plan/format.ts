@@ -45,7 +45,10 @@ const DELETE_KINDS: ReadonlySet<ActionKind> = new Set(['delete', 'delete-local']
  */
 function syncChanges(sy: SyncSummary): string {
   const d = sy.deletions;
-  const deletes = d.files === 0 ? '0 deletions' : `${deletesMostOfTarget(d) ? '!! ' : ''}${d.files} deletion(s) of ${d.targetFiles} target file(s), ${percentOfTarget(d)} %${deletesMostOfTarget(d) ? ': more than half of the target' : ''}`;
+  const deletes =
+    d.files === 0
+      ? '0 deletions'
+      : `${deletesMostOfTarget(d) ? '!! ' : ''}${d.files} deletion(s) of ${d.targetFiles} target file(s), ${percentOfTarget(d)} %${deletesMostOfTarget(d) ? ': more than half of the target' : ''}`;
   const others: SyncSummary['counts'] = { ...sy.counts };
   for (const k of DELETE_KINDS) delete others[k];
   // Deleting ftpsync's own leftover temporary files is not a deletion of the target's files.
@@ -99,13 +102,17 @@ export function formatText(plan: Plan, o: TextOptions = {}): string {
     out.push(`  listing: ${s.listing.strategy}, ${s.listing.dataConnections} data connection(s)`);
     for (const sy of s.syncs) {
       const cmp = sy.compareUsed === sy.compareRequested ? sy.compareUsed : `${sy.compareUsed} (asked: ${sy.compareRequested})`;
-      out.push(`  sync ${sy.name} (${sy.direction} ${sy.direction === 'upload' ? `${sy.localPath} → ${sy.remotePath}` : `${sy.remotePath} → ${sy.localPath}`}, compare ${cmp}): ${syncChanges(sy)}; ${formatBytes(sy.bytes)}`);
+      out.push(
+        `  sync ${sy.name} (${sy.direction} ${sy.direction === 'upload' ? `${sy.localPath} → ${sy.remotePath}` : `${sy.remotePath} → ${sy.localPath}`}, compare ${cmp}): ${syncChanges(sy)}; ${formatBytes(sy.bytes)}`,
+      );
     }
     if (s.actions.length === 0) {
       out.push('  no changes');
     } else {
       for (let i = 0; i < s.phases.length; i++) out.push(`  ${phaseLine(s, i)}`);
-      out.push(`  ${s.countedConnections} counted connection(s); ETA ${formatDuration(s.etaMs)} (theoretical minimum ${formatDuration(s.theoreticalMinMs)}${s.rttMs !== undefined ? `; round trip ${s.rttMs} ms` : ''})`);
+      out.push(
+        `  ${s.countedConnections} counted connection(s); ETA ${formatDuration(s.etaMs)} (theoretical minimum ${formatDuration(s.theoreticalMinMs)}${s.rttMs !== undefined ? `; round trip ${s.rttMs} ms` : ''})`,
+      );
       for (const a of deletionsFirst(s.actions).slice(0, maxFiles)) out.push(`    ${describeAction(a)}`);
       if (s.actions.length > maxFiles) out.push(`    … and ${s.actions.length - maxFiles} more (--format json lists every action)`);
     }
@@ -115,7 +122,11 @@ export function formatText(plan: Plan, o: TextOptions = {}): string {
   const total = plan.servers.reduce((n, s) => n + s.actions.length, 0);
   const deletions = totalDeletions(plan);
   if (total > 0) out.push(deletions === 0 ? 'No file deletions.' : `Deletions: ${deletions} file(s) (listed first above).`);
-  out.push(total === 0 ? 'No changes.' : `Plan: ${total} action(s) on ${plan.servers.filter((s) => s.actions.length).length} server(s). Run \`ftpsync apply\` to carry it out.`);
+  out.push(
+    total === 0
+      ? 'No changes.'
+      : `Plan: ${total} action(s) on ${plan.servers.filter((s) => s.actions.length).length} server(s). Run \`ftpsync apply\` to carry it out.`,
+  );
   return `${out.join('\n')}\n`;
 }
 
@@ -134,7 +145,9 @@ export function formatMarkdown(plan: Plan, o: { maxFiles?: number } = {}): strin
     out.push(`**${totalDeletions(plan)} file deletion(s):**`, '');
     for (const { server, sy } of deleting) {
       const d = sy.deletions;
-      out.push(`- ${deletesMostOfTarget(d) ? '⚠️ **more than half of the target:** ' : ''}${escapeMd(server)} / ${escapeMd(sy.name)}: ${d.files} of ${d.targetFiles} target file(s), ${percentOfTarget(d)} %`);
+      out.push(
+        `- ${deletesMostOfTarget(d) ? '⚠️ **more than half of the target:** ' : ''}${escapeMd(server)} / ${escapeMd(sy.name)}: ${d.files} of ${d.targetFiles} target file(s), ${percentOfTarget(d)} %`,
+      );
     }
     out.push('');
   }
@@ -145,7 +158,9 @@ export function formatMarkdown(plan: Plan, o: { maxFiles?: number } = {}): strin
     // Short pauses (an upload's socket counts for a few round trips) add up differently from TIME_WAIT pauses: show the total.
     const pauses = s.phases.filter((p) => p.pauseAfterMs > 0);
     const paused = pauses.reduce((sum, p) => sum + p.pauseAfterMs, 0);
-    out.push(`| ${escapeMd(s.server)} | ${changes} | ${s.countedConnections} / budget ${s.budget} | ${s.phases.length} | ${pauses.length}${paused > 0 ? `, ${formatDuration(paused)} in all` : ''} | ${formatDuration(s.etaMs)} | ${formatDuration(s.theoreticalMinMs)} |`);
+    out.push(
+      `| ${escapeMd(s.server)} | ${changes} | ${s.countedConnections} / budget ${s.budget} | ${s.phases.length} | ${pauses.length}${paused > 0 ? `, ${formatDuration(paused)} in all` : ''} | ${formatDuration(s.etaMs)} | ${formatDuration(s.theoreticalMinMs)} |`,
+    );
   }
   for (const s of plan.servers) {
     out.push('', `### ${escapeMd(s.server)}`, '', `${budgetLine(s)}; listing by ${s.listing.strategy} (${s.listing.dataConnections} data connection(s)).`);

@@ -136,7 +136,8 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
     const renameWarningsBefore = passive.serverWarnings.size;
     await passive.upload(again, `${f.tempDir}/a.txt`, { atomic: true });
     const size = await passive.command(`SIZE ${f.tempDir}/a.txt`);
-    f.atomicRename = size.code === 213 && Number(size.message.split(' ').pop()) === replacement.length && passive.serverWarnings.size === renameWarningsBefore ? 'yes' : 'no';
+    f.atomicRename =
+      size.code === 213 && Number(size.message.split(' ').pop()) === replacement.length && passive.serverWarnings.size === renameWarningsBefore ? 'yes' : 'no';
     if (f.atomicRename === 'no') notes.push('the server does not rename over an existing file: ftpsync deletes the old file first (a short window without it)');
 
     const stamp = formatFtpTime(MTIME);
@@ -147,7 +148,11 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
 
     // Listing strategies, each on the same small tree: complete means every entry (a dot name
     // too), right sizes.
-    const expected = new Map<string, number>([['a.txt', replacement.length], ['b with space.txt', TEST_FILES[1]![1].length], ['.probe-dot.txt', TEST_FILES[3]![1].length]]);
+    const expected = new Map<string, number>([
+      ['a.txt', replacement.length],
+      ['b with space.txt', TEST_FILES[1]![1].length],
+      ['.probe-dot.txt', TEST_FILES[3]![1].length],
+    ]);
     for (const strategy of ['stat', 'mlsd', 'list'] as const) {
       const before = passive.dataConnections;
       const entries = await passive.lister.listWith(f.tempDir, strategy);
@@ -166,11 +171,13 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
     const recursiveText = recursive.message;
     f.listing.push({
       strategy: 'stat-recursive',
-      result: recursive.code < 211 || recursive.code > 213 ? 'refused' : recursiveText.includes('c.txt') && recursiveText.includes('a.txt') ? 'works' : 'incomplete',
+      result:
+        recursive.code < 211 || recursive.code > 213 ? 'refused' : recursiveText.includes('c.txt') && recursiveText.includes('a.txt') ? 'works' : 'incomplete',
       dataConnections: 0,
     });
     f.tlsInfo = tlsInfo(passive);
-    if (f.tlsInfo && f.tlsInfo.dataSessionResumed === false) notes.push('TLS data connections did not resume the control session; servers that require reuse (vsftpd require_ssl_reuse) would refuse them');
+    if (f.tlsInfo && f.tlsInfo.dataSessionResumed === false)
+      notes.push('TLS data connections did not resume the control session; servers that require reuse (vsftpd require_ssl_reuse) would refuse them');
 
     f.activeMode = await tryActive(config, deps, f.tempDir, notes);
     f.resetClose = await tryResetClose(config, deps, f.tempDir, local);
@@ -186,7 +193,12 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
 
 async function tryActive(config: ServerConfig, deps: { ledger: ConnectionLedger; gate: BudgetGate }, dir: string, notes: string[]): Promise<Verdict> {
   // Short timeouts: when the server cannot connect back, the listing just times out.
-  const cfg: ServerConfig = { ...config, mode: 'active', dataClose: 'normal', timeouts: { ...config.timeouts, dataMs: Math.min(config.timeouts.dataMs, 8_000) } };
+  const cfg: ServerConfig = {
+    ...config,
+    mode: 'active',
+    dataClose: 'normal',
+    timeouts: { ...config.timeouts, dataMs: Math.min(config.timeouts.dataMs, 8_000) },
+  };
   let s: FtpSession | null = null;
   try {
     s = await FtpSession.open(cfg, deps);
@@ -211,8 +223,19 @@ async function tryExplicitTls(config: ServerConfig, deps: { ledger: ConnectionLe
   }
 }
 
-async function tryResetClose(config: ServerConfig, deps: { ledger: ConnectionLedger; gate: BudgetGate }, dir: string, local: string): Promise<ProbeFindings['resetClose']> {
-  if (config.tls !== 'none') return { verdict: 'not tried', transfers: 0, clean: 0, note: 'TLS: the TCP connection belongs to the TLS layer; ftpsync closes TLS data connections normally' };
+async function tryResetClose(
+  config: ServerConfig,
+  deps: { ledger: ConnectionLedger; gate: BudgetGate },
+  dir: string,
+  local: string,
+): Promise<ProbeFindings['resetClose']> {
+  if (config.tls !== 'none')
+    return {
+      verdict: 'not tried',
+      transfers: 0,
+      clean: 0,
+      note: 'TLS: the TCP connection belongs to the TLS layer; ftpsync closes TLS data connections normally',
+    };
   let s: FtpSession | null = null;
   let clean = 0;
   try {

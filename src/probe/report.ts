@@ -28,12 +28,16 @@ export function recommend(f: ProbeFindings, current: ServerConfig): Recommendati
 
   if (current.tls === 'none' && f.explicitTls === 'yes') {
     settings.tls = 'explicit';
-    reasons.push('tls: explicit — explicit FTPS works here, certificate verified; plain FTP sends your password in clear text (note: dataClose: reset applies to plain FTP only)');
+    reasons.push(
+      'tls: explicit — explicit FTPS works here, certificate verified; plain FTP sends your password in clear text (note: dataClose: reset applies to plain FTP only)',
+    );
   } else settings.tls = current.tls;
 
   if (f.resetClose.verdict === 'yes') {
     settings.dataClose = 'reset';
-    reasons.push(`dataClose: reset — ${f.resetClose.clean}/${f.resetClose.transfers} downloads closed with a reset completed cleanly: the server keeps no TIME_WAIT for downloads and listings`);
+    reasons.push(
+      `dataClose: reset — ${f.resetClose.clean}/${f.resetClose.transfers} downloads closed with a reset completed cleanly: the server keeps no TIME_WAIT for downloads and listings`,
+    );
   } else {
     settings.dataClose = 'normal';
     if (f.resetClose.verdict === 'no') reasons.push(`dataClose: normal — the reset close was not clean here (${f.resetClose.clean}/${f.resetClose.transfers})`);
@@ -62,7 +66,10 @@ export function formatFindingsText(f: ProbeFindings, r: Recommendation): string 
   row('FEAT', f.features.length ? f.features.join(' · ') : '(none)');
   if (f.tlsInfo) {
     const resumed = f.tlsInfo.dataSessionResumed === null ? 'no TLS data connection made' : f.tlsInfo.dataSessionResumed ? 'yes' : 'no';
-    row('TLS', `${f.tlsInfo.protocol}; certificate ${f.tlsInfo.subject}; issuer ${f.tlsInfo.issuer}; expires ${f.tlsInfo.validTo}; data connections resume the session: ${resumed}`);
+    row(
+      'TLS',
+      `${f.tlsInfo.protocol}; certificate ${f.tlsInfo.subject}; issuer ${f.tlsInfo.issuer}; expires ${f.tlsInfo.validTo}; data connections resume the session: ${resumed}`,
+    );
   } else row('TLS', f.tls === 'none' ? 'not used (plain FTP)' : 'unknown');
   row('listing', f.listing.map((l) => `${l.strategy}: ${l.result} (${l.dataConnections} data conn.)`).join(' · '));
   row('passive mode', yn(f.passiveMode));
@@ -70,12 +77,22 @@ export function formatFindingsText(f: ProbeFindings, r: Recommendation): string 
   if (f.tls === 'none') row('explicit FTPS', yn(f.explicitTls));
   row('atomic rename', f.atomicRename === 'yes' ? 'works (RNFR/RNTO over an existing file)' : yn(f.atomicRename));
   row('set mtime', `MFMT ${yn(f.mfmt)} · MDTM-set ${yn(f.mdtmSet)}`);
-  row('reset close', f.resetClose.verdict === 'not tried' ? `not tried${f.resetClose.note ? ` (${f.resetClose.note})` : ''}` : `${f.resetClose.verdict === 'yes' ? 'clean' : 'NOT clean'}: ${f.resetClose.clean}/${f.resetClose.transfers} downloads complete${f.resetClose.note ? ` (${f.resetClose.note})` : ''}`);
+  row(
+    'reset close',
+    f.resetClose.verdict === 'not tried'
+      ? `not tried${f.resetClose.note ? ` (${f.resetClose.note})` : ''}`
+      : `${f.resetClose.verdict === 'yes' ? 'clean' : 'NOT clean'}: ${f.resetClose.clean}/${f.resetClose.transfers} downloads complete${f.resetClose.note ? ` (${f.resetClose.note})` : ''}`,
+  );
   row('connections', `${f.connections.control} control + ${f.connections.data} data opened by this probe`);
   row('temp dir', `${f.tempDir || '(none)'} ${f.tempDirRemoved ? 'removed' : 'NOT removed'}`);
   for (const n of f.notes) row('note', n);
   lines.push('', '  recommended (paste into ftpsync.yml; the firewall numbers are yours to set, see README):');
   for (const reason of r.reasons) lines.push(`    # ${reason}`);
-  lines.push(...recommendationYaml(f.server, r).trimEnd().split('\n').map((l) => `    ${l}`));
+  lines.push(
+    ...recommendationYaml(f.server, r)
+      .trimEnd()
+      .split('\n')
+      .map((l) => `    ${l}`),
+  );
   return lines.join('\n');
 }

@@ -18,7 +18,11 @@ export function tlsInfo(session: FtpSession): TlsInfo | null {
   if (!(sock instanceof TLSSocket)) return null;
   const cert = sock.getPeerCertificate();
   const name = (dn: Record<string, string | string[] | undefined> | undefined) =>
-    dn ? Object.entries(dn).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`).join(', ') : '';
+    dn
+      ? Object.entries(dn)
+          .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`)
+          .join(', ')
+      : '';
   return {
     protocol: sock.getProtocol() ?? 'unknown',
     subject: name(cert.subject as unknown as Record<string, string>),

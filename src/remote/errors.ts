@@ -11,17 +11,43 @@ export function toFtpsyncError(e: unknown, ctx: { server: string; remotePath?: s
   if (e instanceof FTPError) {
     const reply = e.message.replace(/\s+/g, ' ').trim();
     const withCode = { ...details, ftpCode: e.code };
-    if (e.code === 421) return new FtpsyncError('E_SESSION_LIMIT', `${where}: ${ctx.op}: the server refused the session: ${reply}`, 'The server caps sessions per IP (vsftpd max_per_ip, pure-ftpd -C): lower firewall.parallel and maxSessions.', withCode, { cause: e });
+    if (e.code === 421)
+      return new FtpsyncError(
+        'E_SESSION_LIMIT',
+        `${where}: ${ctx.op}: the server refused the session: ${reply}`,
+        'The server caps sessions per IP (vsftpd max_per_ip, pure-ftpd -C): lower firewall.parallel and maxSessions.',
+        withCode,
+        { cause: e },
+      );
     if (e.code === 530 && ctx.op === 'login') {
-      if (/too many|clients|connections|per host|limit/i.test(reply)) return new FtpsyncError('E_SESSION_LIMIT', `${where}: ${ctx.op}: ${reply}`, 'The server caps sessions per host (proftpd MaxClientsPerHost): lower firewall.parallel and maxSessions.', withCode, { cause: e });
-      return new FtpsyncError('E_LOGIN', `${where}: login failed: ${reply}`, 'Check the user and the password variable in the manifest.', withCode, { cause: e });
+      if (/too many|clients|connections|per host|limit/i.test(reply))
+        return new FtpsyncError(
+          'E_SESSION_LIMIT',
+          `${where}: ${ctx.op}: ${reply}`,
+          'The server caps sessions per host (proftpd MaxClientsPerHost): lower firewall.parallel and maxSessions.',
+          withCode,
+          { cause: e },
+        );
+      return new FtpsyncError('E_LOGIN', `${where}: login failed: ${reply}`, 'Check the user and the password variable in the manifest.', withCode, {
+        cause: e,
+      });
     }
     return new FtpsyncError('E_FTP', `${where}: ${ctx.op} failed: ${reply}`, undefined, withCode, { cause: e });
   }
   const err = e as NodeJS.ErrnoException & { message?: string };
   const msg = err?.message ?? String(e);
-  if (/certificate|self[- ]signed|CERT_|unable to verify|altnames/i.test(msg) || (err?.code ?? '').startsWith('ERR_TLS') || (err?.code ?? '').includes('CERT')) {
-    return new FtpsyncError('E_TLS', `${where}: TLS: ${msg}`, 'The certificate could not be verified. Add your server\'s CA with `ca:` (or fix servername); `insecure: true` turns verification off, at a price.', details, { cause: e });
+  if (
+    /certificate|self[- ]signed|CERT_|unable to verify|altnames/i.test(msg) ||
+    (err?.code ?? '').startsWith('ERR_TLS') ||
+    (err?.code ?? '').includes('CERT')
+  ) {
+    return new FtpsyncError(
+      'E_TLS',
+      `${where}: TLS: ${msg}`,
+      "The certificate could not be verified. Add your server's CA with `ca:` (or fix servername); `insecure: true` turns verification off, at a price.",
+      details,
+      { cause: e },
+    );
   }
   if (/timeout/i.test(msg) || err?.code === 'ETIMEDOUT') return new FtpsyncError('E_TIMEOUT', `${where}: ${ctx.op}: ${msg}`, undefined, details, { cause: e });
   return new FtpsyncError('E_CONNECT', `${where}: ${ctx.op}: ${msg}`, undefined, details, { cause: e });

@@ -118,7 +118,10 @@ export class FtpSession implements RemoteSession {
       return sock;
     });
     const timeout = new Promise<never>((_, reject) => {
-      const t = setTimeout(() => reject(new Error(`Timeout: no answer from ${config.host}:${config.port} within ${config.timeouts.connectMs} ms`)), config.timeouts.connectMs);
+      const t = setTimeout(
+        () => reject(new Error(`Timeout: no answer from ${config.host}:${config.port} within ${config.timeouts.connectMs} ms`)),
+        config.timeouts.connectMs,
+      );
       t.unref();
     });
     try {
@@ -136,7 +139,10 @@ export class FtpSession implements RemoteSession {
     if (config.tls === 'implicit') {
       await this.client.connectImplicitTLS(config.host, config.port, controlTlsOptions(config));
       // connectImplicitTLS makes its own TLS socket: track that one.
-      this.control = trackSocket(this.client.ftp.socket, this.deps.ledger, 'control', `control ${config.host}:${config.port} (implicit TLS)`, this.now, { alreadyOpen: true, reservation });
+      this.control = trackSocket(this.client.ftp.socket, this.deps.ledger, 'control', `control ${config.host}:${config.port} (implicit TLS)`, this.now, {
+        alreadyOpen: true,
+        reservation,
+      });
     } else {
       await this.client.connect(config.host, config.port);
       if (config.tls === 'explicit') await this.client.useTLS(controlTlsOptions(config));
@@ -203,7 +209,9 @@ export class FtpSession implements RemoteSession {
       await this.client.rename(from, to);
     } catch (e) {
       if (!(e instanceof FTPError) || e.code < 500) throw e;
-      this.shared.warnings.add(`${this.server}: the server refuses to rename over an existing file; ftpsync deletes the old file first (a short window without it)`);
+      this.shared.warnings.add(
+        `${this.server}: the server refuses to rename over an existing file; ftpsync deletes the old file first (a short window without it)`,
+      );
       await this.client.remove(to, true);
       await this.client.rename(from, to);
     }
@@ -213,7 +221,10 @@ export class FtpSession implements RemoteSession {
     const facts = await this.facts();
     const cmd = facts.mfmt ? `MFMT ${formatFtpTime(ms)} ${remotePath}` : `MDTM ${formatFtpTime(ms)} ${remotePath}`;
     const res = await this.client.sendIgnoringError(cmd);
-    if (res.code >= 400) this.shared.warnings.add(`${this.server}: cannot set modification times (${cmd.split(' ')[0]} answered ${res.code}); compare: size or checksum is more reliable here`);
+    if (res.code >= 400)
+      this.shared.warnings.add(
+        `${this.server}: cannot set modification times (${cmd.split(' ')[0]} answered ${res.code}); compare: size or checksum is more reliable here`,
+      );
   }
 
   async download(remotePath: string, localFile: string, mtimeMs?: number): Promise<void> {
@@ -244,7 +255,12 @@ export class FtpSession implements RemoteSession {
     const res = await this.client.sendIgnoringError(`MKD ${path}`).catch((e: unknown) => {
       throw this.fail(e, 'mkdir', path);
     });
-    if (res.code >= 400 && !tolerated.includes(res.code)) throw new FtpsyncError('E_FTP', `${this.server} ${path}: mkdir failed: ${res.message}`, undefined, { server: this.server, remotePath: path, ftpCode: res.code });
+    if (res.code >= 400 && !tolerated.includes(res.code))
+      throw new FtpsyncError('E_FTP', `${this.server} ${path}: mkdir failed: ${res.message}`, undefined, {
+        server: this.server,
+        remotePath: path,
+        ftpCode: res.code,
+      });
     return res.code;
   }
 

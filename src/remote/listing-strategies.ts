@@ -84,7 +84,8 @@ export class DirectoryLister {
       }
       return await this.listWithData(dir, strategy === 'mlsd' ? 'MLSD' : 'LIST -a');
     } catch (e) {
-      if (e instanceof FTPError && e.code === 550) throw new FtpsyncError('E_FTP', `${server}: ${dir}: no such directory`, undefined, { server, remotePath: dir, ftpCode: 550 });
+      if (e instanceof FTPError && e.code === 550)
+        throw new FtpsyncError('E_FTP', `${server}: ${dir}: no such directory`, undefined, { server, remotePath: dir, ftpCode: 550 });
       throw toFtpsyncError(e, { server, op: 'list', remotePath: dir });
     }
   }

@@ -34,7 +34,13 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePo
   const openSession = async () => {
     const n = ++sessionsOpened;
     const trace = deps.trace;
-    const s = await FtpSession.open(server, { ledger: deps.ledger, gate: deps.gate, shared, ...(deps.now ? { now: deps.now } : {}), ...(trace ? { trace: (line: string) => trace(server.name, n, line) } : {}) });
+    const s = await FtpSession.open(server, {
+      ledger: deps.ledger,
+      gate: deps.gate,
+      shared,
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(trace ? { trace: (line: string) => trace(server.name, n, line) } : {}),
+    });
     if (!loggedIn) {
       loggedIn = true;
       topUp();

@@ -27,7 +27,14 @@ export interface TrackOptions {
   reservation?: number;
 }
 
-export function trackSocket(socket: Socket, ledger: ConnectionLedger, kind: ConnectionKind, purpose: string, now: () => number, opts: TrackOptions = {}): TrackedSocket {
+export function trackSocket(
+  socket: Socket,
+  ledger: ConnectionLedger,
+  kind: ConnectionKind,
+  purpose: string,
+  now: () => number,
+  opts: TrackOptions = {},
+): TrackedSocket {
   let id: number | null = null;
   let first: CloseSide | null = null;
   let closed = false;

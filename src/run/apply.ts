@@ -60,8 +60,14 @@ export function loadSavedPlan(planFile: string): Plan {
   } catch (e) {
     throw new FtpsyncError('E_PLAN_INVALID', `${planFile}: not a plan file: ${(e as Error).message}`, 'Make one with `ftpsync plan --out plan.json`.');
   }
-  if (saved.formatVersion !== PLAN_FORMAT_VERSION) throw new FtpsyncError('E_PLAN_INVALID', `${planFile}: plan format ${String(saved.formatVersion)} is not supported (expected ${PLAN_FORMAT_VERSION})`, 'Make a new plan with this version of ftpsync.');
-  if (!Array.isArray(saved.servers)) throw new FtpsyncError('E_PLAN_INVALID', `${planFile}: not a plan file: no servers`, 'Make one with `ftpsync plan --out plan.json`.');
+  if (saved.formatVersion !== PLAN_FORMAT_VERSION)
+    throw new FtpsyncError(
+      'E_PLAN_INVALID',
+      `${planFile}: plan format ${String(saved.formatVersion)} is not supported (expected ${PLAN_FORMAT_VERSION})`,
+      'Make a new plan with this version of ftpsync.',
+    );
+  if (!Array.isArray(saved.servers))
+    throw new FtpsyncError('E_PLAN_INVALID', `${planFile}: not a plan file: no servers`, 'Make one with `ftpsync plan --out plan.json`.');
   return saved;
 }
 
@@ -88,7 +94,11 @@ async function checkFingerprint(plan: Plan, manifest: Manifest, digest: string, 
     }
   }
   if (changes.length) {
-    throw new FtpsyncError('E_PLAN_STALE', `the plan is stale:\n  - ${changes.join('\n  - ')}`, 'Make a new plan (`ftpsync plan --out plan.json`), review it, then apply that.');
+    throw new FtpsyncError(
+      'E_PLAN_STALE',
+      `the plan is stale:\n  - ${changes.join('\n  - ')}`,
+      'Make a new plan (`ftpsync plan --out plan.json`), review it, then apply that.',
+    );
   }
 }
 
@@ -122,7 +132,9 @@ export async function applyManifest(options: ApplyOptions): Promise<ApplyResult>
     }
     const savedPlan = saved;
     const rollout = savedPlan?.rollout ?? {
-      stages: manifest.rollout.stages.map((st) => ({ name: st.name, servers: st.servers.filter((n) => !o.servers || o.servers.includes(n)) })).filter((st) => st.servers.length > 0),
+      stages: manifest.rollout.stages
+        .map((st) => ({ name: st.name, servers: st.servers.filter((n) => !o.servers || o.servers.includes(n)) }))
+        .filter((st) => st.servers.length > 0),
       haltOnFailure: manifest.rollout.haltOnFailure,
     };
     const targets = savedPlan ? savedPlan.servers.map((sp) => sp.server) : rollout.stages.flatMap((st) => st.servers);
@@ -186,10 +198,18 @@ async function applyServer(name: string, { o, ctx, held, savedPlan, syncs, planS
     ctx.ledgers.get(name)!.setClientCloseLinger(clientCloseLingerMs(rttMs));
     const planMs = Math.round(performance.now() - planStarted);
     const firewallStore = firewallStorePath(manifest.file);
-    reporter.serverStart?.(name, runTotals(sp, (id) => journal.has(id)));
-    r = { ...(await runServerPlan(sp, { server, syncs, pool, ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter, firewallStore })), planMs, lockMs: held.get(name)!.tookMs };
+    reporter.serverStart?.(
+      name,
+      runTotals(sp, (id) => journal.has(id)),
+    );
+    r = {
+      ...(await runServerPlan(sp, { server, syncs, pool, ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter, firewallStore })),
+      planMs,
+      lockMs: held.get(name)!.tookMs,
+    };
     // A run without a block that held more than a learned limit (after a reset, or confirmed) outgrew it.
-    if (r.ok && !r.blocked && learnedLimitOutgrown(readLearnedLimit(firewallStore, timingKey(server)), r.peakCounted)) forgetLearnedLimit(firewallStore, timingKey(server));
+    if (r.ok && !r.blocked && learnedLimitOutgrown(readLearnedLimit(firewallStore, timingKey(server)), r.peakCounted))
+      forgetLearnedLimit(firewallStore, timingKey(server));
     // The next plan's ETA uses this server's measured speed instead of the lab's.
     if (r.ok && r.transferTimes) {
       try {
@@ -202,7 +222,18 @@ async function applyServer(name: string, { o, ctx, held, savedPlan, syncs, planS
   } catch (e) {
     failure = e;
     const err = e as Error & { hint?: string };
-    return { server: name, ok: false, error: err.message + (err.hint ? `\nhint: ${err.hint}` : ''), done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: ctx.ledgers.get(name)?.totals() ?? { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 };
+    return {
+      server: name,
+      ok: false,
+      error: err.message + (err.hint ? `\nhint: ${err.hint}` : ''),
+      done: {},
+      skippedFromJournal: 0,
+      failed: [],
+      bytes: 0,
+      connections: ctx.ledgers.get(name)?.totals() ?? { control: 0, data: 0 },
+      peakCounted: 0,
+      elapsedMs: 0,
+    };
   } finally {
     // A run that halted (a block, an unexpected error) or could not reach the server leaves
     // its lock: nothing more is sent to that server now; a re-run here takes it over.

@@ -50,17 +50,28 @@ export function blockExplanation(server: ServerConfig, lesson: BlockLesson, erro
     `This looks like a firewall block: connections time out after a run of successes. Firewalls like CSF count every socket of your IP, TIME_WAIT included (${formatDuration(fw.timeWaitMs)} here), sample that count every few seconds (sampleInterval ${interval}) and drop every packet from a blocked IP (CSF: for 30 minutes).`,
     `The firewall blocked while ftpsync held between ${d.heldLow} and ${d.heldHigh} counted connections (its ledger over the sampleInterval after the last connection that got through); at a sample before that it let ${d.limitAtLeast} through. So the limit on this host is between ${d.limitAtLeast} and ${d.limitBelow - 1} (the manifest says ${fw.learned?.manifestMaxConnections ?? fw.maxConnections}${fw.learned ? `, ${fw.maxConnections} learned from an earlier block` : ''}).`,
   ];
-  if (d.countedMoreThanOurs) lines.push('The firewall counted more than ftpsync held: other connections from this IP (another client, another ftpsync) count too.');
+  if (d.countedMoreThanOurs)
+    lines.push('The firewall counted more than ftpsync held: other connections from this IP (another client, another ftpsync) count too.');
   if (fw.confirmed) {
-    lines.push(`firewall.confirmed is true: ftpsync keeps maxConnections ${fw.maxConnections} and learns nothing. If the host's limit is lower, change maxConnections.`);
+    lines.push(
+      `firewall.confirmed is true: ftpsync keeps maxConnections ${fw.maxConnections} and learns nothing. If the host's limit is lower, change maxConnections.`,
+    );
   } else {
     const budget = Math.floor(learned.maxConnections * fw.headroom);
     lines.push(
       `${lesson.again ? 'The next run goes on' : 'ftpsync goes on'} with maxConnections ${learned.maxConnections} (budget ${budget} with headroom ${fw.headroom})${lesson.store ? `, and remembers it for this server in ${lesson.store}: the next plan uses it until a run that holds more succeeds. To reset it, delete the "${server.host}:${server.port}" entry there, or set firewall.confirmed: true if ${fw.learned?.manifestMaxConnections ?? fw.maxConnections} is the host's real limit` : ''}.`,
     );
-    if (learned.floored) lines.push(`Fewer than that and ${fw.parallel} session(s) cannot transfer: this may be more than the firewall let through. Lower parallel, or ask the host for its limit.`);
+    if (learned.floored)
+      lines.push(
+        `Fewer than that and ${fw.parallel} session(s) cannot transfer: this may be more than the firewall let through. Lower parallel, or ask the host for its limit.`,
+      );
   }
-  if (lesson.again) lines.push('This run was blocked before: it stops here, whatever onBlock says, so as not to be blocked again (repeated blocks can become a permanent deny, CSF LF_PERMBLOCK).');
-  lines.push('Ask the host for its per-IP connection limit (CSF CT_LIMIT) or to whitelist your IP, then set maxConnections to it with firewall.confirmed: true.');
+  if (lesson.again)
+    lines.push(
+      'This run was blocked before: it stops here, whatever onBlock says, so as not to be blocked again (repeated blocks can become a permanent deny, CSF LF_PERMBLOCK).',
+    );
+  lines.push(
+    'Ask the host for its per-IP connection limit (CSF CT_LIMIT) or to whitelist your IP, then set maxConnections to it with firewall.confirmed: true.',
+  );
   return lines.join('\n');
 }

@@ -29,14 +29,24 @@ export function learnFromBlock(d: BlockLearnDeps, errorMessage: string, again: b
   const fw = d.server.firewall;
   const noticedAt = d.now();
   const last = d.ledger.lastConnectedAt(noticedAt);
-  const diagnosis = diagnoseBlock({ spans: d.ledger.countedSpans(), lastThroughAt: last === -Infinity ? noticedAt : last, noticedAt, sampleIntervalMs: fw.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS });
+  const diagnosis = diagnoseBlock({
+    spans: d.ledger.countedSpans(),
+    lastThroughAt: last === -Infinity ? noticedAt : last,
+    noticedAt,
+    sampleIntervalMs: fw.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS,
+  });
   const learned = learnedMaxConnections(diagnosis, fw);
   let store = d.store;
   if (!fw.confirmed) {
     d.gate.lower(Math.floor(learned.maxConnections * fw.headroom));
     if (store) {
       try {
-        recordLearnedLimit(store, timingKey(d.server), { maxConnections: learned.maxConnections, at: new Date().toISOString(), limitAtLeast: diagnosis.limitAtLeast, limitBelow: diagnosis.limitBelow });
+        recordLearnedLimit(store, timingKey(d.server), {
+          maxConnections: learned.maxConnections,
+          at: new Date().toISOString(),
+          limitAtLeast: diagnosis.limitAtLeast,
+          limitBelow: diagnosis.limitBelow,
+        });
       } catch (e) {
         d.note(`could not remember the learned limit: ${(e as Error).message}`);
         store = undefined;

@@ -51,7 +51,12 @@ export class BlockWait {
       if (attemptStartedAt < this.resumedAt) return Promise.resolve(true);
       this.d.gate.halt(err);
       this.d.reporter.blocked(this.d.explain(err, true));
-      this.halted = new FtpsyncError('E_BLOCKED', `${this.d.server}: blocked a second time in this run: ${err.message}`, 'See the explanation above: the next run plans with the lower limit ftpsync learned. Run apply again once the block has lifted; it resumes where it stopped.', { server: this.d.server });
+      this.halted = new FtpsyncError(
+        'E_BLOCKED',
+        `${this.d.server}: blocked a second time in this run: ${err.message}`,
+        'See the explanation above: the next run plans with the lower limit ftpsync learned. Run apply again once the block has lifted; it resumes where it stopped.',
+        { server: this.d.server },
+      );
       return Promise.resolve(false);
     }
     this.pending = this.run(err);
@@ -72,7 +77,10 @@ export class BlockWait {
       }
       while (d.now() - waitStarted + this.waitedMs < maxWaitMs) {
         const step = Math.min(BLOCK_PROBE_EVERY_MS, maxWaitMs - this.waitedMs - (d.now() - waitStarted));
-        d.reporter.note(d.server, `not opening connections: waiting ${formatDuration(step)} for the block to lift (policy wait, waited ${formatDuration(this.waitedMs + d.now() - waitStarted)} of at most ${formatDuration(maxWaitMs)})`);
+        d.reporter.note(
+          d.server,
+          `not opening connections: waiting ${formatDuration(step)} for the block to lift (policy wait, waited ${formatDuration(this.waitedMs + d.now() - waitStarted)} of at most ${formatDuration(maxWaitMs)})`,
+        );
         await d.sleep(step);
         d.gate.resume();
         try {
@@ -90,7 +98,12 @@ export class BlockWait {
           d.gate.halt(err);
         }
       }
-      this.halted = new FtpsyncError('E_BLOCKED', `${d.server}: still blocked after waiting ${formatDuration(maxWaitMs)}: ${err.message}`, 'Run apply again later: it resumes where it stopped. See the explanation above for what to change.', { server: d.server });
+      this.halted = new FtpsyncError(
+        'E_BLOCKED',
+        `${d.server}: still blocked after waiting ${formatDuration(maxWaitMs)}: ${err.message}`,
+        'Run apply again later: it resumes where it stopped. See the explanation above for what to change.',
+        { server: d.server },
+      );
       return false;
     } finally {
       this.waitedMs += d.now() - waitStarted;

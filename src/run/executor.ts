@@ -85,7 +85,17 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   const now = d.now ?? Date.now;
   const sleep = d.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const started = now();
-  const result: ServerResult = { server: plan.server, ok: true, done: {}, skippedFromJournal: 0, failed: [], bytes: 0, connections: { control: 0, data: 0 }, peakCounted: 0, elapsedMs: 0 };
+  const result: ServerResult = {
+    server: plan.server,
+    ok: true,
+    done: {},
+    skippedFromJournal: 0,
+    failed: [],
+    bytes: 0,
+    connections: { control: 0, data: 0 },
+    peakCounted: 0,
+    elapsedMs: 0,
+  };
   const byId = new Map(plan.actions.map((a) => [a.id, a]));
   const syncByName = new Map(d.syncs.map((s) => [s.name, s]));
   const failedSyncs = new Set<string>();
@@ -99,7 +109,19 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
     server: plan.server,
     onBlock: d.server.firewall.onBlock,
     gate: d.gate,
-    explain: (err, again) => learnFromBlock({ server: d.server, ledger: d.ledger, gate: d.gate, now, note: (t) => d.reporter.note(plan.server, t), ...(d.firewallStore ? { store: d.firewallStore } : {}) }, err.message, again),
+    explain: (err, again) =>
+      learnFromBlock(
+        {
+          server: d.server,
+          ledger: d.ledger,
+          gate: d.gate,
+          now,
+          note: (t) => d.reporter.note(plan.server, t),
+          ...(d.firewallStore ? { store: d.firewallStore } : {}),
+        },
+        err.message,
+        again,
+      ),
     reporter: d.reporter,
     probe: () => d.pool.withSession((s) => s.list(d.syncs[0]?.remotePath ?? '/')),
     now,
@@ -108,7 +130,12 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   });
 
   // The checksum state is written every CHECKPOINT_EVERY landed files and at every pause (state-checkpoints.ts).
-  const states = await StateCheckpoints.forPlan(plan, d.syncs, (fn) => d.pool.withSession(fn), (m) => d.reporter.note(plan.server, m));
+  const states = await StateCheckpoints.forPlan(
+    plan,
+    d.syncs,
+    (fn) => d.pool.withSession(fn),
+    (m) => d.reporter.note(plan.server, m),
+  );
   try {
     // apply warmed the pool when it planned; a saved plan's run logs its sessions in here.
     d.pool.warm(Math.min(plan.parallel, plan.actions.length));

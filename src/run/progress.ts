@@ -44,13 +44,20 @@ export function makeReporter(o: { json: boolean; line: (s: string) => void; ever
   const done = new Map<string, number>();
   const everyN = o.everyN ?? 25;
   const ts = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const emit = (event: Record<string, unknown>, text: string) => o.line(o.json ? JSON.stringify({ at: new Date().toISOString(), ...event }) : `${ts()} ${text}`);
+  const emit = (event: Record<string, unknown>, text: string) =>
+    o.line(o.json ? JSON.stringify({ at: new Date().toISOString(), ...event }) : `${ts()} ${text}`);
   return {
     phase(server, n, of, actions, connections) {
-      emit({ event: 'phase', server, phase: n, phases: of, actions, connections }, `${server}: phase ${n}/${of}: ${actions} action(s), ${connections} counted connection(s)`);
+      emit(
+        { event: 'phase', server, phase: n, phases: of, actions, connections },
+        `${server}: phase ${n}/${of}: ${actions} action(s), ${connections} counted connection(s)`,
+      );
     },
     pause(server, ms, counted, limit) {
-      emit({ event: 'pause', server, ms, counted, limit }, `${server}: pausing ${formatDuration(ms)}: ${counted}/${limit} connections still counted by the firewall`);
+      emit(
+        { event: 'pause', server, ms, counted, limit },
+        `${server}: pausing ${formatDuration(ms)}: ${counted}/${limit} connections still counted by the firewall`,
+      );
     },
     progress(server, a, counted, limit) {
       const n = (done.get(server) ?? 0) + 1;

@@ -58,7 +58,8 @@ export async function takeSyncLocks(pool: RemotePool, server: string, syncs: Syn
         await acquire(s, server, sync.remotePath, lock, reporter);
         locks.push(lock);
         const holder = remoteJoin(lock.dir, holderName({ host: hostname(), pid: process.pid, atMs: Date.now() }));
-        if (!(await s.mkdirExclusive(holder))) throw new FtpsyncError('E_FTP', `${server} ${holder}: cannot record this apply in the lock`, undefined, { server, remotePath: holder });
+        if (!(await s.mkdirExclusive(holder)))
+          throw new FtpsyncError('E_FTP', `${server} ${holder}: cannot record this apply in the lock`, undefined, { server, remotePath: holder });
         lock.holder = holder;
       }
       tookMs = performance.now() - started;
@@ -87,7 +88,12 @@ export async function releaseSyncLocks(pool: RemotePool, locks: HeldLock[]): Pro
 async function acquire(s: RemoteSession, server: string, root: string, lock: HeldLock, reporter: Reporter): Promise<void> {
   if (await s.mkdirExclusive(lock.dir)) return;
   const locked = (who: string, remove: string) =>
-    new FtpsyncError('E_LOCKED', `${server} ${root}: another apply holds the lock (${who})`, `If no apply is running, ${remove} on the server and run apply again.`, { server, remotePath: lock.dir });
+    new FtpsyncError(
+      'E_LOCKED',
+      `${server} ${root}: another apply holds the lock (${who})`,
+      `If no apply is running, ${remove} on the server and run apply again.`,
+      { server, remotePath: lock.dir },
+    );
   // Refused: held (a directory, or an older ftpsync's file), or not allowed at all. Looked at
   // directly, not in the root's listing: some servers list no dot names (pure-ftpd without -D).
   const inside = await s.list(lock.dir).catch((e: unknown) => {
@@ -96,9 +102,14 @@ async function acquire(s: RemoteSession, server: string, root: string, lock: Hel
   });
   if (!inside) {
     const content = await s.readSmallFile(lock.dir);
-    if (!content) throw new FtpsyncError('E_FTP', `${server} ${lock.dir}: cannot create the lock directory`, `Check that the user may create directories in ${root}.`, { server, remotePath: lock.dir });
+    if (!content)
+      throw new FtpsyncError('E_FTP', `${server} ${lock.dir}: cannot create the lock directory`, `Check that the user may create directories in ${root}.`, {
+        server,
+        remotePath: lock.dir,
+      });
     const holder = parseLegacyHolder(content);
-    if (!holder || !isGoneLocal(holder)) throw locked(holder ? describe(holder) : printable(content.toString('utf8').slice(0, 200)), `delete the file ${lock.dir}`);
+    if (!holder || !isGoneLocal(holder))
+      throw locked(holder ? describe(holder) : printable(content.toString('utf8').slice(0, 200)), `delete the file ${lock.dir}`);
     reporter.note(server, `taking over the stale lock ${lock.dir} (${describe(holder)}: that process is gone)`);
     await s.remove(lock.dir);
     if (await s.mkdirExclusive(lock.dir)) return;
@@ -109,7 +120,15 @@ async function acquire(s: RemoteSession, server: string, root: string, lock: Hel
   const holders = entries.map((e) => ({ name: e.name, holder: parseHolder(e.name) }));
   const removeHint = `remove the directory ${lock.dir} and what is in it`;
   if (holders.length !== 1 || !holders[0]!.holder) {
-    throw locked(holders.length ? `holder unreadable: ${holders.map((h) => printable(h.name)).join(', ').slice(0, 200)}` : 'no holder recorded: an apply may have been stopped while taking it', removeHint);
+    throw locked(
+      holders.length
+        ? `holder unreadable: ${holders
+            .map((h) => printable(h.name))
+            .join(', ')
+            .slice(0, 200)}`
+        : 'no holder recorded: an apply may have been stopped while taking it',
+      removeHint,
+    );
   }
   const { name, holder } = holders[0]! as { name: string; holder: Holder };
   if (!isGoneLocal(holder)) throw locked(describe(holder), removeHint);

@@ -20,7 +20,8 @@ import { LOCK_NAME } from './remote-lock.js';
 
 export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool: RemotePool): Promise<SyncInputs> {
   const started = performance.now();
-  const walked: LocalSnapshot = sync.direction === 'download' && !existsSync(sync.localPath) ? { entries: new Map<string, LocalEntry>(), skipped: [] } : walkLocal(sync.localPath, sync);
+  const walked: LocalSnapshot =
+    sync.direction === 'download' && !existsSync(sync.localPath) ? { entries: new Map<string, LocalEntry>(), skipped: [] } : walkLocal(sync.localPath, sync);
   const local = walked.entries;
   let hashes: Map<string, string> | undefined;
   const byContent = keepsState(compareFor(sync.compare, sync.direction), sync.direction);
@@ -44,11 +45,26 @@ export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool:
     } catch (e) {
       // A remote root that does not exist yet is an empty tree (an upload creates it).
       if (!(e instanceof FtpsyncError && e.details.ftpCode === 550)) throw e;
-      if (sync.direction === 'download') throw new FtpsyncError('E_FTP', `${server.name}: remote directory ${sync.remotePath} does not exist`, `Check syncs "${sync.name}" remote:.`, { server: server.name, remotePath: sync.remotePath, ftpCode: 550 });
+      if (sync.direction === 'download')
+        throw new FtpsyncError('E_FTP', `${server.name}: remote directory ${sync.remotePath} does not exist`, `Check syncs "${sync.name}" remote:.`, {
+          server: server.name,
+          remotePath: sync.remotePath,
+          ftpCode: 550,
+        });
     }
     const content = byContent ? await readContentInputs(session, sync, local, remote, hashes!) : undefined;
     const rttMs = Math.min(rttBefore, await session.roundTripMs(2));
-    return { local, skipped: walked.skipped, remote, ...(hashes ? { hashes } : {}), ...(content ? { content } : {}), listingStrategy: strategy, listingDataConnections: dataConnections, rttMs, readMs: Math.round(performance.now() - started) };
+    return {
+      local,
+      skipped: walked.skipped,
+      remote,
+      ...(hashes ? { hashes } : {}),
+      ...(content ? { content } : {}),
+      listingStrategy: strategy,
+      listingDataConnections: dataConnections,
+      rttMs,
+      readMs: Math.round(performance.now() - started),
+    };
   });
 }
 

@@ -46,7 +46,12 @@ function startApi(): Promise<string> {
     req.on('data', (d: Buffer) => (raw += d.toString()));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x');
-      calls.push({ method: req.method ?? '', url: url.pathname + url.search, auth: req.headers.authorization, ...(raw ? { body: JSON.parse(raw) as { body: string } } : {}) });
+      calls.push({
+        method: req.method ?? '',
+        url: url.pathname + url.search,
+        auth: req.headers.authorization,
+        ...(raw ? { body: JSON.parse(raw) as { body: string } } : {}),
+      });
       const send = (status: number, data: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(data));
@@ -134,7 +139,20 @@ beforeAll(async () => {
   const port = await ftp.listen();
   writeFileSync(
     join(base, 'work/ftpsync.yml'),
-    ['version: 1', 'servers:', '  production:', '    host: 127.0.0.1', `    port: ${port}`, '    user: deploy', '    password: ${ACTION_FTP_PASSWORD}', '    tls: none', '    firewall: { maxConnections: 20, timeWait: 60s, parallel: 1 }', 'syncs:', '  - { name: site, server: production, direction: upload, local: ./public, remote: /www }', ''].join('\n'),
+    [
+      'version: 1',
+      'servers:',
+      '  production:',
+      '    host: 127.0.0.1',
+      `    port: ${port}`,
+      '    user: deploy',
+      '    password: ${ACTION_FTP_PASSWORD}',
+      '    tls: none',
+      '    firewall: { maxConnections: 20, timeWait: 60s, parallel: 1 }',
+      'syncs:',
+      '  - { name: site, server: production, direction: upload, local: ./public, remote: /www }',
+      '',
+    ].join('\n'),
   );
   apiUrl = await startApi();
 }, 120_000);
@@ -204,7 +222,10 @@ describe('action/entry.mjs on a pull request', () => {
   it('a plan printed and then refused (exit 1): the comment shows the refusal, then the plan; the step fails', { timeout: 60_000 }, async () => {
     // A stand-in for the CLI's refusal (the mass-delete guard): the entry's handling is what is tested.
     const fake = join(base, 'refusing-cli.mjs');
-    writeFileSync(fake, `process.stdout.write('${MARKER}\\n## ftpsync plan\\n\\n- delete 400 files\\n'); process.stderr.write('error: sync "site" would delete 400 files\\nhint: pass --allow-delete\\n'); process.exitCode = 1;`);
+    writeFileSync(
+      fake,
+      `process.stdout.write('${MARKER}\\n## ftpsync plan\\n\\n- delete 400 files\\n'); process.stderr.write('error: sync "site" would delete 400 files\\nhint: pass --allow-delete\\n'); process.exitCode = 1;`,
+    );
     const bot = comments.find((c) => c.user.type === 'Bot')!;
     const r = await entry({ command: 'plan' }, { name: 'pull_request', path: EVENT }, { FTPSYNC_CLI: fake });
     expect(r.code).toBe(1);
@@ -213,7 +234,9 @@ describe('action/entry.mjs on a pull request', () => {
     expect(r.stdout).toContain('::error::ftpsync refused the plan');
     expect(r.stderr).toContain('would delete 400 files');
     expect(calls.map((c) => c.method)).toEqual(['GET', 'GET', 'PATCH']);
-    expect(bot.body).toBe(`${MARKER}\n> [!CAUTION]\n> **This plan was refused; apply would refuse it too:**\n>\n> error: sync "site" would delete 400 files\n> hint: pass --allow-delete\n\n${MARKER}\n## ftpsync plan\n\n- delete 400 files\n`);
+    expect(bot.body).toBe(
+      `${MARKER}\n> [!CAUTION]\n> **This plan was refused; apply would refuse it too:**\n>\n> error: sync "site" would delete 400 files\n> hint: pass --allow-delete\n\n${MARKER}\n## ftpsync plan\n\n- delete 400 files\n`,
+    );
     expect(readFileSync(r.outputs['plan-markdown']!, 'utf8')).toBe(bot.body);
   });
 
@@ -299,6 +322,11 @@ describe('action.yml', () => {
     for (const k of Object.keys(step.env ?? {}).filter((k) => k.startsWith('INPUT_'))) expect(entryScript).toContain(`env.${k}`);
     expect(step.run).toContain('$GITHUB_ACTION_PATH/action/entry.mjs');
     expect(Object.keys(action.inputs).filter((i) => /pass|secret|key/i.test(i))).toEqual([]);
-    expect(text.split("\n").filter((l) => !l.trimStart().startsWith("#")).join("\n")).not.toMatch(/secrets\./);
+    expect(
+      text
+        .split('\n')
+        .filter((l) => !l.trimStart().startsWith('#'))
+        .join('\n'),
+    ).not.toMatch(/secrets\./);
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { countedAt, countedRange, diagnoseBlock, learnedLimitOutgrown, learnedMaxConnections, withLearnedLimit, type CountedSpan } from '../../src/budget/block-diagnosis.js';
+import {
+  countedAt,
+  countedRange,
+  diagnoseBlock,
+  learnedLimitOutgrown,
+  learnedMaxConnections,
+  withLearnedLimit,
+  type CountedSpan,
+} from '../../src/budget/block-diagnosis.js';
 
 /** n connections opened one after another from `start`, `every` ms apart, each counted for `lasts` ms. */
 function ramp(n: number, start: number, every: number, lasts: number): CountedSpan[] {
@@ -59,11 +67,27 @@ describe('diagnoseBlock: the limit from the ledger around the last connection th
 });
 
 describe('learnedMaxConnections: below the least count at which the block can have begun, with headroom', () => {
-  const diag = (limitAtLeast: number, limitBelow: number) => ({ heldLow: limitBelow, heldHigh: limitBelow, limitAtLeast, limitBelow, countedMoreThanOurs: false });
+  const diag = (limitAtLeast: number, limitBelow: number) => ({
+    heldLow: limitBelow,
+    heldHigh: limitBelow,
+    limitAtLeast,
+    limitBelow,
+    countedMoreThanOurs: false,
+  });
   it.each([
     { name: 'what passed', d: diag(228, 240), fw: { maxConnections: 300, headroom: 0.8, parallel: 2 }, want: { maxConnections: 228, floored: false } },
-    { name: 'never above the manifest', d: diag(50, 240), fw: { maxConnections: 40, headroom: 0.8, parallel: 2 }, want: { maxConnections: 40, floored: false } },
-    { name: 'floored so one session per parallel plus a data connection fits', d: diag(2, 240), fw: { maxConnections: 300, headroom: 0.8, parallel: 2 }, want: { maxConnections: 4, floored: true } },
+    {
+      name: 'never above the manifest',
+      d: diag(50, 240),
+      fw: { maxConnections: 40, headroom: 0.8, parallel: 2 },
+      want: { maxConnections: 40, floored: false },
+    },
+    {
+      name: 'floored so one session per parallel plus a data connection fits',
+      d: diag(2, 240),
+      fw: { maxConnections: 300, headroom: 0.8, parallel: 2 },
+      want: { maxConnections: 4, floored: true },
+    },
     { name: 'floored, headroom 1', d: diag(1, 10), fw: { maxConnections: 300, headroom: 1, parallel: 4 }, want: { maxConnections: 5, floored: true } },
   ])('$name', ({ d, fw, want }) => {
     const got = learnedMaxConnections(d, fw);

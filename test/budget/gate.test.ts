@@ -9,7 +9,7 @@ function clock() {
 }
 
 describe('budget gate', () => {
-  it('a second caller waits while the first one\'s connection is still connecting (reserved)', async () => {
+  it("a second caller waits while the first one's connection is still connecting (reserved)", async () => {
     const c = clock();
     const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });
     const gate = new BudgetGate(ledger, 2, c);

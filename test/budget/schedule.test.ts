@@ -8,7 +8,9 @@ import { lingers, schedule, type SchedulableAction } from '../../src/budget/sche
 function maxCountedAtStarts(actions: SchedulableAction[], starts: Map<string, number>, initially: number[] = []): number {
   const intervals = [
     ...initially.map((until) => ({ from: -Infinity, until })),
-    ...actions.flatMap((a) => Array.from({ length: a.connections }, () => ({ from: starts.get(a.id)!, until: starts.get(a.id)! + a.durationMs + a.countedMs }))),
+    ...actions.flatMap((a) =>
+      Array.from({ length: a.connections }, () => ({ from: starts.get(a.id)!, until: starts.get(a.id)! + a.durationMs + a.countedMs })),
+    ),
   ];
   let max = 0;
   for (const a of actions) {
@@ -72,27 +74,31 @@ describe('schedule', () => {
 
   it('property: never over budget, each action once, stages hold, within the stated bound', () => {
     fc.assert(
-      fc.property(fc.array(actionArb, { minLength: 0, maxLength: 120 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 4 }), (raw, budget, parallel) => {
-        const actions = raw
-          .map((a, i) => ({ ...a, id: `x${i}` }))
-          .sort((a, b) => a.stage - b.stage);
-        const s = schedule({ actions, budget, parallel });
-        // each action exactly once, in phases and with a start
-        const ids = s.phases.flatMap((p) => p.actionIds);
-        expect(ids.sort()).toEqual(actions.map((a) => a.id).sort());
-        expect(s.starts.size).toBe(actions.length);
-        // budget: at every start, live + still counted <= B
-        expect(maxCountedAtStarts(actions, s.starts)).toBeLessThanOrEqual(budget);
-        // stages: nothing of stage k starts before every action of a lower stage has ended
-        for (const a of actions) for (const b of actions) {
-          if (b.stage < a.stage) expect(s.starts.get(a.id)!).toBeGreaterThanOrEqual(s.starts.get(b.id)! + b.durationMs);
-        }
-        // the stated bound relative to the theoretical minimum
-        expect(s.etaMs).toBeLessThanOrEqual(s.boundMs);
-        expect(s.theoreticalMinMs).toBeLessThanOrEqual(s.boundMs);
-        // pauses are never negative and phases are in time order
-        for (let i = 1; i < s.phases.length; i++) expect(s.phases[i]!.startMs).toBeGreaterThanOrEqual(s.phases[i - 1]!.startMs);
-      }),
+      fc.property(
+        fc.array(actionArb, { minLength: 0, maxLength: 120 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 4 }),
+        (raw, budget, parallel) => {
+          const actions = raw.map((a, i) => ({ ...a, id: `x${i}` })).sort((a, b) => a.stage - b.stage);
+          const s = schedule({ actions, budget, parallel });
+          // each action exactly once, in phases and with a start
+          const ids = s.phases.flatMap((p) => p.actionIds);
+          expect(ids.sort()).toEqual(actions.map((a) => a.id).sort());
+          expect(s.starts.size).toBe(actions.length);
+          // budget: at every start, live + still counted <= B
+          expect(maxCountedAtStarts(actions, s.starts)).toBeLessThanOrEqual(budget);
+          // stages: nothing of stage k starts before every action of a lower stage has ended
+          for (const a of actions)
+            for (const b of actions) {
+              if (b.stage < a.stage) expect(s.starts.get(a.id)!).toBeGreaterThanOrEqual(s.starts.get(b.id)! + b.durationMs);
+            }
+          // the stated bound relative to the theoretical minimum
+          expect(s.etaMs).toBeLessThanOrEqual(s.boundMs);
+          expect(s.theoreticalMinMs).toBeLessThanOrEqual(s.boundMs);
+          // pauses are never negative and phases are in time order
+          for (let i = 1; i < s.phases.length; i++) expect(s.phases[i]!.startMs).toBeGreaterThanOrEqual(s.phases[i - 1]!.startMs);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -9,7 +9,7 @@ beforeAll(() => ensureBuilt(), 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ftpsync --help / --version', () => {
-  it('--version prints the package version and Node\'s', () => {
+  it("--version prints the package version and Node's", () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string };
     for (const flag of ['--version', '-V']) {
       const r = runCli([flag]);
@@ -55,7 +55,13 @@ describe('ftpsync validate', () => {
     expect(r.code).toBe(1);
     const j = JSON.parse(r.stdout);
     expect(j.valid).toBe(false);
-    expect(j.findings[0]).toEqual({ severity: 'error', file: f, line: 6, col: 10, message: 'servers.web.tls must be one of "none", "explicit", "implicit" (got "tsl")' });
+    expect(j.findings[0]).toEqual({
+      severity: 'error',
+      file: f,
+      line: 6,
+      col: 10,
+      message: 'servers.web.tls must be one of "none", "explicit", "implicit" (got "tsl")',
+    });
   });
   it('a missing manifest is one line and exit 1', () => {
     const r = runCli(['validate'], { cwd: dir });
@@ -96,8 +102,15 @@ describe('secrets never appear in output', () => {
   ];
   it.each(cases)('%s', (_name, passwordLine, env) => {
     const f = join(dir, 'secret.yml');
-    writeFileSync(f, `version: 1\nservers:\n  web:\n    host: ftp.example.com\n    user: u\n    ${passwordLine}\nsyncs:\n  - name: s\n    server: web\n    direction: upload\n    local: .\n    remote: /www\n`);
-    for (const args of [['validate', '-c', f], ['validate', '-c', f, '--json'], ['validate', '-c', f, '--require-env']]) {
+    writeFileSync(
+      f,
+      `version: 1\nservers:\n  web:\n    host: ftp.example.com\n    user: u\n    ${passwordLine}\nsyncs:\n  - name: s\n    server: web\n    direction: upload\n    local: .\n    remote: /www\n`,
+    );
+    for (const args of [
+      ['validate', '-c', f],
+      ['validate', '-c', f, '--json'],
+      ['validate', '-c', f, '--require-env'],
+    ]) {
       const r = runCli(args, { env });
       expect(r.stdout + r.stderr).not.toContain(SECRET);
       expect(r.stdout.length + r.stderr.length).toBeGreaterThan(0);

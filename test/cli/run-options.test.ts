@@ -48,7 +48,15 @@ beforeAll(async () => {
   server = new DemoFtpServer({ port: 0, user: 'demo', password: PASSWORD, root: join(base, 'root'), passivePorts: [31460, 31479] });
   const port = await server.listen();
   // Two server entries for the one demo server: "a" gets both syncs, "b" only assets.
-  const srv = (name: string) => [`  ${name}:`, '    host: 127.0.0.1', `    port: ${port}`, '    user: demo', '    password: ${RUNOPT_PASSWORD}', '    tls: none', '    firewall: { maxConnections: 20, timeWait: 60s, parallel: 1 }'];
+  const srv = (name: string) => [
+    `  ${name}:`,
+    '    host: 127.0.0.1',
+    `    port: ${port}`,
+    '    user: demo',
+    '    password: ${RUNOPT_PASSWORD}',
+    '    tls: none',
+    '    firewall: { maxConnections: 20, timeWait: 60s, parallel: 1 }',
+  ];
   writeFileSync(
     join(base, 'ftpsync.yml'),
     [
@@ -110,7 +118,7 @@ describe('--sync', () => {
 });
 
 describe('-v/--verbose', () => {
-  it('prints each session\'s FTP commands and replies on stderr, PASS masked; stdout unchanged', { timeout: 90_000 }, async () => {
+  it("prints each session's FTP commands and replies on stderr, PASS masked; stdout unchanged", { timeout: 90_000 }, async () => {
     // /a/site exists since the apply above: the plan lists it.
     const quiet = await cli(['plan', '--sync', 'site']);
     const r = await cli(['plan', '--sync', 'site', '-v']);
@@ -119,9 +127,18 @@ describe('-v/--verbose', () => {
     const lines = r.stderr.split('\n');
     expect(lines).toContain('a#1 > USER demo');
     expect(lines).toContain('a#1 > PASS ****');
-    expect(lines.some((l) => /^a#1 < 230\b/.test(l)), r.stderr).toBe(true);
-    expect(lines.some((l) => /^a#1 > (STAT|MLSD|LIST)\b/.test(l)), r.stderr).toBe(true);
-    expect(lines.every((l) => l === '' || /^a#\d+ /.test(l)), r.stderr).toBe(true);
+    expect(
+      lines.some((l) => /^a#1 < 230\b/.test(l)),
+      r.stderr,
+    ).toBe(true);
+    expect(
+      lines.some((l) => /^a#1 > (STAT|MLSD|LIST)\b/.test(l)),
+      r.stderr,
+    ).toBe(true);
+    expect(
+      lines.every((l) => l === '' || /^a#\d+ /.test(l)),
+      r.stderr,
+    ).toBe(true);
     expect(r.stdout + r.stderr).not.toContain(PASSWORD);
   });
 

@@ -7,7 +7,9 @@ import { REPO } from '../cli/helpers.js';
 import { END, START, renderReference, withReference } from '../../scripts/manifest-reference.mjs';
 
 const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-const schema = JSON.parse(readFileSync(join(REPO, 'schemas/ftpsync.schema.json'), 'utf8')) as Record<string, unknown> & { $defs: Record<string, { properties: Record<string, { description?: string }> }> };
+const schema = JSON.parse(readFileSync(join(REPO, 'schemas/ftpsync.schema.json'), 'utf8')) as Record<string, unknown> & {
+  $defs: Record<string, { properties: Record<string, { description?: string }> }>;
+};
 
 describe('README manifest reference', () => {
   it('is current with schemas/ftpsync.schema.json (run node scripts/manifest-reference.mjs)', () => {

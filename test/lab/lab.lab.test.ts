@@ -70,9 +70,9 @@ describeLab('the lab', (lab) => {
   it('a certificate that does not match is refused (verification is on)', async () => {
     const s = lab.servers.vsftpd;
     const client = new Client(5000);
-    await expect(
-      client.access({ host: s.host, port: s.port, user: s.user, password: s.password, secure: true, secureOptions: {} }),
-    ).rejects.toThrow(/certificate/i);
+    await expect(client.access({ host: s.host, port: s.port, user: s.user, password: s.password, secure: true, secureOptions: {} })).rejects.toThrow(
+      /certificate/i,
+    );
     client.close();
   });
 
@@ -83,9 +83,20 @@ describeLab('the lab', (lab) => {
       await lab.chownRoot(name);
       const out = `/tmp/ftpsync-lab-active-${name}.txt`;
       // The password goes through the environment so a failure message cannot print it.
-      await execFileAsync('lftp', ['--env-password', '-u', s.user, '-p', String(s.port), '-e',
-        `set ftp:ssl-allow false; set ftp:passive-mode false; set xfer:clobber on; set net:max-retries 1; set net:timeout 5; get active.txt -o ${out}; bye`, s.host],
-        { timeout: 20_000, env: { ...process.env, LFTP_PASSWORD: s.password } });
+      await execFileAsync(
+        'lftp',
+        [
+          '--env-password',
+          '-u',
+          s.user,
+          '-p',
+          String(s.port),
+          '-e',
+          `set ftp:ssl-allow false; set ftp:passive-mode false; set xfer:clobber on; set net:max-retries 1; set net:timeout 5; get active.txt -o ${out}; bye`,
+          s.host,
+        ],
+        { timeout: 20_000, env: { ...process.env, LFTP_PASSWORD: s.password } },
+      );
       expect(readFileSync(out, 'utf8')).toBe('active\n');
     });
   }

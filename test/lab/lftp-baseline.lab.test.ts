@@ -14,7 +14,11 @@ describeLab('lftp baseline: the lab reproduces the block', (lab) => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('lftp mirror, passive download of 600 small files, limit 100: blocked, mostly by TIME_WAIT', async () => {
-    const r = await runLftpScenario(lab, { server: 'vsftpd', direction: 'download', mode: 'passive', files: 600, dirs: 12, limit: 100, timeoutMs: 25_000 }, work);
+    const r = await runLftpScenario(
+      lab,
+      { server: 'vsftpd', direction: 'download', mode: 'passive', files: 600, dirs: 12, limit: 100, timeoutMs: 25_000 },
+      work,
+    );
     expect(r.blocked).toBe(true);
     expect(r.filesAtBlock).not.toBeNull();
     expect(r.filesAtBlock!).toBeLessThan(600);

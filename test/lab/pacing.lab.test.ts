@@ -29,7 +29,9 @@ describeLab('pacing downloads through real TIME_WAIT', (lab) => {
     await lab.chownRoot('pure-ftpd');
     const local = join(work, 'down');
     const file = join(work, 'down.yml');
-    writeFileSync(file, `version: 1
+    writeFileSync(
+      file,
+      `version: 1
 servers:
   pure:
     host: ${s.host}
@@ -40,7 +42,8 @@ servers:
     firewall: { maxConnections: 30, timeWait: 60s, headroom: 0.8, parallel: 2, maxSessions: 4 }
 syncs:
   - { name: logs, server: pure, direction: download, local: ${local}, remote: /logs }
-`);
+`,
+    );
     const env = { LAB_PASSWORD: s.password, CI: 'true' };
     const plan = runCli(['plan', '-c', file], { env, timeoutMs: 60_000 });
     expect(plan.stdout).toMatch(/phase 1: \d+ action\(s\), 22 counted connection\(s\), ~[\d.]+s, then pause 1m0[3-5]s/);

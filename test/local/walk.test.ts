@@ -22,8 +22,16 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const server: ServerConfig = {
-  name: 'prod', host: 'ftp.example.com', port: 21, user: 'deploy', tls: 'explicit', verifyCertificate: true,
-  mode: 'passive', timeouts: { connectMs: 15_000, dataMs: 30_000 }, dataClose: 'normal', listing: 'auto',
+  name: 'prod',
+  host: 'ftp.example.com',
+  port: 21,
+  user: 'deploy',
+  tls: 'explicit',
+  verifyCertificate: true,
+  mode: 'passive',
+  timeouts: { connectMs: 15_000, dataMs: 30_000 },
+  dataClose: 'normal',
+  listing: 'auto',
   firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 60_000 } },
 };
 
@@ -40,8 +48,24 @@ describe('what the local walk leaves out reaches the plan', () => {
 
   it("the plan's warnings name each one", () => {
     const snap = walkLocal(root, { exclude: [], include: [] });
-    const sync: SyncConfig = { name: 'site', servers: ['prod'], direction: 'upload', localPath: root, remotePath: '/www', delete: false, exclude: [], include: [], compare: 'size-mtime', last: [], protect: [] };
-    const plan = planServer(server, [sync], [{ local: snap.entries, skipped: snap.skipped, remote: new Map(), listingStrategy: 'stat', listingDataConnections: 0, rttMs: 1, readMs: 1 }]);
+    const sync: SyncConfig = {
+      name: 'site',
+      servers: ['prod'],
+      direction: 'upload',
+      localPath: root,
+      remotePath: '/www',
+      delete: false,
+      exclude: [],
+      include: [],
+      compare: 'size-mtime',
+      last: [],
+      protect: [],
+    };
+    const plan = planServer(
+      server,
+      [sync],
+      [{ local: snap.entries, skipped: snap.skipped, remote: new Map(), listingStrategy: 'stat', listingDataConnections: 0, rttMs: 1, readMs: 1 }],
+    );
     expect(plan.warnings).toEqual(
       expect.arrayContaining([
         'prod: sync "site": left out link-to-file: symlink (not followed)',

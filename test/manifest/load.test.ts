@@ -41,7 +41,9 @@ describe('files that are not manifests: one clear line each', () => {
     expect(r.findings[0]!.message).toMatch(/^no such file; run `ftpsync init`/);
   });
   it('an empty file', () => {
-    expect(load('', 'empty.yml').findings.map((f) => f.message)).toEqual(['is empty; a manifest needs at least version, servers and syncs (see `ftpsync init`)']);
+    expect(load('', 'empty.yml').findings.map((f) => f.message)).toEqual([
+      'is empty; a manifest needs at least version, servers and syncs (see `ftpsync init`)',
+    ]);
     expect(load('# just a comment\n\n', 'comments.yml').findings).toHaveLength(1);
   });
   it('a binary file', () => {
@@ -54,7 +56,14 @@ describe('files that are not manifests: one clear line each', () => {
     expect(r.findings.map((f) => f.message)).toEqual(['is 50.0 MB; a manifest must be under 1 MB (is this the right file?)']);
   });
   it('an alias bomb', () => {
-    const bomb = ['version: 1', 'a: &a ["x","x","x","x","x","x","x","x","x"]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]'].join('\n');
+    const bomb = [
+      'version: 1',
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+      'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+      'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+      'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+    ].join('\n');
     const r = load(bomb, 'bomb.yml');
     expect(r.findings).toHaveLength(1);
     expect(r.findings[0]!.message).toMatch(/too many alias expansions .* alias bomb/);
@@ -79,7 +88,16 @@ describe('good manifests', () => {
     const r = load(`version: 1\n${GOOD_SERVER}${GOOD_SYNC}`);
     const s = r.manifest!.servers.web!;
     expect(s).toMatchObject({ port: 21, tls: 'explicit', verifyCertificate: true, mode: 'passive', dataClose: 'normal', listing: 'auto' });
-    expect(s.firewall).toEqual({ maxConnections: 100, timeWaitMs: 240_000, headroom: 0.8, parallel: 2, maxSessions: 4, confirmed: false, sampleIntervalMs: 30_000, onBlock: { policy: 'stop', maxWaitMs: 35 * 60_000 } });
+    expect(s.firewall).toEqual({
+      maxConnections: 100,
+      timeWaitMs: 240_000,
+      headroom: 0.8,
+      parallel: 2,
+      maxSessions: 4,
+      confirmed: false,
+      sampleIntervalMs: 30_000,
+      onBlock: { policy: 'stop', maxWaitMs: 35 * 60_000 },
+    });
     expect(s.password?.reveal()).toBe('pw-from-env');
     expect(r.manifest!.syncs[0]).toMatchObject({ servers: ['web'], remotePath: '/www', delete: false, compare: 'auto', localPath: dir });
     expect(r.manifest!.rollout).toEqual({ stages: [{ name: 'all', servers: ['web'] }], haltOnFailure: true });
@@ -117,7 +135,9 @@ describe('secrets and warnings', () => {
     const strict = load(yaml, 'e.yml', { env: {}, requireEnv: true });
     expect(strict.manifest).toBeNull();
     expect(strict.findings[0]).toMatchObject({ severity: 'error', line: 6, col: 15 });
-    expect(strict.findings[0]!.message).toBe('servers.web.password uses ${FTP_PASSWORD}, which is not set in the environment; set it before running this command');
+    expect(strict.findings[0]!.message).toBe(
+      'servers.web.password uses ${FTP_PASSWORD}, which is not set in the environment; set it before running this command',
+    );
   });
   it('reads passwordFile relative to the manifest', () => {
     writeFileSync(join(dir, 'pw.txt'), 'from-file\nignored\n');
@@ -128,7 +148,7 @@ describe('secrets and warnings', () => {
   it('warns loudly about insecure and about plain FTP to a remote host', () => {
     const r = load(`version: 1\n${GOOD_SERVER}    insecure: true\n    tls: none\n${GOOD_SYNC}`);
     expect(r.findings.map((f) => f.message)).toEqual([
-      'web: insecure: true turns off TLS certificate verification; anyone on the path can read your password. Use ca: with your server\'s certificate instead',
+      "web: insecure: true turns off TLS certificate verification; anyone on the path can read your password. Use ca: with your server's certificate instead",
       'web: tls: none sends the password in clear text to ftp.example.com',
     ]);
   });
@@ -138,9 +158,48 @@ describe('the schema is the single source of the shape', () => {
   const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schemas', 'ftpsync.schema.json'), 'utf8'));
   // The compiler checks these objects list exactly the keys of the raw types (missing or extra keys
   // fail typecheck); this test checks the schema lists exactly the same keys.
-  const serverKeys: Record<keyof RawServer, true> = { host: true, port: true, user: true, password: true, passwordFile: true, tls: true, ca: true, servername: true, insecure: true, mode: true, active: true, timeouts: true, dataClose: true, listing: true, firewall: true };
-  const firewallKeys: Record<keyof NonNullable<RawServer['firewall']>, true> = { maxConnections: true, timeWait: true, headroom: true, parallel: true, maxSessions: true, confirmed: true, sampleInterval: true, onBlock: true };
-  const syncKeys: Record<keyof RawSync, true> = { name: true, server: true, servers: true, direction: true, local: true, remote: true, delete: true, exclude: true, include: true, compare: true, last: true, protect: true, maxDelete: true };
+  const serverKeys: Record<keyof RawServer, true> = {
+    host: true,
+    port: true,
+    user: true,
+    password: true,
+    passwordFile: true,
+    tls: true,
+    ca: true,
+    servername: true,
+    insecure: true,
+    mode: true,
+    active: true,
+    timeouts: true,
+    dataClose: true,
+    listing: true,
+    firewall: true,
+  };
+  const firewallKeys: Record<keyof NonNullable<RawServer['firewall']>, true> = {
+    maxConnections: true,
+    timeWait: true,
+    headroom: true,
+    parallel: true,
+    maxSessions: true,
+    confirmed: true,
+    sampleInterval: true,
+    onBlock: true,
+  };
+  const syncKeys: Record<keyof RawSync, true> = {
+    name: true,
+    server: true,
+    servers: true,
+    direction: true,
+    local: true,
+    remote: true,
+    delete: true,
+    exclude: true,
+    include: true,
+    compare: true,
+    last: true,
+    protect: true,
+    maxDelete: true,
+  };
   const topKeys: Record<keyof RawManifest | '$schema', true> = { $schema: true, version: true, servers: true, syncs: true, rollout: true };
   it.each([
     ['server', schema.$defs.server.properties, serverKeys],

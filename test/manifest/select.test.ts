@@ -9,7 +9,13 @@ const manifest: Manifest = {
   file: '/srv/ftpsync.yml',
   servers: { canary: server('canary'), eu: server('eu'), us: server('us') },
   syncs: [sync('site', ['canary', 'eu', 'us']), sync('logs', ['eu']), sync('docs', ['us'])],
-  rollout: { stages: [{ name: 'canary', servers: ['canary'] }, { name: 'rest', servers: ['eu', 'us'] }], haltOnFailure: true },
+  rollout: {
+    stages: [
+      { name: 'canary', servers: ['canary'] },
+      { name: 'rest', servers: ['eu', 'us'] },
+    ],
+    haltOnFailure: true,
+  },
 };
 
 describe('selectSyncs (--sync)', () => {
@@ -21,7 +27,10 @@ describe('selectSyncs (--sync)', () => {
   });
   it('with --server, each sync runs only on those servers', () => {
     const m = selectSyncs(manifest, ['site', 'docs'], ['us']);
-    expect(m.syncs.map((s) => [s.name, s.servers])).toEqual([['site', ['us']], ['docs', ['us']]]);
+    expect(m.syncs.map((s) => [s.name, s.servers])).toEqual([
+      ['site', ['us']],
+      ['docs', ['us']],
+    ]);
     expect(m.rollout.stages).toEqual([{ name: 'rest', servers: ['us'] }]);
     expect(manifest.syncs[0]!.servers).toEqual(['canary', 'eu', 'us']);
   });

@@ -20,7 +20,9 @@ const WRONG = [
 
 describe('package name', () => {
   it('no tracked file names the unrelated npm package "ftpsync" as ours', () => {
-    const files = spawnSync('git', ['ls-files'], { cwd: REPO, encoding: 'utf8' }).stdout.split('\n').filter((f) => f && !f.startsWith('examples/site/') && !f.startsWith('bench/results/') && f !== 'test/package/name.test.ts');
+    const files = spawnSync('git', ['ls-files'], { cwd: REPO, encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((f) => f && !f.startsWith('examples/site/') && !f.startsWith('bench/results/') && f !== 'test/package/name.test.ts');
     expect(files.length).toBeGreaterThan(100);
     const hits: string[] = [];
     for (const f of files) {
@@ -38,11 +40,29 @@ describe('package name', () => {
   });
 
   it('the patterns catch what they are for', () => {
-    for (const bad of ['npm install -D ftpsync', '$schema=./node_modules/ftpsync/schemas/x.json', 'https://www.npmjs.com/package/ftpsync', 'npx -y ftpsync init', 'npx -p ftpsync ftpsync init', '"ftpsync": "^0.2.0"']) {
-      expect(WRONG.some((re) => re.test(bad)), bad).toBe(true);
+    for (const bad of [
+      'npm install -D ftpsync',
+      '$schema=./node_modules/ftpsync/schemas/x.json',
+      'https://www.npmjs.com/package/ftpsync',
+      'npx -y ftpsync init',
+      'npx -p ftpsync ftpsync init',
+      '"ftpsync": "^0.2.0"',
+    ]) {
+      expect(
+        WRONG.some((re) => re.test(bad)),
+        bad,
+      ).toBe(true);
     }
-    for (const good of ['npm install -D ftpsync-paced', './node_modules/ftpsync-paced/schemas/x.json', 'npx -p ftpsync-paced ftpsync init', 'npx --no ftpsync plan']) {
-      expect(WRONG.some((re) => re.test(good)), good).toBe(false);
+    for (const good of [
+      'npm install -D ftpsync-paced',
+      './node_modules/ftpsync-paced/schemas/x.json',
+      'npx -p ftpsync-paced ftpsync init',
+      'npx --no ftpsync plan',
+    ]) {
+      expect(
+        WRONG.some((re) => re.test(good)),
+        good,
+      ).toBe(false);
     }
   });
 });

@@ -81,7 +81,9 @@ describe('npm package', () => {
     expect(paths).toContain('schemas/ftpsync.schema.json');
     expect(paths).toContain('README.md');
     expect(paths).toContain('package.json');
-    const offenders = paths.filter((p) => p.startsWith('src/') || p.startsWith('test/') || /\.test\.[jt]s$/.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')));
+    const offenders = paths.filter(
+      (p) => p.startsWith('src/') || p.startsWith('test/') || /\.test\.[jt]s$/.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')),
+    );
     expect(offenders).toEqual([]);
     expect(paths.filter((p) => /(^|\/)(\.env|\.ftpsync|node_modules)(\/|$)/.test(p))).toEqual([]);
   });

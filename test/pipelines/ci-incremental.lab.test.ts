@@ -26,7 +26,9 @@ function deployCommands(example: string): string[] {
     const steps = (doc.jobs as Record<string, { steps: Array<{ uses?: string; with?: Record<string, string> }> }>).apply!.steps;
     const step = steps.find((s) => s.uses && /\/ftpsync@/.test(s.uses))!;
     const input = (k: string) => `INPUT_${k.toUpperCase()}='${(step.with?.[k] ?? '').replace(/'/g, `'\\''`)}'`;
-    return [`GITHUB_WORKSPACE="$PWD" FTPSYNC_CLI="${CLI}" ${['command', 'config', 'args'].map(input).join(' ')} "${process.execPath}" "${join(REPO, 'action/entry.mjs')}"`];
+    return [
+      `GITHUB_WORKSPACE="$PWD" FTPSYNC_CLI="${CLI}" ${['command', 'config', 'args'].map(input).join(' ')} "${process.execPath}" "${join(REPO, 'action/entry.mjs')}"`,
+    ];
   } else {
     lines = ((doc['ftpsync-apply'] as { script: string[] }).script ?? []).flatMap((l) => l.split('\n'));
   }

@@ -92,7 +92,9 @@ describe('CI examples', () => {
     const doc: unknown = parse(readFileSync(join(REPO, GITLAB), 'utf8'), { uniqueKeys: true });
     const calls = strings(doc).flatMap(ftpsyncCalls);
     // npx must never fetch "ftpsync" by name: on the registry that name is another project.
-    const npxLines = strings(doc).flatMap((t) => t.split('\n')).filter((l) => /\bnpx\b.*\bftpsync\b/.test(l));
+    const npxLines = strings(doc)
+      .flatMap((t) => t.split('\n'))
+      .filter((l) => /\bnpx\b.*\bftpsync\b/.test(l));
     expect(npxLines.length).toBe(calls.length);
     for (const l of npxLines) expect(l).toMatch(/\bnpx --no ftpsync\b/);
     expect(calls.map((c) => c.command).sort()).toEqual(['apply', 'plan']);
@@ -138,7 +140,13 @@ describe('CI examples', () => {
     const run = (plan: string) => {
       writeFileSync(join(dir, 'plan.md'), plan);
       return new Promise<{ code: number | null; out: string }>((resolve) => {
-        const env = { PATH: process.env.PATH, CI_API_V4_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}/api/v4`, CI_PROJECT_ID: '77', CI_MERGE_REQUEST_IID: '5', GITLAB_NOTE_TOKEN: 'note-token' };
+        const env = {
+          PATH: process.env.PATH,
+          CI_API_V4_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}/api/v4`,
+          CI_PROJECT_ID: '77',
+          CI_MERGE_REQUEST_IID: '5',
+          GITLAB_NOTE_TOKEN: 'note-token',
+        };
         const child = spawn('bash', ['-ec', noteStep], { cwd: dir, env });
         let out = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -192,6 +200,10 @@ describe('CI examples', () => {
     }
     expect(commandOf).toEqual({ plan: 'plan', apply: 'apply' });
     // Few lines: the comment logic lives in the action now.
-    expect(readFileSync(join(REPO, GITHUB), 'utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')).length).toBeLessThanOrEqual(40);
+    expect(
+      readFileSync(join(REPO, GITHUB), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() && !l.trim().startsWith('#')).length,
+    ).toBeLessThanOrEqual(40);
   });
 });

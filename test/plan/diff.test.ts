@@ -5,10 +5,28 @@ import { diffSync, sameFile } from '../../src/plan/diff.js';
 import { LOCK_NAME } from '../../src/run/remote-lock.js';
 
 const T = Date.UTC(2026, 0, 10, 12, 0, 0);
-const sync = (o: Partial<SyncConfig> = {}): SyncConfig => ({ name: 's', servers: ['w'], direction: 'upload', localPath: '/l', remotePath: '/r', delete: false, exclude: [], include: [], compare: 'size-mtime', last: [], protect: [], ...o });
+const sync = (o: Partial<SyncConfig> = {}): SyncConfig => ({
+  name: 's',
+  servers: ['w'],
+  direction: 'upload',
+  localPath: '/l',
+  remotePath: '/r',
+  delete: false,
+  exclude: [],
+  include: [],
+  compare: 'size-mtime',
+  last: [],
+  protect: [],
+  ...o,
+});
 const lf = (size: number, mtimeMs = T): LocalEntry => ({ type: 'file', size, mtimeMs });
 const ld = (): LocalEntry => ({ type: 'dir', size: 0, mtimeMs: T });
-const rf = (size: number, mtimeMs: number | undefined = T, precision = 60_000): RemoteEntry => ({ name: 'x', type: 'file', size, ...(mtimeMs !== undefined ? { mtimeMs, mtimePrecisionMs: precision } : {}) });
+const rf = (size: number, mtimeMs: number | undefined = T, precision = 60_000): RemoteEntry => ({
+  name: 'x',
+  type: 'file',
+  size,
+  ...(mtimeMs !== undefined ? { mtimeMs, mtimePrecisionMs: precision } : {}),
+});
 const rd = (): RemoteEntry => ({ name: 'x', type: 'dir', size: 0 });
 
 function run(local: Record<string, LocalEntry>, remote: Record<string, RemoteEntry>, o: Partial<SyncConfig> = {}) {
@@ -19,18 +37,52 @@ function run(local: Record<string, LocalEntry>, remote: Record<string, RemoteEnt
 describe('diff and order (upload)', () => {
   const cases: Array<{ name: string; local: Record<string, LocalEntry>; remote: Record<string, RemoteEntry>; opts?: Partial<SyncConfig>; want: string[] }> = [
     { name: 'empty both', local: {}, remote: {}, want: [] },
-    { name: 'new tree: dirs by depth before files', local: { a: ld(), 'a/b': ld(), 'a/b/c.txt': lf(3), 'x.txt': lf(1) }, remote: {}, want: ['0:mkdir:a', '1:mkdir:a/b', '100:upload:a/b/c.txt', '100:upload:x.txt'] },
+    {
+      name: 'new tree: dirs by depth before files',
+      local: { a: ld(), 'a/b': ld(), 'a/b/c.txt': lf(3), 'x.txt': lf(1) },
+      remote: {},
+      want: ['0:mkdir:a', '1:mkdir:a/b', '100:upload:a/b/c.txt', '100:upload:x.txt'],
+    },
     { name: 'unchanged by size and mtime within the listing precision', local: { 'f.txt': lf(5, T + 30_000) }, remote: { 'f.txt': rf(5, T) }, want: [] },
     { name: 'changed size', local: { 'f.txt': lf(6) }, remote: { 'f.txt': rf(5) }, want: ['100:upload:f.txt'] },
     { name: 'local newer beyond precision', local: { 'f.txt': lf(5, T + 120_000) }, remote: { 'f.txt': rf(5, T) }, want: ['100:upload:f.txt'] },
     { name: 'remote newer: unchanged for an upload', local: { 'f.txt': lf(5, T) }, remote: { 'f.txt': rf(5, T + 3_600_000) }, want: [] },
     { name: 'compare size ignores times', local: { 'f.txt': lf(5, T + 9e9) }, remote: { 'f.txt': rf(5, T) }, opts: { compare: 'size' }, want: [] },
-    { name: 'last after every other upload', local: { 'index.html': lf(1), 'a.css': lf(1), sub: ld(), 'sub/index.html': lf(1) }, remote: {}, opts: { last: ['index.html'] }, want: ['0:mkdir:sub', '100:upload:a.css', '101:upload:index.html', '101:upload:sub/index.html'] },
+    {
+      name: 'last after every other upload',
+      local: { 'index.html': lf(1), 'a.css': lf(1), sub: ld(), 'sub/index.html': lf(1) },
+      remote: {},
+      opts: { last: ['index.html'] },
+      want: ['0:mkdir:sub', '100:upload:a.css', '101:upload:index.html', '101:upload:sub/index.html'],
+    },
     { name: 'no delete unless asked', local: {}, remote: { 'old.txt': rf(1) }, want: [] },
-    { name: 'deletes after uploads, rmdir deepest first', local: { 'n.txt': lf(1) }, remote: { 'old.txt': rf(1), d: rd(), 'd/e': rd(), 'd/e/f.txt': rf(1) }, opts: { delete: true }, want: ['100:upload:n.txt', '102:delete:d/e/f.txt', '102:delete:old.txt', '103:rmdir:d/e', '104:rmdir:d'] },
-    { name: 'excluded remote files are never deleted', local: {}, remote: { 'keep.log': rf(1), cache: rd(), 'cache/x': rf(1) }, opts: { delete: true, exclude: ['*.log', 'cache/**'] }, want: [] },
-    { name: 'temp files from a crashed run are removed', local: {}, remote: { '.ftpsync-tmp-ab12-x.txt': rf(1) }, want: ['102:delete:.ftpsync-tmp-ab12-x.txt'] },
-    { name: 'state and lock files are ftpsync\'s own', local: {}, remote: { '.ftpsync-state.json': rf(1), '.ftpsync.lock': rf(1) }, opts: { delete: true }, want: [] },
+    {
+      name: 'deletes after uploads, rmdir deepest first',
+      local: { 'n.txt': lf(1) },
+      remote: { 'old.txt': rf(1), d: rd(), 'd/e': rd(), 'd/e/f.txt': rf(1) },
+      opts: { delete: true },
+      want: ['100:upload:n.txt', '102:delete:d/e/f.txt', '102:delete:old.txt', '103:rmdir:d/e', '104:rmdir:d'],
+    },
+    {
+      name: 'excluded remote files are never deleted',
+      local: {},
+      remote: { 'keep.log': rf(1), cache: rd(), 'cache/x': rf(1) },
+      opts: { delete: true, exclude: ['*.log', 'cache/**'] },
+      want: [],
+    },
+    {
+      name: 'temp files from a crashed run are removed',
+      local: {},
+      remote: { '.ftpsync-tmp-ab12-x.txt': rf(1) },
+      want: ['102:delete:.ftpsync-tmp-ab12-x.txt'],
+    },
+    {
+      name: "state and lock files are ftpsync's own",
+      local: {},
+      remote: { '.ftpsync-state.json': rf(1), '.ftpsync.lock': rf(1) },
+      opts: { delete: true },
+      want: [],
+    },
     { name: 'type conflict is left alone (warned)', local: { p: ld() }, remote: { p: rf(1) }, want: [] },
     { name: 'symlinks on the server are left alone', local: {}, remote: { l: { name: 'l', type: 'symlink', size: 0 } }, opts: { delete: true }, want: [] },
   ];
@@ -57,7 +109,23 @@ describe('checksum compare', () => {
   const H2 = '2'.repeat(64);
   const H3 = '3'.repeat(64);
   it('without a state file: another size is changed, the same size uploaded once (no server hash), one note, and the state written', () => {
-    const r = diffSync({ server: 'w', sync: sync({ compare: 'checksum' }), local: new Map([['a.txt', lf(1)], ['b.txt', lf(2)]]), remote: new Map([['a.txt', rf(1)], ['b.txt', rf(3)]]), localHashes: new Map([['a.txt', H1], ['b.txt', H2]]), serverHashCommand: null });
+    const r = diffSync({
+      server: 'w',
+      sync: sync({ compare: 'checksum' }),
+      local: new Map([
+        ['a.txt', lf(1)],
+        ['b.txt', lf(2)],
+      ]),
+      remote: new Map([
+        ['a.txt', rf(1)],
+        ['b.txt', rf(3)],
+      ]),
+      localHashes: new Map([
+        ['a.txt', H1],
+        ['b.txt', H2],
+      ]),
+      serverHashCommand: null,
+    });
     expect(r.summary.compareUsed).toBe('checksum');
     expect(r.summary.content).toEqual({ state: 'missing', serverHash: null, judged: { unverified: 1, size: 1 } });
     expect(r.actions.map((a) => `${a.kind}:${a.path}`)).toEqual(['upload:a.txt', 'upload:b.txt', 'write-state:.ftpsync-state.json']);
@@ -65,7 +133,27 @@ describe('checksum compare', () => {
     expect(r.warnings[0]).toMatch(/no checksum state on the server yet.*1 file\(s\) of the same size.*uploaded once/);
   });
   it('without a state file, the server hash decides same-size files; the state is still written', () => {
-    const r = diffSync({ server: 'w', sync: sync({ compare: 'checksum' }), local: new Map([['a.txt', lf(1)], ['b.txt', lf(1)]]), remote: new Map([['a.txt', rf(1)], ['b.txt', rf(1)]]), localHashes: new Map([['a.txt', H1], ['b.txt', H2]]), serverHashes: new Map([['a.txt', 'same'], ['b.txt', 'different']]), serverHashCommand: 'XSHA256' });
+    const r = diffSync({
+      server: 'w',
+      sync: sync({ compare: 'checksum' }),
+      local: new Map([
+        ['a.txt', lf(1)],
+        ['b.txt', lf(1)],
+      ]),
+      remote: new Map([
+        ['a.txt', rf(1)],
+        ['b.txt', rf(1)],
+      ]),
+      localHashes: new Map([
+        ['a.txt', H1],
+        ['b.txt', H2],
+      ]),
+      serverHashes: new Map([
+        ['a.txt', 'same'],
+        ['b.txt', 'different'],
+      ]),
+      serverHashCommand: 'XSHA256',
+    });
     expect(r.actions.map((a) => `${a.kind}:${a.path}`)).toEqual(['upload:b.txt', 'write-state:.ftpsync-state.json']);
     expect(r.warnings).toEqual([expect.stringMatching(/2 file\(s\) of the same size compared by the server's XSHA256/)]);
   });
@@ -73,9 +161,18 @@ describe('checksum compare', () => {
     const res = diffSync({
       server: 'w',
       sync: sync({ compare: 'checksum' }),
-      local: new Map([['a.txt', lf(1, T + 9e9)], ['b.txt', lf(1)]]),
-      remote: new Map([['a.txt', rf(1, T)], ['b.txt', rf(1, T)]]),
-      localHashes: new Map([['a.txt', H1], ['b.txt', H2]]),
+      local: new Map([
+        ['a.txt', lf(1, T + 9e9)],
+        ['b.txt', lf(1)],
+      ]),
+      remote: new Map([
+        ['a.txt', rf(1, T)],
+        ['b.txt', rf(1, T)],
+      ]),
+      localHashes: new Map([
+        ['a.txt', H1],
+        ['b.txt', H2],
+      ]),
       state: { status: 'ok', state: { version: 1, files: { 'a.txt': { size: 1, sha256: H1 }, 'b.txt': { size: 1, sha256: H3 } } } },
     });
     expect(res.summary.compareUsed).toBe('checksum');
@@ -86,16 +183,39 @@ describe('checksum compare', () => {
     const res = diffSync({
       server: 'w',
       sync: sync({ compare: 'auto' }),
-      local: new Map([['a.txt', lf(1)], ['gone.txt', lf(1)], ['ok.txt', lf(1)]]),
-      remote: new Map([['a.txt', rf(1)], ['ok.txt', rf(1)]]),
-      localHashes: new Map([['a.txt', H1], ['gone.txt', H2], ['ok.txt', H3]]),
-      state: { status: 'ok', state: { version: 1, files: { 'a.txt': { size: 7, sha256: H1 }, 'gone.txt': { size: 1, sha256: H2 }, 'ok.txt': { size: 1, sha256: H3 } } } },
+      local: new Map([
+        ['a.txt', lf(1)],
+        ['gone.txt', lf(1)],
+        ['ok.txt', lf(1)],
+      ]),
+      remote: new Map([
+        ['a.txt', rf(1)],
+        ['ok.txt', rf(1)],
+      ]),
+      localHashes: new Map([
+        ['a.txt', H1],
+        ['gone.txt', H2],
+        ['ok.txt', H3],
+      ]),
+      state: {
+        status: 'ok',
+        state: { version: 1, files: { 'a.txt': { size: 7, sha256: H1 }, 'gone.txt': { size: 1, sha256: H2 }, 'ok.txt': { size: 1, sha256: H3 } } },
+      },
     });
     expect(res.actions.map((a) => `${a.kind}:${a.path}`)).toEqual(['upload:a.txt', 'upload:gone.txt', 'write-state:.ftpsync-state.json']);
     expect(res.warnings).toEqual([expect.stringMatching(/does not match the server for 2 file\(s\)/)]);
   });
   it('an unusable state is one warning and a full compare', () => {
-    const res = diffSync({ server: 'w', sync: sync({ compare: 'auto' }), local: new Map([['a.txt', lf(1)]]), remote: new Map([['a.txt', rf(1)]]), localHashes: new Map([['a.txt', H1]]), state: { status: 'invalid', reason: 'not JSON' }, serverHashes: new Map([['a.txt', 'same']]), serverHashCommand: 'XSHA256' });
+    const res = diffSync({
+      server: 'w',
+      sync: sync({ compare: 'auto' }),
+      local: new Map([['a.txt', lf(1)]]),
+      remote: new Map([['a.txt', rf(1)]]),
+      localHashes: new Map([['a.txt', H1]]),
+      state: { status: 'invalid', reason: 'not JSON' },
+      serverHashes: new Map([['a.txt', 'same']]),
+      serverHashCommand: 'XSHA256',
+    });
     expect(res.actions.map((a) => a.kind)).toEqual(['write-state']);
     expect(res.warnings).toEqual([expect.stringMatching(/not usable \(not JSON\) and is ignored/)]);
   });

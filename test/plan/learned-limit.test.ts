@@ -6,15 +6,37 @@ import type { ServerConfig, SyncConfig } from '../../src/manifest/types.js';
 import { planServer } from '../../src/plan/build.js';
 
 const server: ServerConfig = {
-  name: 'prod', host: 'ftp.example.com', port: 21, user: 'deploy', tls: 'explicit', verifyCertificate: true,
-  mode: 'passive', timeouts: { connectMs: 15_000, dataMs: 30_000 }, dataClose: 'normal', listing: 'auto',
+  name: 'prod',
+  host: 'ftp.example.com',
+  port: 21,
+  user: 'deploy',
+  tls: 'explicit',
+  verifyCertificate: true,
+  mode: 'passive',
+  timeouts: { connectMs: 15_000, dataMs: 30_000 },
+  dataClose: 'normal',
+  listing: 'auto',
   firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 60_000 } },
 };
-const sync: SyncConfig = { name: 'logs', servers: ['prod'], direction: 'download', localPath: '/srv/logs', remotePath: '/logs', delete: false, exclude: [], include: [], compare: 'size-mtime', last: [], protect: [] };
+const sync: SyncConfig = {
+  name: 'logs',
+  servers: ['prod'],
+  direction: 'download',
+  localPath: '/srv/logs',
+  remotePath: '/logs',
+  delete: false,
+  exclude: [],
+  include: [],
+  compare: 'size-mtime',
+  last: [],
+  protect: [],
+};
 const learned = { maxConnections: 20, at: '2026-12-02T00:40:00.000Z', limitAtLeast: 20, limitBelow: 31 };
 
 function plan(s: ServerConfig) {
-  const remote = new Map(Array.from({ length: 100 }, (_, i) => [`f${i}.log`, { name: `f${i}.log`, type: 'file' as const, size: 10, mtimeMs: 0, mtimePrecisionMs: 60_000 }]));
+  const remote = new Map(
+    Array.from({ length: 100 }, (_, i) => [`f${i}.log`, { name: `f${i}.log`, type: 'file' as const, size: 10, mtimeMs: 0, mtimePrecisionMs: 60_000 }]),
+  );
   return planServer(s, [sync], [{ local: new Map<string, LocalEntry>(), remote, listingStrategy: 'stat', listingDataConnections: 0, rttMs: 1, readMs: 1 }]);
 }
 
@@ -30,6 +52,9 @@ describe('a learned limit in the plan', () => {
     expect(Math.max(...sp.phases.map((p) => p.connections))).toBeLessThanOrEqual(budget);
     const w = sp.warnings.find((x) => x.includes('learned from a firewall block'));
     expect(w !== undefined).toBe(warns);
-    if (warns) expect(w).toBe('prod: planning with maxConnections 20, learned from a firewall block at 2026-12-02T00:40:00.000Z (the manifest says 100); to reset it, delete the "ftp.example.com:21" entry in /srv/.ftpsync/firewall.json, or set firewall.confirmed: true if 100 is the host\'s real limit');
+    if (warns)
+      expect(w).toBe(
+        'prod: planning with maxConnections 20, learned from a firewall block at 2026-12-02T00:40:00.000Z (the manifest says 100); to reset it, delete the "ftp.example.com:21" entry in /srv/.ftpsync/firewall.json, or set firewall.confirmed: true if 100 is the host\'s real limit',
+      );
   });
 });

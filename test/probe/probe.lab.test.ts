@@ -32,7 +32,10 @@ describeLab('ftpsync probe', (lab) => {
     };
     const servers = SERVERS.flatMap((n) => [block(n, 'explicit'), block(n, 'none')]).join('');
     const all = SERVERS.flatMap((n) => [`${n}-explicit`, `${n}-none`]).join(', ');
-    writeFileSync(file, `version: 1\nservers:\n${servers}syncs:\n  - { name: site, servers: [${all}], direction: upload, local: ${work}, remote: /probe-root }\n`);
+    writeFileSync(
+      file,
+      `version: 1\nservers:\n${servers}syncs:\n  - { name: site, servers: [${all}], direction: upload, local: ${work}, remote: /probe-root }\n`,
+    );
     for (const n of SERVERS) {
       await lab.resetRoot(n);
     }
@@ -49,7 +52,9 @@ describeLab('ftpsync probe', (lab) => {
       expect(r.stdout + r.stderr).not.toContain(lab.servers[name].password);
       const json = JSON.parse(r.stdout) as ProbeJson;
       const [tls, plain] = json.servers;
-      console.log(`[measure] probe ${name}: ${JSON.stringify({ tls: tls?.findings && summary(tls.findings), plain: plain?.findings && summary(plain.findings) })}`);
+      console.log(
+        `[measure] probe ${name}: ${JSON.stringify({ tls: tls?.findings && summary(tls.findings), plain: plain?.findings && summary(plain.findings) })}`,
+      );
       for (const res of [tls!, plain!]) {
         expect(res.error).toBeUndefined();
         const f = res.findings!;
@@ -71,7 +76,10 @@ describeLab('ftpsync probe', (lab) => {
         const advice = parse(res.recommendedYaml!) as { servers: Record<string, Record<string, unknown>> };
         const merged = { ...advice.servers[res.server]!, host: '127.0.0.1', user: 'u', password: '${P}' };
         const adviceFile = join(work, `advice-${res.server}.yml`);
-        writeFileSync(adviceFile, JSON.stringify({ version: 1, servers: { s: merged }, syncs: [{ name: 'x', server: 's', direction: 'download', local: '.', remote: '/x' }] }));
+        writeFileSync(
+          adviceFile,
+          JSON.stringify({ version: 1, servers: { s: merged }, syncs: [{ name: 'x', server: 's', direction: 'download', local: '.', remote: '/x' }] }),
+        );
         const loaded = loadManifest(adviceFile, { requireEnv: false });
         expect(loaded.findings.filter((x) => x.severity === 'error')).toEqual([]);
       }

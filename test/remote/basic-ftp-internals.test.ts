@@ -10,7 +10,15 @@ import path from 'node:path';
 import { Client, FTPContext } from 'basic-ftp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoFtpServer } from '../../src/demo/ftp-server.js';
-import { BASIC_FTP_CHECKED, detachControlReader, listRawText, redactPass, setControlSocketFactory, traceControl, withoutTaskStacks } from '../../src/remote/basic-ftp-internals.js';
+import {
+  BASIC_FTP_CHECKED,
+  detachControlReader,
+  listRawText,
+  redactPass,
+  setControlSocketFactory,
+  traceControl,
+  withoutTaskStacks,
+} from '../../src/remote/basic-ftp-internals.js';
 
 const PASV: [number, number] = [31340, 31359];
 let base: string;
@@ -55,7 +63,7 @@ describe('basic-ftp internals ftpsync relies on', () => {
     client.close();
   });
 
-  it('traceControl sees the login with PASS masked, and the replies, not a listing\'s text', async () => {
+  it("traceControl sees the login with PASS masked, and the replies, not a listing's text", async () => {
     const client = new Client(5000);
     const lines: string[] = [];
     traceControl(client.ftp, (l) => lines.push(l));

@@ -78,7 +78,11 @@ async function hostileServer(names: { root: string[]; sub?: string[] }, o: { sta
         } else if (verb === 'STAT' && o.statTakesDashA && arg.startsWith('-a')) {
           c.write(`213-Status of ${arg}:\r\n213 End\r\n`);
         } else if (verb === 'STAT') {
-          c.write(`213-Status of ${cwd}:\r\n${listing(cwd).map((e) => line(e.name, e.dir)).join('\r\n')}\r\n213 End\r\n`);
+          c.write(
+            `213-Status of ${cwd}:\r\n${listing(cwd)
+              .map((e) => line(e.name, e.dir))
+              .join('\r\n')}\r\n213 End\r\n`,
+          );
         } else if (verb === 'EPSV') {
           data = net.createServer();
           pendingData = new Promise((res) =>
@@ -88,8 +92,20 @@ async function hostileServer(names: { root: string[]; sub?: string[] }, o: { sta
             }),
           );
           data.listen(0, '127.0.0.1', () => reply(`229 Entering Extended Passive Mode (|||${(data!.address() as net.AddressInfo).port}|)`));
-        } else if (verb === 'MLSD') void sendData(listing(cwd).map((e) => mlsdLine(e.name, e.dir)).join('\r\n') + '\r\n', '226 done');
-        else if (verb === 'LIST') void sendData(listing(cwd).map((e) => line(e.name, e.dir)).join('\r\n') + '\r\n', '226 done');
+        } else if (verb === 'MLSD')
+          void sendData(
+            listing(cwd)
+              .map((e) => mlsdLine(e.name, e.dir))
+              .join('\r\n') + '\r\n',
+            '226 done',
+          );
+        else if (verb === 'LIST')
+          void sendData(
+            listing(cwd)
+              .map((e) => line(e.name, e.dir))
+              .join('\r\n') + '\r\n',
+            '226 done',
+          );
         else if (verb === 'SIZE') reply(`213 ${GOOD.content.length}`);
         else if (verb === 'RETR') {
           retrieved.push(arg);
@@ -115,8 +131,17 @@ async function hostileServer(names: { root: string[]; sub?: string[] }, o: { sta
 
 function config(port: number, listing: ServerConfig['listing']): ServerConfig {
   return {
-    name: 'hostile', host: '127.0.0.1', port, user: 'u', password: makeSecret('pw-not-printed', 'test'), tls: 'none', verifyCertificate: true, mode: 'passive',
-    timeouts: { connectMs: 5_000, dataMs: 5_000 }, dataClose: 'normal', listing,
+    name: 'hostile',
+    host: '127.0.0.1',
+    port,
+    user: 'u',
+    password: makeSecret('pw-not-printed', 'test'),
+    tls: 'none',
+    verifyCertificate: true,
+    mode: 'passive',
+    timeouts: { connectMs: 5_000, dataMs: 5_000 },
+    dataClose: 'normal',
+    listing,
     firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 1, maxSessions: 2, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
   };
 }
@@ -182,9 +207,14 @@ describe('apply of a download from a hostile server', () => {
     const srv = await hostileServer({ root: evil, sub: ['../../outside.txt', 'ok-in-sub.txt'] });
     const target = join(work, 'deep', 'target');
     const manifest = join(work, 'ftpsync.yml');
-    writeFileSync(manifest, `version: 1\nservers:\n  hostile:\n    host: 127.0.0.1\n    port: ${srv.port}\n    user: u\n    password: \${HOSTILE_PW}\n    tls: none\nsyncs:\n  - { name: dl, server: hostile, direction: download, local: ${target}, remote: / }\n`);
+    writeFileSync(
+      manifest,
+      `version: 1\nservers:\n  hostile:\n    host: 127.0.0.1\n    port: ${srv.port}\n    user: u\n    password: \${HOSTILE_PW}\n    tls: none\nsyncs:\n  - { name: dl, server: hostile, direction: download, local: ${target}, remote: / }\n`,
+    );
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'apply', '-c', manifest], { env: { PATH: process.env.PATH, NO_COLOR: '1', HOSTILE_PW: 'pw-not-printed', CI: 'true' } });
+      const child = spawn(process.execPath, [CLI, 'apply', '-c', manifest], {
+        env: { PATH: process.env.PATH, NO_COLOR: '1', HOSTILE_PW: 'pw-not-printed', CI: 'true' },
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));

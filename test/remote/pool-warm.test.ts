@@ -82,14 +82,23 @@ async function countingServer(password: string): Promise<CountingServer> {
 
 function config(port: number, password: string): ServerConfig {
   return {
-    name: 'counting', host: '127.0.0.1', port, user: 'u', password: makeSecret(password, 'test'), tls: 'none', verifyCertificate: true, mode: 'passive',
-    timeouts: { connectMs: 5_000, dataMs: 5_000 }, dataClose: 'normal', listing: 'auto',
+    name: 'counting',
+    host: '127.0.0.1',
+    port,
+    user: 'u',
+    password: makeSecret(password, 'test'),
+    tls: 'none',
+    verifyCertificate: true,
+    mode: 'passive',
+    timeouts: { connectMs: 5_000, dataMs: 5_000 },
+    dataClose: 'normal',
+    listing: 'auto',
     firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 3, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
   };
 }
 
 const until = async (ok: () => boolean, ms = 3000) => {
-  for (const end = Date.now() + ms; !ok() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+  for (const end = Date.now() + ms; !ok() && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
 };
 
 describe('pool.warm', () => {

@@ -22,7 +22,11 @@ import { describeLab, type Lab, type LabServerName } from '../lab/harness.js';
 const SERVERS: LabServerName[] = ['vsftpd', 'pure-ftpd', 'proftpd'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function serverConfig(lab: Lab, name: LabServerName, o: { tls: ServerConfig['tls']; mode: ServerConfig['mode']; dataClose: ServerConfig['dataClose'] }): ServerConfig {
+function serverConfig(
+  lab: Lab,
+  name: LabServerName,
+  o: { tls: ServerConfig['tls']; mode: ServerConfig['mode']; dataClose: ServerConfig['dataClose'] },
+): ServerConfig {
   const s = lab.servers[name];
   return {
     name,
@@ -87,7 +91,9 @@ describeLab('the remote layer against the lab servers', (lab) => {
           } finally {
             await pool.close();
           }
-          console.log(`[measure] ${name} FTPS ${mode}: ${files.length} files up and down in ${Date.now() - started} ms, ${JSON.stringify(ledger.totals())} connections`);
+          console.log(
+            `[measure] ${name} FTPS ${mode}: ${files.length} files up and down in ${Date.now() - started} ms, ${JSON.stringify(ledger.totals())} connections`,
+          );
           expect(compareTrees(local, join(lab.servers[name].root, `rt-${mode}`)).equal).toBe(true);
           expect(compareTrees(local, join(work, `back-${name}-${mode}`))).toEqual({ equal: true, missing: [], extra: [], different: [] });
           expect(ledger.totals()).toEqual({ control: 1, data: files.length * 2 });
@@ -116,7 +122,9 @@ describeLab('the remote layer against the lab servers', (lab) => {
           await sleep(1_500);
           const after = await lab.serverSockets();
           const ledgerCount = ledger.counted(Date.now());
-          console.log(`[measure] ${name}: ledger counts ${ledgerCount}, the server holds ${after.total - before.total} more sockets for us (${after.timeWait - before.timeWait} more TIME_WAIT): ${JSON.stringify(after.byState)}`);
+          console.log(
+            `[measure] ${name}: ledger counts ${ledgerCount}, the server holds ${after.total - before.total} more sockets for us (${after.timeWait - before.timeWait} more TIME_WAIT): ${JSON.stringify(after.byState)}`,
+          );
           // 30 downloads in TIME_WAIT + the live control connection; uploads left nothing.
           expect(ledgerCount).toBe(31);
           expect(after.total - before.total).toBe(ledgerCount);
@@ -160,7 +168,9 @@ describeLab('the remote layer against the lab servers', (lab) => {
           }
         }
       }
-      console.log(`[measure] TIME_WAIT per 100 downloads\n| server | mode | close | server TIME_WAIT left | transfers with 226 |\n|---|---|---|---|---|\n${rows.join('\n')}`);
+      console.log(
+        `[measure] TIME_WAIT per 100 downloads\n| server | mode | close | server TIME_WAIT left | transfers with 226 |\n|---|---|---|---|---|\n${rows.join('\n')}`,
+      );
       for (const name of SERVERS) {
         // A normal close leaves one TIME_WAIT per download on the server; the reset close none.
         expect(results[`${name}/passive/normal`]).toBeGreaterThanOrEqual(95);
@@ -184,9 +194,14 @@ describeLab('the remote layer against the lab servers', (lab) => {
         const { pool, ledger } = poolFor(serverConfig(lab, name, { tls: 'explicit', mode: 'passive', dataClose: 'normal' }));
         try {
           const result = await pool.withSession((s) => s.listTree('/fifty'));
-          const listedFiles = [...result.tree].filter(([, e]) => e.type === 'file').map(([p]) => p).sort();
+          const listedFiles = [...result.tree]
+            .filter(([, e]) => e.type === 'file')
+            .map(([p]) => p)
+            .sort();
           const listedDirs = [...result.tree].filter(([, e]) => e.type === 'dir').length;
-          console.log(`[measure] ${name}: listed ${listedFiles.length} files in ${listedDirs} directories with ${result.strategy}, ${result.dataConnections} data connections (ledger: ${ledger.totals().data})`);
+          console.log(
+            `[measure] ${name}: listed ${listedFiles.length} files in ${listedDirs} directories with ${result.strategy}, ${result.dataConnections} data connections (ledger: ${ledger.totals().data})`,
+          );
           expect(result.strategy).toBe('stat');
           expect(result.dataConnections).toBe(0);
           expect(ledger.totals().data).toBe(0);

@@ -113,8 +113,17 @@ async function memoryServer(dropStor: (path: string) => boolean): Promise<Memory
 
 function config(port: number): ServerConfig {
   return {
-    name: 'memory', host: '127.0.0.1', port, user: 'u', password: makeSecret('pw', 'test'), tls: 'none', verifyCertificate: true, mode: 'passive',
-    timeouts: { connectMs: 5_000, dataMs: 5_000 }, dataClose: 'normal', listing: 'auto',
+    name: 'memory',
+    host: '127.0.0.1',
+    port,
+    user: 'u',
+    password: makeSecret('pw', 'test'),
+    tls: 'none',
+    verifyCertificate: true,
+    mode: 'passive',
+    timeouts: { connectMs: 5_000, dataMs: 5_000 },
+    dataClose: 'normal',
+    listing: 'auto',
     firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 1, maxSessions: 2, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
   };
 }

@@ -12,8 +12,6 @@ import { compareTrees, generateTree } from '../../lab/fixtures.js';
 import { describeLab } from '../lab/harness.js';
 import { ours, serverYaml } from './lab-manifest.js';
 
-
-
 function countFiles(dir: string): number {
   if (!existsSync(dir)) return 0;
   let n = 0;
@@ -43,11 +41,19 @@ describeLab('apply: downloads at the limit, and a block in the middle of a run',
       await lab.chownRoot(name);
       const local = join(work, `dl-${name}`);
       const file = join(work, `dl-${name}.yml`);
-      writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, name, 100, { server: '    dataClose: reset\n' })}syncs:\n  - { name: dl, servers: [${name}], direction: download, local: ${local}, remote: /dl, delete: true }\n`);
+      writeFileSync(
+        file,
+        `version: 1\nservers:\n${serverYaml(lab, name, 100, { server: '    dataClose: reset\n' })}syncs:\n  - { name: dl, servers: [${name}], direction: download, local: ${local}, remote: /dl, delete: true }\n`,
+      );
       await lab.armFirewall({ limit: 100, blockMs: 30_000, intervalMs: 200 }, 0);
       const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 400_000 });
       const stats = await lab.firewall.stats();
-      console.log(`[measure] ${name} download 1000 @100 (reset close): code ${r.code}, firewall peak ${stats.peak} (TIME_WAIT ${stats.peakTimeWait}), blocks ${stats.blocks.length}; ${r.stdout.split('\n').filter((l) => l.includes(`${name}:`)).at(-1)}`);
+      console.log(
+        `[measure] ${name} download 1000 @100 (reset close): code ${r.code}, firewall peak ${stats.peak} (TIME_WAIT ${stats.peakTimeWait}), blocks ${stats.blocks.length}; ${r.stdout
+          .split('\n')
+          .filter((l) => l.includes(`${name}:`))
+          .at(-1)}`,
+      );
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(stats.blocks).toEqual([]);
       expect(stats.peak).toBeLessThanOrEqual(100);
@@ -92,7 +98,9 @@ describeLab('apply: downloads at the limit, and a block in the middle of a run',
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { event?: string; explanation?: string });
     const text = r.stdout + r.stderr;
-    console.log(`[measure] block mid-run: ${landedAtBlock} files had landed when the limit dropped; blocks ${stats.blocks.length}; code ${r.code}; apply took ${Math.round((Date.now() - blockedAt) / 1000)} s after the block; ${events.length} events`);
+    console.log(
+      `[measure] block mid-run: ${landedAtBlock} files had landed when the limit dropped; blocks ${stats.blocks.length}; code ${r.code}; apply took ${Math.round((Date.now() - blockedAt) / 1000)} s after the block; ${events.length} events`,
+    );
     expect(stats.blocks.length).toBe(1);
     expect(landedAtBlock).toBeLessThan(1500);
     expect(r.code, text).toBe(0);

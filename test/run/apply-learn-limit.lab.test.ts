@@ -78,7 +78,9 @@ describeLab('apply after a block: an honest range, a learned limit, never blocke
     const stats = await lab.firewall.stats();
     const { blocked, text } = events(r.stdout, r.stderr);
     const range = /the limit on this host is between (\d+) and (\d+)/.exec(blocked[0] ?? '');
-    console.log(`[measure] (a) stop: code ${r.code}, firewall blocks ${stats.blocks.length} at count ${stats.blocks[0]?.count}; reported range ${range?.[1]}..${range?.[2]}; ${blocked[0]?.split('\n')[2]}`);
+    console.log(
+      `[measure] (a) stop: code ${r.code}, firewall blocks ${stats.blocks.length} at count ${stats.blocks[0]?.count}; reported range ${range?.[1]}..${range?.[2]}; ${blocked[0]?.split('\n')[2]}`,
+    );
     expect(r.code, text).toBe(1);
     expect(stats.blocks).toHaveLength(1);
     expect(blocked, text).toHaveLength(1);
@@ -96,7 +98,11 @@ describeLab('apply after a block: an honest range, a learned limit, never blocke
     console.log(`[measure] (c) next plan: maxConnections ${next.maxConnections}, budget ${next.budget}`);
     expect(next.maxConnections).toBe(learned);
     expect(next.budget).toBe(Math.floor(learned * 0.8) - 2);
-    expect(next.warnings.join('\n')).toMatch(new RegExp(`planning with maxConnections ${learned}, learned from a firewall block .*the manifest says 60.*to reset it, delete the ".*" entry in .*firewall.json, or set firewall.confirmed: true`));
+    expect(next.warnings.join('\n')).toMatch(
+      new RegExp(
+        `planning with maxConnections ${learned}, learned from a firewall block .*the manifest says 60.*to reset it, delete the ".*" entry in .*firewall.json, or set firewall.confirmed: true`,
+      ),
+    );
     // (d) The same store, a manifest whose value is confirmed: kept.
     writeFileSync(file, readFileSync(file, 'utf8').replace(`sampleInterval: ${SAMPLE_MS}ms`, `sampleInterval: ${SAMPLE_MS}ms, confirmed: true`));
     const confirmed = planJson(file);
@@ -127,7 +133,9 @@ describeLab('apply after a block: an honest range, a learned limit, never blocke
     const after = await lab.firewall.stats();
     const { blocked, text } = events(r.stdout, r.stderr);
     const learned = Number(/goes on with maxConnections (\d+)/.exec(blocked[0] ?? '')?.[1]);
-    console.log(`[measure] (b) wait: code ${r.code}, blocks ${blocksBefore} + ${after.blocks.length} after it lifted; learned maxConnections ${learned} (budget ${Math.floor(learned * 0.8)}); firewall peak after the block ${after.peak} (TIME_WAIT ${after.peakTimeWait}), limit ${LIMIT}`);
+    console.log(
+      `[measure] (b) wait: code ${r.code}, blocks ${blocksBefore} + ${after.blocks.length} after it lifted; learned maxConnections ${learned} (budget ${Math.floor(learned * 0.8)}); firewall peak after the block ${after.peak} (TIME_WAIT ${after.peakTimeWait}), limit ${LIMIT}`,
+    );
     expect(r.code, text).toBe(0);
     expect(blocksBefore).toBe(1);
     expect(after.blocks).toEqual([]);

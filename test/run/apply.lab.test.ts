@@ -15,8 +15,6 @@ import { describeLab } from '../lab/harness.js';
 import { TEMP_PREFIX } from '../../src/core/names.js';
 import { ours, serverYaml } from './lab-manifest.js';
 
-
-
 function files(dir: string): Map<string, number> {
   const out = new Map<string, number>();
   const walk = (d: string) => {
@@ -47,12 +45,17 @@ describeLab('apply against the lab servers', (lab) => {
       const local = join(work, `up-${name}`);
       generateTree(local, { seed: 21, files: 1000, dirs: 30, depth: 3, maxSmall: 600 });
       const file = join(work, `up-${name}.yml`);
-      writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, name, 100)}syncs:\n  - { name: site, servers: [${name}], direction: upload, local: ${local}, remote: /www, delete: true }\n`);
+      writeFileSync(
+        file,
+        `version: 1\nservers:\n${serverYaml(lab, name, 100)}syncs:\n  - { name: site, servers: [${name}], direction: upload, local: ${local}, remote: /www, delete: true }\n`,
+      );
       // Plan first and apply the saved plan: what apply does must be what the plan said.
       const planFile = join(work, `up-${name}.plan.json`);
       const planned = runCli(['plan', '-c', file, '--format', 'json', '--out', planFile, '--detailed-exitcode'], { env, timeoutMs: 60_000 });
       expect(planned.code, planned.stdout + planned.stderr).toBe(2);
-      const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { servers: Array<{ listing: { strategy: string; dataConnections: number }; actions: Array<{ kind: string }> }> };
+      const plan = JSON.parse(readFileSync(planFile, 'utf8')) as {
+        servers: Array<{ listing: { strategy: string; dataConnections: number }; actions: Array<{ kind: string }> }>;
+      };
       const kinds = new Map<string, number>();
       for (const a of plan.servers[0]!.actions) kinds.set(a.kind, (kinds.get(a.kind) ?? 0) + 1);
       expect(plan.servers[0]!.listing.dataConnections).toBe(0);
@@ -61,7 +64,12 @@ describeLab('apply against the lab servers', (lab) => {
       // Every kind the plan had, in its order (with compare: auto, the state written last).
       const done = new RegExp(`${name}: ok: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')};`);
       expect(r.stdout, `planned ${JSON.stringify([...kinds])}`).toMatch(done);
-      console.log(`[measure] ${name} upload 1000 @100: code ${r.code}, firewall peak ${stats.peak} (TIME_WAIT ${stats.peakTimeWait}), blocks ${stats.blocks.length}; ${r.stdout.split('\n').filter((l) => l.includes(`${name}:`)).at(-1)}`);
+      console.log(
+        `[measure] ${name} upload 1000 @100: code ${r.code}, firewall peak ${stats.peak} (TIME_WAIT ${stats.peakTimeWait}), blocks ${stats.blocks.length}; ${r.stdout
+          .split('\n')
+          .filter((l) => l.includes(`${name}:`))
+          .at(-1)}`,
+      );
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(stats.blocks).toEqual([]);
       expect(stats.peak).toBeLessThanOrEqual(100);
@@ -82,7 +90,10 @@ describeLab('apply against the lab servers', (lab) => {
     const file = join(work, 'kill.yml');
     // size-mtime: what this checks is the upload's own atomicity (a landed file has its mtime);
     // what a kill costs the checksum state (compare: auto) is incremental.lab.test.ts's.
-    writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100)}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www, delete: true, compare: size-mtime }\n`);
+    writeFileSync(
+      file,
+      `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100)}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www, delete: true, compare: size-mtime }\n`,
+    );
     const remote = join(lab.servers.vsftpd.root, 'www');
     const landed = () => {
       try {
@@ -117,7 +128,9 @@ describeLab('apply against the lab servers', (lab) => {
     const landedBefore = [...before.keys()].filter((p) => !p.split('/').at(-1)!.startsWith(TEMP_PREFIX) && !ours(p));
     const resent = landedBefore.filter((p) => after.get(p) !== before.get(p));
     const uploadedLine = /(\d+) upload/.exec(r.stdout)?.[1] ?? '0';
-    console.log(`[measure] kill -9 at ${kills.join(', ')} (files landed + ms): ${landedBefore.length} files under real names before the re-run, ${partialBefore.length} temporary files; the re-run uploaded ${uploadedLine}, re-sent ${resent.length} that had landed: ${resent.slice(0, 5).join(', ')}`);
+    console.log(
+      `[measure] kill -9 at ${kills.join(', ')} (files landed + ms): ${landedBefore.length} files under real names before the re-run, ${partialBefore.length} temporary files; the re-run uploaded ${uploadedLine}, re-sent ${resent.length} that had landed: ${resent.slice(0, 5).join(', ')}`,
+    );
     expect(compareTrees(local, remote, ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
     expect([...after.keys()].filter((p) => p.includes(TEMP_PREFIX))).toEqual([]);
     expect(landedBefore.length).toBeGreaterThan(0);
@@ -133,10 +146,19 @@ describeLab('apply against the lab servers', (lab) => {
     const local = join(work, 'cap');
     generateTree(local, { seed: 41, files: 60, dirs: 4, depth: 2, maxSmall: 500 });
     const file = join(work, 'cap.yml');
-    writeFileSync(file, `version: 1\nservers:\n${serverYaml(lab, 'pure-ftpd', 100)}syncs:\n  - { name: site, servers: [pure-ftpd], direction: upload, local: ${local}, remote: /www }\n`);
+    writeFileSync(
+      file,
+      `version: 1\nservers:\n${serverYaml(lab, 'pure-ftpd', 100)}syncs:\n  - { name: site, servers: [pure-ftpd], direction: upload, local: ${local}, remote: /www }\n`,
+    );
     const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 120_000 });
     await lab.setSessionCap('pure-ftpd', null);
-    console.log(`[measure] session cap 1: code ${r.code}; ${r.stdout.split('\n').filter((l) => /capped|Summary|pure-ftpd:/.test(l)).slice(-3).join(' | ')}`);
+    console.log(
+      `[measure] session cap 1: code ${r.code}; ${r.stdout
+        .split('\n')
+        .filter((l) => /capped|Summary|pure-ftpd:/.test(l))
+        .slice(-3)
+        .join(' | ')}`,
+    );
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/capped sessions/);
     expect(compareTrees(local, join(lab.servers['pure-ftpd'].root, 'www'), ours).equal).toBe(true);

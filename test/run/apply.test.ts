@@ -97,12 +97,18 @@ describe('applyManifest (run/apply.ts) without a process', () => {
   it('refuses a saved plan made stale by a local change, and gives its lock back', { timeout: 60_000 }, async () => {
     const planFile = await savePlan('stale.plan.json');
     writeFileSync(join(base, 'site/page-0.html'), '<p>changed</p>');
-    await expect(applyManifest({ manifest, manifestDigest: digest, planFile, reporter })).rejects.toMatchObject({ code: 'E_PLAN_STALE', message: expect.stringContaining('local files of demo/site changed') });
+    await expect(applyManifest({ manifest, manifestDigest: digest, planFile, reporter })).rejects.toMatchObject({
+      code: 'E_PLAN_STALE',
+      message: expect.stringContaining('local files of demo/site changed'),
+    });
     expect(existsSync(join(base, 'root/www', LOCK_NAME))).toBe(false);
     expect(readFileSync(join(base, 'root/www/page-0.html'), 'utf8')).toBe('<p>0</p>');
   });
 
   it('names an unknown --server the way the CLI does', async () => {
-    await expect(applyManifest({ manifest, manifestDigest: digest, servers: ['nope'], reporter })).rejects.toMatchObject({ code: 'E_USAGE', message: `--server nope: no such server in ${manifest.file}` });
+    await expect(applyManifest({ manifest, manifestDigest: digest, servers: ['nope'], reporter })).rejects.toMatchObject({
+      code: 'E_USAGE',
+      message: `--server nope: no such server in ${manifest.file}`,
+    });
   });
 });

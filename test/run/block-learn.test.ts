@@ -24,7 +24,16 @@ const server = (fw: Partial<ServerConfig['firewall']> = {}): ServerConfig =>
     name: 'web',
     host: 'ftp.example.com',
     port: 21,
-    firewall: { maxConnections: 300, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, sampleIntervalMs: 1_000, onBlock: { policy: 'wait', maxWaitMs: 60_000 }, ...fw },
+    firewall: {
+      maxConnections: 300,
+      timeWaitMs: 60_000,
+      headroom: 0.8,
+      parallel: 2,
+      maxSessions: 4,
+      sampleIntervalMs: 1_000,
+      onBlock: { policy: 'wait', maxWaitMs: 60_000 },
+      ...fw,
+    },
   }) as ServerConfig;
 
 /**
@@ -61,7 +70,11 @@ describe('learnFromBlock', () => {
     const { ledger, noticedAt } = issueLedger();
     const gate = new BudgetGate(ledger, 240);
     const store = firewallStorePath(join(tmp(), 'ftpsync.yml'));
-    const text = learnFromBlock({ server: server({ confirmed: true }), ledger, gate, store, now: () => noticedAt, note: () => undefined }, 'web: Timeout', false);
+    const text = learnFromBlock(
+      { server: server({ confirmed: true }), ledger, gate, store, now: () => noticedAt, note: () => undefined },
+      'web: Timeout',
+      false,
+    );
     expect(text).toContain('firewall.confirmed is true');
     expect(gate.limit).toBe(240);
     expect(readLearnedLimit(store, 'ftp.example.com:21')).toBeUndefined();
@@ -69,7 +82,11 @@ describe('learnFromBlock', () => {
 
   it('a second block says the run stops', () => {
     const { ledger, noticedAt } = issueLedger();
-    const text = learnFromBlock({ server: server(), ledger, gate: new BudgetGate(ledger, 240), now: () => noticedAt, note: () => undefined }, 'web: Timeout', true);
+    const text = learnFromBlock(
+      { server: server(), ledger, gate: new BudgetGate(ledger, 240), now: () => noticedAt, note: () => undefined },
+      'web: Timeout',
+      true,
+    );
     expect(text).toContain('it stops here, whatever onBlock says');
   });
 });

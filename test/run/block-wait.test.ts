@@ -46,7 +46,18 @@ describe('the block-wait state machine', () => {
     const { blocks, log, idle, clock } = setup({ policy: 'wait', maxWaitMs: 60_000 }, [STILL_BLOCKED, null]);
     expect(await blocks.waitOut(BLOCK)).toBe(true);
     expect(blocks.halted).toBeNull();
-    expect(log).toEqual(['halt', 'blocked explained: web: timeout after 30 s', 'note not opening connections', 'resume', 'probe', 'halt', 'note not opening connections', 'resume', 'probe', 'note the block lifted after 30s']);
+    expect(log).toEqual([
+      'halt',
+      'blocked explained: web: timeout after 30 s',
+      'note not opening connections',
+      'resume',
+      'probe',
+      'halt',
+      'note not opening connections',
+      'resume',
+      'probe',
+      'note the block lifted after 30s',
+    ]);
     expect(clock()).toBe(2 * BLOCK_PROBE_EVERY_MS);
     expect(idle()).toBe(2 * BLOCK_PROBE_EVERY_MS);
   });

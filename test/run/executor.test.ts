@@ -29,7 +29,14 @@ function clock() {
 }
 
 /** In-memory double: remote files in a Map; every transfer "opens" a data connection through the gate. */
-function fakePool(o: { ledger: ConnectionLedger; gate: BudgetGate; now: () => number; failOn?: Set<string>; block?: { afterUploads: number; forMs: number }; clientCloses?: boolean }) {
+function fakePool(o: {
+  ledger: ConnectionLedger;
+  gate: BudgetGate;
+  now: () => number;
+  failOn?: Set<string>;
+  block?: { afterUploads: number; forMs: number };
+  clientCloses?: boolean;
+}) {
   const files = new Map<string, string>();
   const ops: string[] = [];
   let attemptsWhileBlocked = 0;
@@ -109,23 +116,59 @@ function makePlan(actions: PlannedAction[], phaseSize: number): ServerPlan {
   const phases = [];
   for (let i = 0; i < actions.length; i += phaseSize) {
     const slice = actions.slice(i, i + phaseSize);
-    phases.push({ index: phases.length, actionIds: slice.map((a) => a.id), connections: slice.filter((a) => a.kind === 'upload').length, startMs: 0, estimatedMs: 0, pauseAfterMs: 0 });
+    phases.push({
+      index: phases.length,
+      actionIds: slice.map((a) => a.id),
+      connections: slice.filter((a) => a.kind === 'upload').length,
+      startMs: 0,
+      estimatedMs: 0,
+      pauseAfterMs: 0,
+    });
   }
-  return { server: 'fake', host: 'h', budget: 8, maxConnections: 10, headroom: 0.8, timeWaitMs: 60_000, parallel: 1, listing: { strategy: 'stat', dataConnections: 0 }, syncs: [], actions, phases, countedConnections: actions.length, theoreticalMinMs: 0, etaMs: 0, boundMs: 0, warnings: [] };
+  return {
+    server: 'fake',
+    host: 'h',
+    budget: 8,
+    maxConnections: 10,
+    headroom: 0.8,
+    timeWaitMs: 60_000,
+    parallel: 1,
+    listing: { strategy: 'stat', dataConnections: 0 },
+    syncs: [],
+    actions,
+    phases,
+    countedConnections: actions.length,
+    theoreticalMinMs: 0,
+    etaMs: 0,
+    boundMs: 0,
+    warnings: [],
+  };
 }
 
-function setup(opts: { n: number; failOn?: Set<string>; block?: { afterUploads: number; forMs: number }; onBlock?: ServerConfig['firewall']['onBlock']; journalDir?: string; clientCloses?: boolean; phaseSize?: number }) {
+function setup(opts: {
+  n: number;
+  failOn?: Set<string>;
+  block?: { afterUploads: number; forMs: number };
+  onBlock?: ServerConfig['firewall']['onBlock'];
+  journalDir?: string;
+  clientCloses?: boolean;
+  phaseSize?: number;
+}) {
   const c = clock();
   const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });
   const gate = new BudgetGate(ledger, 8, { now: c.now, sleep: c.sleep });
-  const fake = fakePool({ ledger, gate, now: c.now, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.block ? { block: opts.block } : {}), ...(opts.clientCloses ? { clientCloses: true } : {}) });
+  const fake = fakePool({
+    ledger,
+    gate,
+    now: c.now,
+    ...(opts.failOn ? { failOn: opts.failOn } : {}),
+    ...(opts.block ? { block: opts.block } : {}),
+    ...(opts.clientCloses ? { clientCloses: true } : {}),
+  });
   const dir = opts.journalDir ?? mkdtempSync(join(tmpdir(), 'ftpsync-exec-'));
   if (!opts.journalDir) dirs.push(dir);
   const local = join(dir, 'local');
-  const actions = [
-    ...Array.from({ length: opts.n }, (_, i) => action('upload', `f${i}.txt`, 1)),
-    action('delete', 'old.txt', 3),
-  ];
+  const actions = [...Array.from({ length: opts.n }, (_, i) => action('upload', `f${i}.txt`, 1)), action('delete', 'old.txt', 3)];
   // Uploads we close count for a few round trips (cost.ts): so says the plan when the double closes them so.
   if (opts.clientCloses) for (const a of actions) if (a.kind === 'upload') a.cost.countedMs = 300;
   const plan = makePlan(actions, opts.phaseSize ?? 8);
@@ -140,7 +183,17 @@ function setup(opts: { n: number; failOn?: Set<string>; block?: { afterUploads: 
   const sync = { name: 'site', direction: 'upload', localPath: local, remotePath: '/www', servers: ['fake'] } as unknown as SyncConfig;
   const journalFile = join(dir, '.ftpsync', 'journal-fake.jsonl');
   const run = (journalKey = 'plan-a') =>
-    runServerPlan(plan, { server: server(opts.onBlock ?? { policy: 'stop', maxWaitMs: 0 }), syncs: [sync], pool: fake.pool, ledger, gate, journal: new Journal(journalFile, journalKey), reporter, now: c.now, sleep: c.sleep });
+    runServerPlan(plan, {
+      server: server(opts.onBlock ?? { policy: 'stop', maxWaitMs: 0 }),
+      syncs: [sync],
+      pool: fake.pool,
+      ledger,
+      gate,
+      journal: new Journal(journalFile, journalKey),
+      reporter,
+      now: c.now,
+      sleep: c.sleep,
+    });
   return { c, ledger, fake, run, events, plan, dir, journalFile };
 }
 
@@ -166,7 +219,7 @@ describe('runServerPlan (in-memory pool double)', () => {
     expect(r.elapsedMs).toBeGreaterThanOrEqual(2 * 60_000);
   });
 
-  it('a phase of uploads does not wait for the whole budget to drain: a TIME_WAIT left from before (the lock read) is the gate\'s business', async () => {
+  it("a phase of uploads does not wait for the whole budget to drain: a TIME_WAIT left from before (the lock read) is the gate's business", async () => {
     const s = setup({ n: 20, clientCloses: true, phaseSize: 20 });
     // Two connections the server closed just now (listing, the lock's read): they count for 60 s.
     for (const purpose of ['RETR lock', 'LIST']) s.ledger.closed(s.ledger.opened('data', s.c.now(), purpose), 'server', s.c.now());

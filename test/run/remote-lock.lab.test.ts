@@ -60,11 +60,15 @@ describeLab('the remote lock', (lab) => {
   }
   const lockAt = (remote: string) => join(root, remote, LOCK_NAME);
 
-  it('held by a live apply elsewhere (a lock directory, an older ftpsync\'s file, one with no holder): E_LOCKED before anything is listed or sent; the lock is left as it was', async () => {
+  it("held by a live apply elsewhere (a lock directory, an older ftpsync's file, one with no holder): E_LOCKED before anything is listed or sent; the lock is left as it was", async () => {
     for (const [name, lock, says] of [
       ['held-dir', { holder: elsewhere() }, /vsftpd \/www: another apply holds the lock \(ci-runner-7 pid 4242, 0 min ago\)/],
       ['held-file', { file: legacy('ci-runner-7', 4242) }, /vsftpd \/www: another apply holds the lock \(ci-runner-7 pid 4242, 0 min ago\)/],
-      ['held-empty', { empty: true }, /another apply holds the lock \(no holder recorded: .*\)\n.*hint: If no apply is running, remove the directory \/www\/\.ftpsync\.lock/],
+      [
+        'held-empty',
+        { empty: true },
+        /another apply holds the lock \(no holder recorded: .*\)\n.*hint: If no apply is running, remove the directory \/www\/\.ftpsync\.lock/,
+      ],
     ] as const) {
       const { file } = await setUp(name, ['www'], { www: lock });
       const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 60_000 });
@@ -78,7 +82,7 @@ describeLab('the remote lock', (lab) => {
     }
   }, 120_000);
 
-  it('the lock of a later sync is held: the earlier sync\'s lock, already taken, is given back', async () => {
+  it("the lock of a later sync is held: the earlier sync's lock, already taken, is given back", async () => {
     const { file } = await setUp('partial', ['a', 'b'], { b: { holder: elsewhere() } });
     const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 60_000 });
     expect(r.code, r.stdout + r.stderr).toBe(1);
@@ -90,7 +94,10 @@ describeLab('the remote lock', (lab) => {
   it('stale locks of this host (their process gone; directory and older file) are taken over before planning; the run lands (delete: true) and removes them', async () => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
     const stamp = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
-    const { local, file } = await setUp('stale', ['a', 'b'], { a: { holder: `pid=${dead},at=${stamp},host=${hostname()}` }, b: { file: legacy(hostname(), dead) } });
+    const { local, file } = await setUp('stale', ['a', 'b'], {
+      a: { holder: `pid=${dead},at=${stamp},host=${hostname()}` },
+      b: { file: legacy(hostname(), dead) },
+    });
     const r = await runCliAsync(['apply', '-c', file], { env, timeoutMs: 60_000 });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const lines = r.stdout.split('\n');

@@ -20,7 +20,14 @@ function recorder(failing: Set<string>) {
 }
 
 describe('runRollout', () => {
-  const rollout = (haltOnFailure: boolean) => ({ haltOnFailure, stages: [{ name: 'canary', servers: ['a'] }, { name: 'rest', servers: ['b', 'c'] }, { name: 'last', servers: ['d'] }] });
+  const rollout = (haltOnFailure: boolean) => ({
+    haltOnFailure,
+    stages: [
+      { name: 'canary', servers: ['a'] },
+      { name: 'rest', servers: ['b', 'c'] },
+      { name: 'last', servers: ['d'] },
+    ],
+  });
   const all = ['a', 'b', 'c', 'd'];
 
   it('runs stages in order and the servers of a stage in parallel', async () => {

@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { actionDuration, applySetupMs, timingFor } from '../../src/budget/cost.js';
-import { learnedFrom, MAX_RUNS, medianRun, MIN_SAMPLES, perTransferMs, readLearnedWork, recentRuns, recordLearnedWork, timingStorePath } from '../../src/run/timing-store.js';
+import {
+  learnedFrom,
+  MAX_RUNS,
+  medianRun,
+  MIN_SAMPLES,
+  perTransferMs,
+  readLearnedWork,
+  recentRuns,
+  recordLearnedWork,
+  timingStorePath,
+} from '../../src/run/timing-store.js';
 
 describe('the timing model scales with the measured round trip', () => {
   it('a download is 4 round trips plus work, an upload 7, a control command 1', () => {
@@ -44,7 +54,9 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
   });
 
   it('keeps the work part (mean minus round trips) with the round trip, and only from enough samples', () => {
-    expect(learnedFrom({ download: { eachMs: 50, samples: MIN_SAMPLES }, upload: { eachMs: 100, samples: 3 } }, 10)).toEqual({ download: { workMs: 10, samples: MIN_SAMPLES, rttMs: 10 } });
+    expect(learnedFrom({ download: { eachMs: 50, samples: MIN_SAMPLES }, upload: { eachMs: 100, samples: 3 } }, 10)).toEqual({
+      download: { workMs: 10, samples: MIN_SAMPLES, rttMs: 10 },
+    });
     expect(learnedFrom({ upload: { eachMs: 20, samples: 500 } }, 10)).toEqual({ upload: { workMs: 0, samples: 500, rttMs: 10 } });
   });
 
@@ -89,7 +101,10 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     writeFileSync(store, JSON.stringify({ 'h:21': { uploadWorkMs: 3, uploadRttMs: 0.2, uploadSamples: 2050 } }));
     recordLearnedWork(store, 'h:21', { upload: { workMs: 5, samples: 50, rttMs: 0.2 } });
     expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 3, uploadRttMs: 0.2 });
-    writeFileSync(store, JSON.stringify({ 'h:21': { uploadRuns: [{ workMs: -1, samples: 1e9, rttMs: 0.2 }, { workMs: 'x' }, null, { workMs: 1, samples: 0, rttMs: 1 }] } }));
+    writeFileSync(
+      store,
+      JSON.stringify({ 'h:21': { uploadRuns: [{ workMs: -1, samples: 1e9, rttMs: 0.2 }, { workMs: 'x' }, null, { workMs: 1, samples: 0, rttMs: 1 }] } }),
+    );
     recordLearnedWork(store, 'h:21', { upload: { workMs: 4, samples: 100, rttMs: 0.2 } });
     expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 4, uploadRttMs: 0.2 });
   });

@@ -11,13 +11,19 @@ import { addRunOptions, ftpTrace, selection, type RunOptions } from '../run-opti
 export function registerApply(program: Command): void {
   const cmd = program
     .command('apply [plan]')
-    .description('Carry out a plan: without PLAN, plan and apply now; with a saved plan.json, first refuse it if the manifest, local files or remote listing changed since. Runs rollout stages in order, each server inside its firewall budget, resumable after a crash.')
+    .description(
+      'Carry out a plan: without PLAN, plan and apply now; with a saved plan.json, first refuse it if the manifest, local files or remote listing changed since. Runs rollout stages in order, each server inside its firewall budget, resumable after a crash.',
+    )
     .option('-c, --config <file>', 'manifest file', DEFAULT_MANIFEST)
     .option('--json', 'one JSON event per line')
     .option('--allow-delete', 'allow deletions over the mass-delete guard (maxDelete, or an empty source), this run only');
   addRunOptions(cmd).action(async (planFile: string | undefined, opts: RunOptions & { config: string; json?: boolean; allowDelete?: boolean }) => {
     if (planFile && opts.sync) {
-      throw new FtpsyncError('E_USAGE', `--sync with a saved plan (${planFile}): the plan already says which syncs it changes`, `Make the plan with the syncs you want: \`ftpsync plan --sync ${opts.sync.join(' --sync ')} --out ${planFile}\`, then \`ftpsync apply ${planFile}\`.`);
+      throw new FtpsyncError(
+        'E_USAGE',
+        `--sync with a saved plan (${planFile}): the plan already says which syncs it changes`,
+        `Make the plan with the syncs you want: \`ftpsync plan --sync ${opts.sync.join(' --sync ')} --out ${planFile}\`, then \`ftpsync apply ${planFile}\`.`,
+      );
     }
     const loaded = loadManifestForCommand(opts.config, { requireEnv: true });
     const { manifest, servers } = selection(loaded.manifest, opts);
@@ -42,8 +48,8 @@ export function registerApply(program: Command): void {
       await live?.finish();
     }
     const { results, notRun, ok } = outcome;
-      if (opts.json) out(JSON.stringify({ event: 'summary', results, notRun }));
-      else for (const l of summaryLines(results, notRun)) out(l);
-      process.exitCode = ok ? 0 : 1;
-    });
+    if (opts.json) out(JSON.stringify({ event: 'summary', results, notRun }));
+    else for (const l of summaryLines(results, notRun)) out(l);
+    process.exitCode = ok ? 0 : 1;
+  });
 }

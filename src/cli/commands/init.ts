@@ -50,7 +50,11 @@ export function registerInit(program: Command): void {
     .option('-c, --config <file>', 'file to create', DEFAULT_MANIFEST)
     .action((opts: { config: string }) => {
       if (existsSync(opts.config)) {
-        throw new FtpsyncError('E_EXISTS', `${opts.config} already exists; not overwriting it`, 'Edit it, or pass -c OTHER.yml to write the starter elsewhere.');
+        throw new FtpsyncError(
+          'E_EXISTS',
+          `${opts.config} already exists; not overwriting it`,
+          'Edit it, or pass -c OTHER.yml to write the starter elsewhere.',
+        );
       }
       writeFileSync(opts.config, starterManifest(packageName()), { flag: 'wx' });
       out(`wrote ${opts.config}: edit the server and sync, set FTP_PASSWORD, then run \`ftpsync validate\` and \`ftpsync plan\``);
