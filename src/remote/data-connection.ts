@@ -11,7 +11,7 @@ import { Duplex } from 'node:stream';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import type { FTPContext, FTPResponse } from 'basic-ftp';
 import type { ConnectionLedger } from '../budget/ledger.js';
-import type { DataClosePolicy } from '../manifest/types.js';
+import type { DataClosePolicy, ServerConfig } from '../manifest/types.js';
 import type { ConnectionGate } from './types.js';
 import { dataTlsParams, rememberTlsSession, type TransferStrategy } from './basic-ftp-internals.js';
 import { trackSocket } from './socket-tracking.js';
@@ -34,6 +34,18 @@ export interface DataConnectionOptions {
   active?: { address?: string; portRange?: [number, number] };
   /** Told about every data connection as it opens (socket: TLS or raw, as transfers use it). */
   onOpen?: (socket: Socket) => void;
+}
+
+/** The strategy a session's data connections use: passive or active, with the server's close policy and timeouts. */
+export function dataStrategyFor(config: ServerConfig, o: Pick<DataConnectionOptions, 'ledger' | 'gate' | 'now' | 'purpose' | 'onOpen'>): TransferStrategy {
+  const options: DataConnectionOptions = {
+    ...o,
+    closePolicy: config.dataClose,
+    timeoutMs: config.timeouts.dataMs,
+    connectTimeoutMs: config.timeouts.connectMs,
+    ...(config.active ? { active: config.active } : {}),
+  };
+  return config.mode === 'active' ? activeStrategy(options) : passiveStrategy(options);
 }
 
 /** Wrap the raw socket in TLS when the control connection uses TLS, reusing its session. */

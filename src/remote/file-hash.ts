@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { crc32 } from 'node:zlib';
+import type { ServerFileHash } from './types.js';
 
 export type HashAlgorithm = 'sha256' | 'sha512' | 'sha1' | 'md5' | 'crc32';
 
@@ -85,4 +86,30 @@ export async function localFileDigest(path: string, algorithm: HashAlgorithm): P
   const h = createHash(algorithm);
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
+}
+
+/** A session's use of the server's hash command: chosen from FEAT, HASH's algorithm set once per session with OPTS. */
+export class ServerHasher {
+  private optsSent = false;
+
+  constructor(
+    private readonly features: () => Promise<Map<string, string>>,
+    private readonly send: (line: string) => Promise<{ code: number; message: string }>,
+  ) {}
+
+  async command(): Promise<HashCommand | null> {
+    return chooseHashCommand(await this.features());
+  }
+
+  async hash(remotePath: string): Promise<ServerFileHash | null> {
+    const cmd = await this.command();
+    if (!cmd) return null;
+    if (cmd.opts && !this.optsSent) {
+      if ((await this.send(cmd.opts)).code >= 400) return null;
+      this.optsSent = true;
+    }
+    const r = await this.send(`${cmd.verb} ${remotePath}`);
+    const hex = parseHashReply(cmd, r.code, r.message);
+    return hex ? { command: cmd, hex } : null;
+  }
 }

@@ -20,14 +20,14 @@ import type { RemoteEntry } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
 import type { ServerConfig } from '../manifest/types.js';
 import { traceControl, setControlSocketFactory, setTransferStrategy, withoutTaskStacks } from './basic-ftp-internals.js';
-import { activeStrategy, passiveStrategy } from './data-connection.js';
-import { chooseHashCommand, parseHashReply, type HashCommand } from './file-hash.js';
+import { dataStrategyFor } from './data-connection.js';
+import { ServerHasher, type HashCommand } from './file-hash.js';
 import { toFtpsyncError } from './errors.js';
 import { DirectoryLister, listingCandidates } from './listing-strategies.js';
+import { handshake } from './login.js';
 import { trackSocket, type TrackedSocket } from './socket-tracking.js';
 import { remoteSplit } from './safe-names.js';
 import { StrayTemps } from './stray-temps.js';
-import { controlTlsOptions } from './tls-options.js';
 import type { ConnectionGate, ListingResult, RemoteSession, ServerFacts, ServerFileHash, SharedServerFacts, TransferOptions } from './types.js';
 
 export type { SharedServerFacts } from './types.js';
@@ -56,8 +56,10 @@ export class FtpSession implements RemoteSession {
   /** Listing strategies: choice, fallback, tree walk (listing-strategies.ts). */
   readonly lister: DirectoryLister;
   private readonly strayTemps: StrayTemps;
-  /** HASH's algorithm was chosen with OPTS on this session. */
-  private hashOptsSent = false;
+  private readonly hasher = new ServerHasher(
+    () => this.features(),
+    (line) => this.command(line),
+  );
 
   private constructor(
     private readonly config: ServerConfig,
@@ -67,21 +69,11 @@ export class FtpSession implements RemoteSession {
     this.now = deps.now ?? Date.now;
     this.shared = deps.shared ?? { warnings: new Set() };
     this.client = new Client(config.timeouts.dataMs);
-    const strategyOptions = {
-      ledger: deps.ledger,
-      gate: deps.gate,
-      now: this.now,
-      closePolicy: config.dataClose,
-      timeoutMs: config.timeouts.dataMs,
-      connectTimeoutMs: config.timeouts.connectMs,
-      purpose: () => this.purpose,
-      onOpen: (socket: net.Socket) => {
-        this.dataConnections++;
-        if (socket instanceof TLSSocket) socket.once('secureConnect', () => (this.dataTlsResumed = socket.isSessionReused()));
-      },
-      ...(config.active ? { active: config.active } : {}),
+    const onOpen = (socket: net.Socket) => {
+      this.dataConnections++;
+      if (socket instanceof TLSSocket) socket.once('secureConnect', () => (this.dataTlsResumed = socket.isSessionReused()));
     };
-    setTransferStrategy(this.client, config.mode === 'active' ? activeStrategy(strategyOptions) : passiveStrategy(strategyOptions));
+    setTransferStrategy(this.client, dataStrategyFor(config, { ledger: deps.ledger, gate: deps.gate, now: this.now, purpose: () => this.purpose, onOpen }));
     withoutTaskStacks(this.client.ftp);
     if (deps.trace) traceControl(this.client.ftp, deps.trace);
     this.strayTemps = new StrayTemps(this.client, this.shared);
@@ -125,34 +117,17 @@ export class FtpSession implements RemoteSession {
       t.unref();
     });
     try {
-      await Promise.race([this.handshake(reservation), timeout]);
+      const trackImplicit = () =>
+        (this.control = trackSocket(this.client.ftp.socket, deps.ledger, 'control', `control ${config.host}:${config.port} (implicit TLS)`, this.now, {
+          alreadyOpen: true,
+          reservation,
+        }));
+      await Promise.race([handshake(this.client, config, trackImplicit), timeout]);
     } catch (e) {
       this.client.close();
       this.controlClosed('unknown');
       deps.ledger.release(reservation, this.now());
       throw toFtpsyncError(e, { server: config.name, op: 'login' });
-    }
-  }
-
-  private async handshake(reservation: number): Promise<void> {
-    const { config } = this;
-    if (config.tls === 'implicit') {
-      await this.client.connectImplicitTLS(config.host, config.port, controlTlsOptions(config));
-      // connectImplicitTLS makes its own TLS socket: track that one.
-      this.control = trackSocket(this.client.ftp.socket, this.deps.ledger, 'control', `control ${config.host}:${config.port} (implicit TLS)`, this.now, {
-        alreadyOpen: true,
-        reservation,
-      });
-    } else {
-      await this.client.connect(config.host, config.port);
-      if (config.tls === 'explicit') await this.client.useTLS(controlTlsOptions(config));
-    }
-    await this.client.login(config.user, config.password?.reveal() ?? '');
-    await this.client.send('TYPE I');
-    await this.client.sendIgnoringError('OPTS UTF8 ON');
-    if (config.tls !== 'none') {
-      await this.client.sendIgnoringError('PBSZ 0');
-      await this.client.sendIgnoringError('PROT P');
     }
   }
 
@@ -286,21 +261,12 @@ export class FtpSession implements RemoteSession {
     });
   }
 
-  async hashCommand(): Promise<HashCommand | null> {
-    await this.facts();
-    return chooseHashCommand(this.shared.features ?? new Map());
+  hashCommand(): Promise<HashCommand | null> {
+    return this.hasher.command();
   }
 
-  async fileHash(remotePath: string): Promise<ServerFileHash | null> {
-    const cmd = await this.hashCommand();
-    if (!cmd) return null;
-    if (cmd.opts && !this.hashOptsSent) {
-      if ((await this.command(cmd.opts)).code >= 400) return null;
-      this.hashOptsSent = true;
-    }
-    const r = await this.command(`${cmd.verb} ${remotePath}`);
-    const hex = parseHashReply(cmd, r.code, r.message);
-    return hex ? { command: cmd, hex } : null;
+  fileHash(remotePath: string): Promise<ServerFileHash | null> {
+    return this.hasher.hash(remotePath);
   }
 
   async readSmallFile(remotePath: string): Promise<Buffer | null> {
