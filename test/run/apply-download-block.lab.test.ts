@@ -76,7 +76,9 @@ describeLab('apply: downloads at the limit, and a block in the middle of a run',
     const file = join(work, 'block.yml');
     writeFileSync(
       file,
-      `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100, { server: '    timeouts: { connect: 3s, data: 3s }\n', firewall: ', onBlock: { policy: wait, maxWait: 3m }' })}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www }\n`,
+      // confirmed: the limit of 1 below is the test's switch for a block, not the host's limit, so the
+      // run keeps the manifest's 100 after it (learning a limit is apply-learn-limit.lab.test.ts's).
+      `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100, { server: '    timeouts: { connect: 3s, data: 3s }\n', firewall: ', confirmed: true, onBlock: { policy: wait, maxWait: 3m }' })}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www }\n`,
     );
     const run = runCliAsync(['apply', '-c', file, '--json'], { env, timeoutMs: 240_000 });
 
