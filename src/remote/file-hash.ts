@@ -1,16 +1,12 @@
 /**
  * The server's own file hash: which command a server offers, from its FEAT reply, and how to
- * read the digest from its reply (both pure), and the local file's digest to compare it with. Used where the checksum state cannot say whether a
- * file of the same size is the same: hashing runs on the control connection, so it costs no
- * data connection against the firewall budget. Measured in the lab: vsftpd 3 and pure-ftpd
- * offer none; proftpd offers HASH, XSHA256, XSHA1, XMD5, XCRC with mod_digest loaded.
+ * read the digest from its reply (both pure); the local side is local/hash.ts's fileDigest. Used
+ * where the checksum state cannot say whether a file of the same size is the same: hashing runs
+ * on the control connection, so it costs no data connection against the firewall budget. Which
+ * lab servers offer which command: docs/lab.md.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { crc32 } from 'node:zlib';
+import type { HashAlgorithm } from '../local/hash.js';
 import type { ServerFileHash } from './types.js';
-
-export type HashAlgorithm = 'sha256' | 'sha512' | 'sha1' | 'md5' | 'crc32';
 
 export interface HashCommand {
   /** What the plan names: "XSHA256", or "HASH SHA-256". */
@@ -74,18 +70,6 @@ export function parseHashReply(cmd: HashCommand, code: number, message: string):
   // Some servers print a CRC without its leading zeros.
   const hex = cmd.algorithm === 'crc32' && m[1]!.length < want ? m[1]!.padStart(want, '0') : m[1]!;
   return hex.length === want ? hex.toLowerCase() : null;
-}
-
-/** A local file's digest in the server's algorithm (lower-case hex). */
-export async function localFileDigest(path: string, algorithm: HashAlgorithm): Promise<string> {
-  if (algorithm === 'crc32') {
-    let c = 0;
-    for await (const chunk of createReadStream(path)) c = crc32(chunk as Buffer, c);
-    return c.toString(16).padStart(8, '0');
-  }
-  const h = createHash(algorithm);
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 /** A session's use of the server's hash command: chosen from FEAT, HASH's algorithm set once per session with OPTS. */

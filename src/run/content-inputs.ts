@@ -6,7 +6,7 @@
 import type { LocalEntry, RemoteTree } from '../core/tree.js';
 import type { SyncConfig } from '../manifest/types.js';
 import { needsServerHash, readState, STATE_FILE, type ContentSnapshot } from '../plan/state.js';
-import { localFileDigest } from '../remote/file-hash.js';
+import { fileDigest } from '../local/hash.js';
 import { localJoin, remoteJoin } from '../remote/safe-names.js';
 import type { RemoteSession } from '../remote/types.js';
 
@@ -40,7 +40,7 @@ export async function readContentInputs(
     const mine =
       theirs.command.algorithm === 'sha256'
         ? localHashes.get(p)
-        : await localFileDigest(localJoin(sync.localPath, p, { server: session.server }), theirs.command.algorithm);
+        : await fileDigest(localJoin(sync.localPath, p, { server: session.server }), theirs.command.algorithm);
     serverHashes.set(p, mine === theirs.hex ? 'same' : 'different');
   }
   return { state, serverHashes, serverHashCommand: cmd.label };

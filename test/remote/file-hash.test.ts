@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseHashCommand, localFileDigest, parseHashReply } from '../../src/remote/file-hash.js';
+import { fileDigest as localFileDigest } from '../../src/local/hash.js';
+import { chooseHashCommand, parseHashReply } from '../../src/remote/file-hash.js';
 
 const feat = (...names: Array<string | [string, string]>) => new Map(names.map((n) => (typeof n === 'string' ? [n, ''] : n)));
 
