@@ -7,7 +7,8 @@
 // Controlled over a unix socket, one JSON request per line:
 //   {"cmd":"configure","limit":100|null,"ports":[21,[30000,30099]],"blockMs":30000,"intervalMs":1000}
 //   {"cmd":"reset"}   forget peaks and blocks, unblock everyone
-//   {"cmd":"stats"}   peak, peakTimeWait, current, blocked, blocks for the client IP (+ per IP)
+//   {"cmd":"stats"}   peak, peakTimeWait, current, blocked, blocks for the client IP (+ per IP),
+//                   samples and the longest gap between two (maxGapMs)
 //   {"cmd":"sockets"} a fresh count right now
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -43,6 +44,9 @@ let perIp = new Map();
 /** @type {Block[]} */
 let blocks = [];
 let samples = 0;
+/** The longest gap between two samples since the last configure/reset: a late sample can miss a short ramp. */
+let maxGapMs = 0;
+let lastSampleAt = 0;
 /** @type {NodeJS.Timeout | null} */
 let timer = null;
 
@@ -71,6 +75,8 @@ function blockedNow(ip, now = Date.now()) {
 function sample() {
   samples++;
   const now = Date.now();
+  if (lastSampleAt > 0) maxGapMs = Math.max(maxGapMs, now - lastSampleAt);
+  lastSampleAt = now;
   const counts = countByRemoteIp(readSockets(), config.ports);
   for (const rec of perIp.values()) {
     rec.current = 0;
@@ -95,6 +101,8 @@ function sample() {
 
 function schedule() {
   if (timer) clearInterval(timer);
+  maxGapMs = 0;
+  lastSampleAt = 0;
   timer = setInterval(() => {
     try {
       sample();
@@ -117,6 +125,7 @@ function stats() {
     blocked: blockedNow(clientIp, now),
     blocks: blocks.filter((b) => b.ip === clientIp).map(({ at, count, timeWait, until }) => ({ at, count, timeWait, until })),
     samples,
+    maxGapMs,
     perIp: Object.fromEntries(perIp),
   };
 }
@@ -137,6 +146,8 @@ function handle(req) {
       perIp = new Map();
       blocks = [];
       samples = 0;
+      maxGapMs = 0;
+      lastSampleAt = 0;
       nft(['flush', 'set', 'inet', 'ftpsync_fw', 'blocked']);
       return { ok: true };
     case 'stats':

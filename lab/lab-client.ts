@@ -42,6 +42,8 @@ export interface FirewallStats {
   blocked: boolean;
   blocks: Array<{ at: number; count: number; timeWait: number; until: number }>;
   samples: number;
+  /** The longest gap between two samples since configure/reset (the simulator's own lateness). */
+  maxGapMs: number;
 }
 
 export interface SocketCount {
