@@ -10,7 +10,7 @@
 //   {"cmd":"stats"}   peak, peakTimeWait, current, blocked, blocks for the client IP (+ per IP),
 //                   samples and the longest gap between two (maxGapMs)
 //   {"cmd":"sockets"} a fresh count right now
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 
@@ -67,6 +67,23 @@ function nft(args) {
   execFileSync('nft', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/**
+ * Blocks go through one long-lived `nft -i`, which applies each line as it arrives: spawning nft
+ * per block took 100 ms and more on a busy machine, and connections got through meanwhile.
+ * @type {import('node:child_process').ChildProcessByStdio<import('node:stream').Writable, null, import('node:stream').Readable> | null}
+ */
+let nftShell = null;
+/** @param {string} command one nft command line */
+function nftNow(command) {
+  if (!nftShell || nftShell.exitCode !== null || !nftShell.stdin.writable) {
+    const shell = spawn('nft', ['-i'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    shell.stderr.on('data', (d) => process.stderr.write(`firewall-sim: nft: ${d}`));
+    shell.on('error', (e) => process.stderr.write(`firewall-sim: nft -i: ${e}\n`));
+    nftShell = shell;
+  }
+  nftShell.stdin.write(`${command}\n`);
+}
+
 /** @param {string} ip */
 function blockedNow(ip, now = Date.now()) {
   return blocks.some((b) => b.ip === ip && b.until > now);
@@ -93,7 +110,7 @@ function sample() {
     }
     if (config.limit !== null && c.total > config.limit && !blockedNow(ip, now) && ip.includes('.')) {
       const seconds = Math.max(1, Math.ceil(config.blockMs / 1000));
-      nft(['add', 'element', 'inet', 'ftpsync_fw', 'blocked', `{ ${ip} timeout ${seconds}s }`]);
+      nftNow(`add element inet ftpsync_fw blocked { ${ip} timeout ${seconds}s }`);
       blocks.push({ ip, at: now, count: c.total, timeWait: c.timeWait, until: now + seconds * 1000 });
     }
   }

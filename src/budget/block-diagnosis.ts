@@ -5,16 +5,17 @@
  *  - the last connection that got through (connected) came before the blocking sample;
  *  - from then on nothing new connects, so what the firewall counts only falls: the block came at
  *    the first sample after it, within one interval (or before the failure, if that came sooner);
- *  - a sample within the interval before it let us through. The firewall acts on a sample a little
- *    later (lfd runs iptables), so a connection can still slip through after the blocking sample:
- *    the passing sample is looked for over half an interval more.
+ *  - a sample within the interval before it let us through. But a sample can come late (lfd is a
+ *    process on a busy host) and the firewall acts on it later still (lfd runs iptables), so a
+ *    connection can slip through after the blocking sample: the passing sample is looked for over
+ *    one interval more.
  * The limit is therefore at least the least ftpsync held over that window before the last
  * connection, and below the most it held over the interval after it. The count when the failure
  * is noticed (after a pause, say) says nothing about the limit.
  */
 
-/** How late, as a fraction of the sample interval, a firewall may act on a sample. */
-const REACTION = 0.5;
+/** How late, as a fraction of the sample interval, a firewall may sample and act. */
+const LATENESS = 1;
 
 /** One connection as the firewall may count it: from when it connected until it stops counting (Infinity while open). */
 export interface CountedSpan {
@@ -71,7 +72,7 @@ export function countedRange(spans: readonly CountedSpan[], from: number, to: nu
 export function diagnoseBlock(f: BlockFacts): BlockDiagnosis {
   const blockEnd = Math.max(f.lastThroughAt, Math.min(f.noticedAt, f.lastThroughAt + f.sampleIntervalMs));
   const during = countedRange(f.spans, f.lastThroughAt, blockEnd);
-  const before = countedRange(f.spans, f.lastThroughAt - f.sampleIntervalMs * (1 + REACTION), f.lastThroughAt);
+  const before = countedRange(f.spans, f.lastThroughAt - f.sampleIntervalMs * (1 + LATENESS), f.lastThroughAt);
   const limitBelow = Math.max(1, during.high);
   const countedMoreThanOurs = before.low >= limitBelow;
   return {

@@ -45,18 +45,18 @@ describe('diagnoseBlock: the limit from the ledger around the last connection th
       want: { heldLow: 240, heldHigh: 240, limitAtLeast: 2, limitBelow: 240, countedMoreThanOurs: false },
     },
     {
-      name: 'issue with 1 s samples: a narrow range (the passing sample looked for over 1.5 s: 18 connections)',
+      name: 'issue with 1 s samples: a narrow range (the passing sample looked for over 2 s: 24 connections)',
       facts: { spans: issue, lastThroughAt: lastThrough, noticedAt: lastThrough + 95_000, sampleIntervalMs: 1_000 },
-      want: { heldLow: 240, heldHigh: 240, limitAtLeast: 222, limitBelow: 240, countedMoreThanOurs: false },
+      want: { heldLow: 240, heldHigh: 240, limitAtLeast: 216, limitBelow: 240, countedMoreThanOurs: false },
     },
     {
       // Samples at 0, 50, 100 ms; limit 30; a connection every 2.5 ms from t=0 (+2 sessions). The
       // sample at 50 ms counts 2 + 21 = 23 and passes; the one at 100 ms counts 43 and blocks, but
       // the firewall acts 20 ms later, so connections go on until 120 ms (49 in all). Over only the
-      // interval before the last one the least held would be 31: above the limit.
+      // interval before the last one the least held would be 31: above the limit. Over two: 11.
       name: 'a firewall slow to act on its sample: the range still holds the limit',
       facts: { spans: [...open(2, -100_000), ...ramp(49, 0, 2.5, 60_000)], lastThroughAt: 120, noticedAt: 3_120, sampleIntervalMs: 50 },
-      want: { heldLow: 51, heldHigh: 51, limitAtLeast: 21, limitBelow: 51, countedMoreThanOurs: false },
+      want: { heldLow: 51, heldHigh: 51, limitAtLeast: 11, limitBelow: 51, countedMoreThanOurs: false },
     },
     {
       name: 'noticed before the interval ran out: the window ends at the failure',
