@@ -57,13 +57,13 @@ describe('learnFromBlock', () => {
     const text = learnFromBlock({ server: server(), ledger, gate, store, now: () => noticedAt, note: () => undefined }, 'web: Timeout (data socket)', false);
     expect(text).toContain('web: Timeout (data socket)');
     expect(text).toContain('blocked while ftpsync held between 240 and 240 counted connections');
-    expect(text).toContain('the limit on this host is between 228 and 239');
-    expect(text).toContain('goes on with maxConnections 228 (budget 182');
+    expect(text).toContain('the limit on this host is between 216 and 239');
+    expect(text).toContain('goes on with maxConnections 216 (budget 172');
     expect(text).toContain('delete the "ftp.example.com:21" entry there, or set firewall.confirmed: true');
     // Nothing the run did not show: no guess from the count at detection, no port advice.
     expect(text).not.toMatch(/below 4|mode: active|probably/);
-    expect(gate.limit).toBe(182);
-    expect(readLearnedLimit(store, 'ftp.example.com:21')).toMatchObject({ maxConnections: 228, limitAtLeast: 228, limitBelow: 240 });
+    expect(gate.limit).toBe(172);
+    expect(readLearnedLimit(store, 'ftp.example.com:21')).toMatchObject({ maxConnections: 216, limitAtLeast: 216, limitBelow: 240 });
   });
 
   it('with firewall.confirmed: the gate and the store are left alone', () => {
