@@ -29,16 +29,32 @@ export function pipeToSocket(src: NodeJS.ReadableStream & { destroy(): void }, d
   });
 }
 
-export function receiveFromSocket(data: net.Socket, real: string, append: boolean): Promise<void> {
+/**
+ * Store a data connection's bytes; resolves with how many. Beyond `maxBytes` (a quota) the rest is
+ * read and dropped, the file keeps what fitted and the transfer fails with 552, as a full quota does.
+ */
+export function receiveFromSocket(data: net.Socket, real: string, append: boolean, maxBytes = Infinity): Promise<number> {
   return new Promise((resolve, reject) => {
     const out = createWriteStream(real, { flags: append ? 'a' : 'w' });
+    let bytes = 0;
     out.on('error', reject);
     data.once('error', reject);
     // Read to EOF: the client closes first after its last byte, as on real servers.
-    data.pipe(out);
-    out.on('finish', () => {
-      data.end();
-      resolve();
+    data.on('data', (chunk: Buffer) => {
+      const room = maxBytes - bytes;
+      if (room > 0) out.write(room >= chunk.length ? chunk : chunk.subarray(0, room));
+      bytes += chunk.length;
+    });
+    data.once('close', () => {
+      // Closed without an end (a dropped connection): keep what came, fail the transfer.
+      if (!data.readableEnded) out.end(() => reject(new Error('data connection closed early')));
+    });
+    data.once('end', () => {
+      out.end(() => {
+        data.end();
+        if (bytes > maxBytes) reject(new Reply(552, 'Transfer aborted. Disk quota exceeded.'));
+        else resolve(bytes);
+      });
     });
   });
 }

@@ -30,3 +30,13 @@ export function mlsdLine(name: string, st: Stats): string {
   const type = st.isDirectory() ? 'dir' : 'file';
   return `type=${type};size=${st.size};modify=${formatFtpTime(st.mtime)}; ${name}`;
 }
+
+/** One IIS (DOS format) listing line: `12-01-26  10:15AM       <DIR>          name`, times in UTC. */
+export function dosListLine(name: string, st: Stats): string {
+  const d = st.mtime;
+  const h = d.getUTCHours() % 12 === 0 ? 12 : d.getUTCHours() % 12;
+  const date = `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}-${pad(d.getUTCFullYear() % 100)}`;
+  const time = `${pad(h)}:${pad(d.getUTCMinutes())}${d.getUTCHours() < 12 ? 'AM' : 'PM'}`;
+  const what = st.isDirectory() ? '       <DIR>         ' : String(st.size).padStart(21, ' ');
+  return `${date}  ${time}${what} ${name}`;
+}

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { normalizeIp, openPassive, pipeToSocket, receiveFromSocket, type PassiveListener, type PassiveRange } from './ftp-data.js';
 import { formatFtpTime } from '../core/ftp-time.js';
 import { parseFtpTime } from './ftp-format.js';
+import { Quirks, type QuirkOptions } from './quirks.js';
 import { Reply, RootedFs } from './rooted-fs.js';
 
 export interface DemoFtpServerOptions {
@@ -31,6 +32,8 @@ export interface DemoFtpServerOptions {
   log?: (line: string) => void;
   /** How long to wait for the client's data connection; default 10 s. */
   dataTimeoutMs?: number;
+  /** Behave like another server (iis, filezilla, ...) and inject faults (quirks.ts). */
+  quirks?: QuirkOptions;
 }
 
 const MAX_LINE = 8192;
@@ -52,11 +55,16 @@ export class DemoFtpServer {
   private readonly passive: PassiveRange;
   private readonly fs = new RootedFs();
   private closed = false;
+  readonly quirks: Quirks;
+  /** What tests assert on: logins that succeeded and failed, and commands by name. */
+  readonly stats = { logins: 0, failedLogins: 0, commands: new Map<string, number>() };
 
   constructor(private readonly opts: DemoFtpServerOptions) {
     this.host = opts.host ?? '127.0.0.1';
     this.passive = { host: this.host, ports: opts.passivePorts ?? [2122, 2171], next: 0 };
     if (this.passive.ports[0] > this.passive.ports[1]) throw new Error('passive port range is empty');
+    this.quirks = new Quirks(opts.quirks);
+    this.fs.dosListing = this.quirks.dosListing();
   }
 
   /** Start listening; resolves with the control port actually bound. */
@@ -80,6 +88,14 @@ export class DemoFtpServer {
       s.socket.destroy();
     }
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Drop every session at once, as a server restart does (the listener stays). */
+  dropAll(): void {
+    for (const s of this.sessions) {
+      s.passive?.server.close();
+      s.socket.destroy();
+    }
   }
 
   /** Drop every session of a client that has just been "blocked". */
@@ -115,7 +131,7 @@ export class DemoFtpServer {
       session.passive?.server.close();
       this.sessions.delete(session);
     });
-    this.send(session, 220, 'ftpsync demo server ready');
+    this.send(session, 220, this.quirks.greeting());
 
     // Commands run one at a time, in order, as the RFC expects.
     let buf = '';
@@ -158,6 +174,7 @@ export class DemoFtpServer {
     const cmd = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
     const arg = sp < 0 ? '' : line.slice(sp + 1);
     this.log(`${session.ip} ${cmd}${cmd === 'PASS' ? ' ****' : arg ? ` ${arg}` : ''}`);
+    this.stats.commands.set(cmd, (this.stats.commands.get(cmd) ?? 0) + 1);
     try {
       await this.dispatch(session, cmd, arg);
     } catch (err) {
@@ -174,10 +191,18 @@ export class DemoFtpServer {
         return this.send(s, 331, 'Please specify the password');
       case 'PASS':
         if (s.user === this.opts.user && arg === this.opts.password) {
+          const refused = this.quirks.loginRefused([...this.sessions].filter((o) => o.authed).length);
+          if (refused) {
+            this.send(s, refused.code, refused.message);
+            s.socket.end();
+            return;
+          }
           s.authed = true;
+          this.stats.logins++;
           return this.send(s, 230, 'Login successful');
         }
         s.user = null;
+        this.stats.failedLogins++;
         return this.send(s, 530, 'Login incorrect');
       case 'QUIT':
         this.send(s, 221, 'Goodbye');
@@ -186,7 +211,7 @@ export class DemoFtpServer {
       case 'SYST':
         return this.send(s, 215, 'UNIX Type: L8');
       case 'FEAT':
-        return this.sendMulti(s, 211, 'Features:', ['EPSV', 'PASV', 'MDTM', 'MFMT', 'SIZE', 'MLSD', 'MLST type*;size*;modify*;', 'UTF8'], 'End');
+        return this.sendMulti(s, 211, 'Features:', this.quirks.features(), 'End');
       case 'NOOP':
         return this.send(s, 200, 'NOOP ok');
       case 'OPTS':
@@ -194,6 +219,7 @@ export class DemoFtpServer {
         return this.send(s, 501, 'Option not understood');
     }
     if (!s.authed) throw new Reply(530, 'Please login with USER and PASS');
+    this.quirks.before(cmd, arg, (p) => this.fs.virtual(s.cwd, p));
     switch (cmd) {
       case 'PWD':
       case 'XPWD':
@@ -233,6 +259,8 @@ export class DemoFtpServer {
       case 'MLSD':
         return this.listing(s, cmd, arg);
       case 'STAT': {
+        const status = this.quirks.statInsteadOfListing(s.user ?? '');
+        if (status) return this.sendMulti(s, status.code, status.first, status.lines, status.last);
         if (!arg) return this.sendMulti(s, 211, 'ftpsync demo server status:', [`Logged in as ${s.user ?? ''}`], 'End of status');
         const lines = await this.fs.listLines(s.cwd, 'LIST', arg);
         return this.sendMulti(s, 213, 'Status follows:', lines, 'End of status');
@@ -250,7 +278,7 @@ export class DemoFtpServer {
         await this.fs.statDir(path.posix.dirname(v));
         const real = this.fs.real(v);
         return this.transfer(s, async (data) => {
-          await receiveFromSocket(data, real, cmd === 'APPE');
+          this.quirks.stored(await receiveFromSocket(data, real, cmd === 'APPE', this.quirks.quotaLeft()));
         });
       }
       case 'SIZE': {
@@ -294,7 +322,10 @@ export class DemoFtpServer {
         const from = s.renameFrom;
         s.renameFrom = null;
         if (!from) throw new Reply(503, 'RNFR required first');
-        await this.fs.rename(from, this.fs.virtual(s.cwd, arg));
+        const to = this.fs.virtual(s.cwd, arg);
+        const refused = this.quirks.renameOntoExisting();
+        if (refused && (await this.fs.exists(to))) throw refused;
+        await this.fs.rename(from, to);
         return this.send(s, 250, 'Rename successful');
       }
       default:
@@ -329,6 +360,14 @@ export class DemoFtpServer {
     const data = await passive.socket;
     data.on('error', () => undefined);
     this.send(s, 150, 'Opening BINARY mode data connection');
+    const fault = this.quirks.nextTransfer();
+    if (fault === 'stall') {
+      // Nothing moves and no reply comes until the client gives up and closes the session.
+      await new Promise((resolve) => s.socket.once('close', resolve));
+      data.destroy();
+      return;
+    }
+    if (fault === 'restart') setTimeout(() => this.dropAll(), 20);
     data.resume();
     try {
       await work(data);

@@ -5,7 +5,7 @@
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
-import { mlsdLine, unixListLine } from './ftp-format.js';
+import { dosListLine, mlsdLine, unixListLine } from './ftp-format.js';
 
 /** Reply error: a code and text to send back. */
 export class Reply extends Error {
@@ -20,6 +20,15 @@ export class Reply extends Error {
 export class RootedFs {
   /** The root's real path; set by the server before it accepts a connection. */
   rootReal = '';
+  /** LIST and STAT lines in IIS's DOS format instead of unix `ls -l`. */
+  dosListing = false;
+
+  async exists(v: string): Promise<boolean> {
+    return fsp.lstat(this.real(v)).then(
+      () => true,
+      () => false,
+    );
+  }
 
   /** Resolve a client path against cwd into a normalized absolute path inside "/". */
   virtual(cwd: string, arg: string): string {
@@ -75,7 +84,7 @@ export class RootedFs {
     const st = await this.lstat(v);
     if (!st.isDirectory()) {
       const name = path.posix.basename(v);
-      return [cmd === 'NLST' ? name : cmd === 'MLSD' ? mlsdLine(name, st) : unixListLine(name, st)];
+      return [cmd === 'NLST' ? name : cmd === 'MLSD' ? mlsdLine(name, st) : this.listLine(name, st)];
     }
     const names = (await fsp.readdir(this.real(v))).sort();
     const lines: string[] = [];
@@ -87,9 +96,13 @@ export class RootedFs {
         continue; // vanished meanwhile
       }
       if (est.isSymbolicLink() || (!est.isFile() && !est.isDirectory())) continue;
-      lines.push(cmd === 'NLST' ? name : cmd === 'MLSD' ? mlsdLine(name, est) : unixListLine(name, est));
+      lines.push(cmd === 'NLST' ? name : cmd === 'MLSD' ? mlsdLine(name, est) : this.listLine(name, est));
     }
     return lines;
+  }
+
+  private listLine(name: string, st: Stats): string {
+    return this.dosListing ? dosListLine(name, st) : unixListLine(name, st);
   }
 
   /** MKD: the parent must be a directory; any other failure (exists, not allowed) is a 550. */
