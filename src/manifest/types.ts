@@ -9,7 +9,7 @@ export type Direction = 'upload' | 'download';
 export type CompareMethod = 'auto' | 'size-mtime' | 'size' | 'checksum';
 /** How ftpsync closes data connections the server closes first (downloads, listings). */
 export type DataClosePolicy = 'normal' | 'reset';
-export type ListingStrategyName = 'stat-recursive' | 'stat' | 'list-recursive' | 'mlsd' | 'list';
+export type ListingStrategyName = 'stat' | 'mlsd' | 'list';
 
 /** A secret value; `toString`/`toJSON` never reveal it. Read `.reveal()` only where it is sent. */
 export interface Secret {

@@ -19,7 +19,8 @@ import { tlsInfo, type TlsInfo } from './session-info.js';
 export type Verdict = 'yes' | 'no' | 'not tried';
 
 export interface ListingFinding {
-  strategy: ListingStrategyName;
+  /** stat-recursive (STAT -R, a whole tree in one reply) is reported only: ftpsync does not list that way. */
+  strategy: ListingStrategyName | 'stat-recursive';
   /** works: answered with every test entry, sizes right; incomplete: answered but missed some; refused. */
   result: 'works' | 'incomplete' | 'refused';
   dataConnections: number;
@@ -138,7 +139,8 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
     const size = await passive.command(`SIZE ${f.tempDir}/a.txt`);
     f.atomicRename =
       size.code === 213 && Number(size.message.split(' ').pop()) === replacement.length && passive.serverWarnings.size === renameWarningsBefore ? 'yes' : 'no';
-    if (f.atomicRename === 'no') notes.push('the server does not rename over an existing file: ftpsync deletes the old file first (a short window without it)');
+    if (f.atomicRename === 'no')
+      notes.push('the server does not rename onto an existing file: ftpsync moves the old file aside, renames the new one in, then deletes the old one');
 
     const stamp = formatFtpTime(MTIME);
     f.mfmt = (await passive.command(`MFMT ${stamp} ${f.tempDir}/b with space.txt`)).code === 213 ? 'yes' : 'no';

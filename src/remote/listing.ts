@@ -41,6 +41,23 @@ function parseUnixDate(raw: string, now: Date): { ms: number; precisionMs: numbe
   return { ms, precisionMs: 60_000 };
 }
 
+/**
+ * A DOS (IIS) listing date: "12-01-26 10:15AM" (MM-DD-YY, 12-hour clock) or "12-01-2026 22:15",
+ * minute precision, taken as UTC like the unix dates above.
+ */
+function parseDosDate(raw: string): { ms: number; precisionMs: number } | null {
+  const m = /^(\d{2})-(\d{2})-(\d{2}|\d{4})\s+(\d{1,2}):(\d{2})\s*([AP]M)?$/i.exec(raw.trim());
+  if (!m) return null;
+  const yy = Number(m[3]);
+  const year = m[3]!.length === 4 ? yy : yy < 70 ? 2000 + yy : 1900 + yy;
+  let hh = Number(m[4]);
+  const ampm = m[6]?.toUpperCase();
+  if (ampm === 'AM' && hh === 12) hh = 0;
+  else if (ampm === 'PM' && hh < 12) hh += 12;
+  const ms = Date.UTC(year, Number(m[1]) - 1, Number(m[2]), hh, Number(m[5]));
+  return Number.isNaN(ms) ? null : { ms, precisionMs: 60_000 };
+}
+
 function entryType(info: FileInfo): RemoteEntry['type'] {
   if (info.type === FileType.Directory) return 'dir';
   if (info.type === FileType.SymbolicLink) return 'symlink';
@@ -83,7 +100,7 @@ export function parseListingText(text: string, now: Date = new Date()): ParsedLi
       e.mtimeMs = info.modifiedAt.getTime();
       e.mtimePrecisionMs = 1000;
     } else if (info.rawModifiedAt) {
-      const d = parseUnixDate(info.rawModifiedAt, now);
+      const d = parseUnixDate(info.rawModifiedAt, now) ?? parseDosDate(info.rawModifiedAt);
       if (d) {
         e.mtimeMs = d.ms;
         e.mtimePrecisionMs = d.precisionMs;
@@ -93,6 +110,18 @@ export function parseListingText(text: string, now: Date = new Date()): ParsedLi
     entries.push(e);
   }
   return { entries, rejected };
+}
+
+/**
+ * Whether a STAT reply's body reads as a directory listing: every line an `ls -l` (unix) or DOS
+ * line. Anything else is a status text (IIS answers STAT <path> that way), which basic-ftp's
+ * parser would otherwise take for MLSD lines without facts, one "entry" per line of text.
+ */
+export function isStatListing(body: string[]): boolean {
+  return body
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .every((l) => /^total \d+/.test(l) || /^[-dlbcpsDn?][-rwxsStTlL]{9}/.test(l) || /^\d{2}-\d{2}-\d{2,4}\s/.test(l));
 }
 
 export interface ControlReply {

@@ -105,13 +105,17 @@ export interface RemotePool {
 export interface SharedServerFacts {
   features?: Map<string, string>;
   listing?: ListingStrategyName;
-  /** STAT results that looked wrong: never try STAT again on this server. */
-  statBroken?: boolean;
+  /** Listing strategies that answered with something other than a listing: not tried again on this server. */
+  refused?: Set<ListingStrategyName>;
   /**
    * How STAT lists a directory, once settled: `STAT -a .` where that lists everything `STAT .`
    * does (pure-ftpd without -D lists dot names such as .htaccess only with -a), else `STAT .`.
    */
   statCommand?: 'STAT -a .' | 'STAT .';
+  /** The server refused to set a modification time (MFMT or MDTM-set): not asked again. */
+  mtimeRefused?: boolean;
+  /** The server refused RNTO onto an existing file (IIS, FileZilla Server): replace-file.ts moves the old one aside. */
+  renameOntoRefused?: boolean;
   warnings: Set<string>;
   /**
    * Temporary upload names whose upload failed with the connection gone, so nothing could remove
