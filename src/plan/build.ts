@@ -18,6 +18,7 @@ import { connectionBudget } from '../core/firewall-limit.js';
 import { isLoopbackHost } from '../core/hosts.js';
 import type { LocalEntry, RemoteTree, SkippedEntry } from '../core/tree.js';
 import type { Manifest, ServerConfig, SyncConfig } from '../manifest/types.js';
+import { noMfmtNote } from './compare.js';
 import { diffSync } from './diff.js';
 import type { ContentSnapshot } from './state.js';
 import { localDigest, remoteDigest } from './fingerprint.js';
@@ -45,6 +46,8 @@ export interface SyncInputs {
   content?: ContentSnapshot;
   listingStrategy: ServerPlan['listing']['strategy'];
   listingDataConnections: number;
+  /** Uploads compared by size-mtime: whether the server lists MFMT in FEAT (absent otherwise). */
+  serverMfmt?: boolean;
   /** Control round trip measured while listing, ms (null: not measured). */
   rttMs: number | null;
   /** How long reading these inputs took (local walk, hashes, listing), ms (null: not measured); apply reads them again. */
@@ -127,6 +130,7 @@ export function planServer(
     for (const a of d.actions) actions.push({ ...a, stage: i * 100_000 + a.stage, cost: actionCost(a.kind, server, timing.rttMs) });
     summaries.push(d.summary);
     warnings.push(...d.warnings, ...skippedWarnings(server.name, sync.name, input.skipped ?? []));
+    if (input.serverMfmt === false) warnings.push(noMfmtNote(`${server.name}/${sync.name}`, sync.name));
   });
   const budget = connectionBudget(server.firewall);
   const listingData = inputs.reduce((n, x) => n + x.listingDataConnections, 0);

@@ -77,3 +77,11 @@ export function freshCheckoutNote(where: string, syncName: string, sameSizeNewer
   if (sameSizeNewer < FRESH_CHECKOUT_MIN || sameSizeNewer * 2 <= transfers) return null;
   return `${where}: ${sameSizeNewer} of ${transfers} upload(s) have the same size as the server's copy and only a newer modification time: this looks like a fresh checkout (CI), where every file gets the checkout's time. Set compare: auto (the default) or checksum in sync "${syncName}" to compare uploads by content and upload only what changed.`;
 }
+
+/**
+ * Uploads compared by size-mtime on a server without MFMT: the upload's time may stand in for the
+ * local file's, so the plan says what size-mtime then compares and what compares by content.
+ */
+export function noMfmtNote(where: string, syncName: string): string {
+  return `${where}: the server offers no MFMT: ftpsync sets upload times with MDTM <time> <path> where the server takes that, else uploaded files keep the time of their upload and size-mtime compares against it (a local file changed to an older time is missed). Set compare: checksum (or auto, the upload default) in sync "${syncName}" to compare by content.`;
+}

@@ -32,7 +32,7 @@ export function toFtpsyncError(e: unknown, ctx: { server: string; remotePath?: s
         cause: e,
       });
     }
-    return new FtpsyncError('E_FTP', `${where}: ${ctx.op} failed: ${reply}`, undefined, withCode, { cause: e });
+    return new FtpsyncError('E_FTP', `${where}: ${ctx.op} failed: ${reply}`, replyHint(e.code, ctx.op), withCode, { cause: e });
   }
   const err = e as NodeJS.ErrnoException & { message?: string };
   const msg = err?.message ?? String(e);
@@ -51,6 +51,15 @@ export function toFtpsyncError(e: unknown, ctx: { server: string; remotePath?: s
   }
   if (/timeout/i.test(msg) || err?.code === 'ETIMEDOUT') return new FtpsyncError('E_TIMEOUT', `${where}: ${ctx.op}: ${msg}`, undefined, details, { cause: e });
   return new FtpsyncError('E_CONNECT', `${where}: ${ctx.op}: ${msg}`, undefined, details, { cause: e });
+}
+
+/** What to do about a refusal, where the code says it (a temporary upload name never stays in place of the file). */
+function replyHint(code: number, op: string): string | undefined {
+  if (code === 552 || code === 452)
+    return 'The server is out of space or over the account quota: free space or raise the quota, then run apply again; files that landed are not sent again.';
+  if (code === 550 && (op === 'upload' || op === 'download' || op === 'write' || op === 'delete' || op === 'mkdir' || op === 'rename'))
+    return 'The server refused access to this path: check its permissions on the server (or exclude it in the sync), then run apply again.';
+  return undefined;
 }
 
 /** What a failure means for what comes next (pure; the executor decides). */

@@ -26,6 +26,7 @@ import { toFtpsyncError } from './errors.js';
 import { DirectoryLister, listingCandidates } from './listing-strategies.js';
 import { handshake } from './login.js';
 import { trackSocket, type TrackedSocket } from './socket-tracking.js';
+import { replaceFile } from './replace-file.js';
 import { remoteSplit } from './safe-names.js';
 import { StrayTemps } from './stray-temps.js';
 import type { ConnectionGate, ListingResult, RemoteSession, ServerFacts, ServerFileHash, SharedServerFacts, TransferOptions } from './types.js';
@@ -178,24 +179,18 @@ export class FtpSession implements RemoteSession {
     await this.strayTemps.sweep();
   }
 
-  /** RNFR/RNTO over the target; servers that refuse to overwrite get a delete first (warned). */
-  private async renameOver(from: string, to: string): Promise<void> {
-    try {
-      await this.client.rename(from, to);
-    } catch (e) {
-      if (!(e instanceof FTPError) || e.code < 500) throw e;
-      this.shared.warnings.add(
-        `${this.server}: the server refuses to rename over an existing file; ftpsync deletes the old file first (a short window without it)`,
-      );
-      await this.client.remove(to, true);
-      await this.client.rename(from, to);
-    }
+  /** RNFR/RNTO over the target; where the server refuses that, the old file is moved aside first (replace-file.ts). */
+  private renameOver(from: string, to: string): Promise<void> {
+    return replaceFile({ server: this.server, client: this.client, shared: this.shared }, from, to);
   }
 
   private async setMtime(remotePath: string, ms: number): Promise<void> {
+    if (this.shared.mtimeRefused) return;
     const facts = await this.facts();
     const cmd = facts.mfmt ? `MFMT ${formatFtpTime(ms)} ${remotePath}` : `MDTM ${formatFtpTime(ms)} ${remotePath}`;
     const res = await this.client.sendIgnoringError(cmd);
+    // Refused once: refused for every file (one round trip each saved).
+    if (res.code >= 400) this.shared.mtimeRefused = true;
     if (res.code >= 400)
       this.shared.warnings.add(
         `${this.server}: cannot set modification times (${cmd.split(' ')[0]} answered ${res.code}); compare: size or checksum is more reliable here`,

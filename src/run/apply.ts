@@ -21,6 +21,7 @@ import { makePlan, planningContext, type FtpTrace, type PlanningContext } from '
 import { runServerPlan, type ServerResult } from './executor.js';
 import { forgetLearnedLimit, firewallStorePath, readLearnedLimit, withLearnedLimits } from './firewall-store.js';
 import { Journal } from './journal.js';
+import { localStateDir, PendingStates } from './pending-state.js';
 import { runTotals, type Reporter } from './progress.js';
 import { releaseSyncLocks, takeSyncLocks, type HeldLocks } from './remote-lock.js';
 import { runRollout } from './rollout.js';
@@ -203,10 +204,22 @@ async function applyServer(name: string, { o, ctx, held, savedPlan, syncs, planS
       runTotals(sp, (id) => journal.has(id)),
     );
     r = {
-      ...(await runServerPlan(sp, { server, syncs, pool, ledger: ctx.ledgers.get(name)!, gate: ctx.gates.get(name)!, journal, reporter, firewallStore })),
+      ...(await runServerPlan(sp, {
+        server,
+        syncs,
+        pool,
+        ledger: ctx.ledgers.get(name)!,
+        gate: ctx.gates.get(name)!,
+        journal,
+        reporter,
+        firewallStore,
+        pendingStates: new PendingStates(localStateDir(manifest.file), name),
+      })),
       planMs,
       lockMs: held.get(name)!.tookMs,
     };
+    // What the sessions learned while running (rename onto a file refused, no MFMT), said once.
+    for (const w of pool.warnings()) if (!sp.warnings.includes(w)) reporter.note(name, `warning: ${w.startsWith(`${name}: `) ? w.slice(name.length + 2) : w}`);
     // A run without a block that held more than a learned limit (after a reset, or confirmed) outgrew it.
     if (r.ok && !r.blocked && learnedLimitOutgrown(readLearnedLimit(firewallStore, timingKey(server)), r.peakCounted))
       forgetLearnedLimit(firewallStore, timingKey(server));

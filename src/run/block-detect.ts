@@ -27,6 +27,15 @@ export function looksBlocked(e: BlockEvidence): boolean {
   return !(e.reset && (e.attempt ?? 1) === 1);
 }
 
+/**
+ * Failures given one retry before they count as a block: a reset or refusal, and the server
+ * closing the connection (a restart sends FIN; a firewall drop sends nothing). A stalled transfer
+ * is not among them: from the client it is the silence of a block.
+ */
+export function retriedFirst(message: string): boolean {
+  return /ECONNRESET|ECONNREFUSED|EPIPE|FIN packet/.test(message);
+}
+
 export interface BlockLesson {
   diagnosis: BlockDiagnosis;
   /** What the run goes on with (and the next plan uses), unless the manifest's value is confirmed. */

@@ -5,10 +5,11 @@
  */
 import type { LocalEntry, RemoteTree } from '../core/tree.js';
 import type { SyncConfig } from '../manifest/types.js';
-import { needsServerHash, readState, STATE_FILE, type ContentSnapshot } from '../plan/state.js';
+import { needsServerHash, readState, STATE_FILE, type ContentSnapshot, type StateRead } from '../plan/state.js';
 import { fileDigest } from '../local/hash.js';
 import { localJoin, remoteJoin } from '../remote/safe-names.js';
 import type { RemoteSession } from '../remote/types.js';
+import { withPending } from './pending-state.js';
 
 /** Hashing on the server stops after this long; files not reached are uploaded once (the plan says so). */
 export const SERVER_HASH_BUDGET_MS = 120_000;
@@ -19,9 +20,11 @@ export async function readContentInputs(
   local: Map<string, LocalEntry>,
   remote: RemoteTree,
   localHashes: Map<string, string>,
-  now: () => number = Date.now,
+  o: { now?: () => number; pending?: StateRead } = {},
 ): Promise<ContentSnapshot> {
-  const state = readState(await session.readSmallFile(remoteJoin(sync.remotePath, STATE_FILE)));
+  const now = o.now ?? Date.now;
+  // A state the server refused at the end of an earlier run adds what it knows (pending-state.ts).
+  const state = withPending(readState(await session.readSmallFile(remoteJoin(sync.remotePath, STATE_FILE))), o.pending ?? { status: 'missing' }, remote);
   const known = state.status === 'ok' ? state.state.files : {};
   const candidates: string[] = [];
   for (const [p, e] of local) {

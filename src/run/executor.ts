@@ -17,11 +17,12 @@ import type { ServerPlan } from '../plan/types.js';
 import { classify, toFtpsyncError } from '../remote/errors.js';
 import { localJoin, remoteJoin } from '../remote/safe-names.js';
 import type { RemotePool, RemoteSession } from '../remote/types.js';
-import { looksBlocked } from './block-detect.js';
+import { looksBlocked, retriedFirst } from './block-detect.js';
 import { learnFromBlock } from './block-learn.js';
 import { BlockWait } from './block-wait.js';
 import type { Journal } from './journal.js';
 import type { Reporter } from './progress.js';
+import type { PendingStates } from './pending-state.js';
 import { StateCheckpoints } from './state-checkpoints.js';
 import { perTransferMs, type TransferSpan, type TransferTimes } from './timing-store.js';
 
@@ -37,6 +38,8 @@ export interface ServerRunDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Where a limit learned from a block is remembered (firewall-store.ts); absent: not remembered. */
   firewallStore?: string;
+  /** Where a checksum state the server refused is kept until it takes one (pending-state.ts). */
+  pendingStates?: PendingStates;
 }
 
 export interface ServerResult {
@@ -135,6 +138,8 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
     d.syncs,
     (fn) => d.pool.withSession(fn),
     (m) => d.reporter.note(plan.server, m),
+    undefined,
+    d.pendingStates,
   );
   try {
     // apply warmed the pool when it planned; a saved plan's run logs its sessions in here.
@@ -207,7 +212,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
               } catch (e) {
                 const err = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, remotePath: a.path, op: a.kind });
                 const cls = classify(err);
-                if (looksBlocked({ errorClass: cls, successesBefore: successes, reset: /ECONNRESET|ECONNREFUSED|EPIPE/.test(err.message), attempt })) {
+                if (looksBlocked({ errorClass: cls, successesBefore: successes, reset: retriedFirst(err.message), attempt })) {
                   // Every worker that hits the block waits on the same wait; a lifted block retries the action.
                   if (await blocks.waitOut(err, t0)) {
                     attempt = 0;
@@ -225,7 +230,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
                   await sleep(500 * 2 ** attempt);
                   continue;
                 }
-                result.failed.push({ path: `${a.sync}:${a.path}`, error: err.message });
+                result.failed.push({ path: `${a.sync}:${a.path}`, error: err.hint ? `${err.message}; hint: ${err.hint}` : err.message });
                 failedSyncs.add(a.sync);
                 d.reporter.note(plan.server, `failed: ${a.kind} ${a.path}: ${err.message}`);
                 break;
@@ -238,6 +243,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
     }
     // A run that did not finish keeps what landed (not after a block: nothing more is sent then).
     if (!blocks.halted) await states.checkpoint();
+    else states.keepLocally();
   } catch (e) {
     blocks.halted = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, op: 'apply' });
   } finally {

@@ -16,9 +16,10 @@ import { compareFor, keepsState } from '../plan/compare.js';
 import type { ServerPlan } from '../plan/types.js';
 import type { RemotePool } from '../remote/types.js';
 import { readContentInputs } from './content-inputs.js';
+import { localStateDir, PendingStates } from './pending-state.js';
 import { LOCK_NAME } from './remote-lock.js';
 
-export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool: RemotePool): Promise<SyncInputs> {
+export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool: RemotePool, pending?: PendingStates): Promise<SyncInputs> {
   const started = performance.now();
   const walked: LocalSnapshot =
     sync.direction === 'download' && !existsSync(sync.localPath) ? { entries: new Map<string, LocalEntry>(), skipped: [] } : walkLocal(sync.localPath, sync);
@@ -52,7 +53,9 @@ export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool:
           ftpCode: 550,
         });
     }
-    const content = byContent ? await readContentInputs(session, sync, local, remote, hashes!) : undefined;
+    const content = byContent ? await readContentInputs(session, sync, local, remote, hashes!, pending ? { pending: pending.read(sync.name) } : {}) : undefined;
+    const bySizeMtime = sync.direction === 'upload' && compareFor(sync.compare, sync.direction) === 'size-mtime';
+    const serverMfmt = bySizeMtime ? (await session.facts()).mfmt : undefined;
     const rttMs = Math.min(rttBefore, await session.roundTripMs(2));
     return {
       local,
@@ -62,6 +65,7 @@ export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool:
       ...(content ? { content } : {}),
       listingStrategy: strategy,
       listingDataConnections: dataConnections,
+      ...(serverMfmt !== undefined ? { serverMfmt } : {}),
       rttMs,
       readMs: Math.round(performance.now() - started),
     };
@@ -85,7 +89,8 @@ export async function snapshotServers(manifest: Manifest, poolFor: (server: Serv
     const syncs = manifest.syncs.filter((s) => s.servers.includes(name));
     const pool = poolFor(server);
     const inputs: SyncInputs[] = [];
-    for (const sync of syncs) inputs.push(await snapshotSync(server, sync, pool));
+    const pending = new PendingStates(localStateDir(manifest.file), name);
+    for (const sync of syncs) inputs.push(await snapshotSync(server, sync, pool, pending));
     const learned = o.learnedWork?.(server);
     snapshots.push({ server, syncs, inputs, poolWarnings: pool.warnings(), ...(learned ? { learned } : {}), processStartMs });
     processStartMs = 0;

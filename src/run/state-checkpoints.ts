@@ -17,6 +17,7 @@ import type { PlannedAction } from '../core/actions.js';
 import type { ServerPlan } from '../plan/types.js';
 import { localJoin, remoteJoin } from '../remote/safe-names.js';
 import type { RemoteSession } from '../remote/types.js';
+import type { PendingStates } from './pending-state.js';
 
 /** Landed files between two checkpoints of a sync's state. */
 export const CHECKPOINT_EVERY = 200;
@@ -85,6 +86,7 @@ export class StateCheckpoints {
     private readonly trackers: Map<string, { sync: SyncConfig; tracker: StateTracker }>,
     private readonly withSession: WithSession,
     private readonly onError: (message: string) => void,
+    private readonly pending?: PendingStates,
   ) {}
 
   /** Trackers for the plan's syncs that keep a state (those with a write-state action). */
@@ -94,6 +96,7 @@ export class StateCheckpoints {
     withSession: WithSession,
     onError: (message: string) => void,
     every = CHECKPOINT_EVERY,
+    pending?: PendingStates,
   ): Promise<StateCheckpoints> {
     const trackers = new Map<string, { sync: SyncConfig; tracker: StateTracker }>();
     for (const sync of syncs) {
@@ -102,7 +105,7 @@ export class StateCheckpoints {
       const transferred = new Set(mine.filter((a) => a.kind === 'upload').map((a) => a.path));
       trackers.set(sync.name, { sync, tracker: new StateTracker(await baseState(sync, transferred), every) });
     }
-    return new StateCheckpoints(trackers, withSession, onError);
+    return new StateCheckpoints(trackers, withSession, onError, pending);
   }
 
   /**
@@ -125,6 +128,11 @@ export class StateCheckpoints {
     }
   }
 
+  /** After a block nothing more is sent: what landed is kept on this side for the next plan (pending-state.ts). */
+  keepLocally(): void {
+    for (const t of this.trackers.values()) if (t.tracker.hasUnwritten) this.pending?.save(t.sync.name, serializeState(t.tracker.snapshot().state));
+  }
+
   /**
    * The write-state action: the sync's final state, on the action's session. It runs in the last
    * stage, after every landed() and checkpoint() was awaited, so no queued write needs a session.
@@ -141,8 +149,15 @@ export class StateCheckpoints {
       const body = serializeState(state);
       const path = remoteJoin(t.sync.remotePath, STATE_FILE);
       // writeSmallFile stores a temporary name and renames it over the state: never half a state.
-      if (session) await session.writeSmallFile(path, body);
-      else await this.withSession((s) => s.writeSmallFile(path, body));
+      try {
+        if (session) await session.writeSmallFile(path, body);
+        else await this.withSession((s) => s.writeSmallFile(path, body));
+      } catch (e) {
+        // Refused (quota full) or cut off: kept here, so the next plan still knows what landed.
+        this.pending?.save(t.sync.name, body);
+        throw e;
+      }
+      this.pending?.clear(t.sync.name);
       t.tracker.written(mark);
       this.writes++;
     };
