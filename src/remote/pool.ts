@@ -4,6 +4,7 @@
  * connection, because it goes through the gate and the ledger).
  */
 import type { ConnectionLedger } from '../budget/ledger.js';
+import { isFtpsyncError } from '../errors.js';
 import type { ServerConfig } from '../manifest/types.js';
 import { FtpSession, type SharedServerFacts } from './ftp-session.js';
 import type { ConnectionGate, RemotePool, RemoteSession } from './types.js';
@@ -29,9 +30,12 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePo
   let warmTo = 0;
   let loggedIn = false;
   let sessionsOpened = 0;
+  /** A wrong password: every later task gets this error without a login (each would be a counted connection and a failed login). */
+  let loginRefused: unknown = null;
 
   const wake = () => waiters.shift()?.();
   const openSession = async () => {
+    if (loginRefused) throw loginRefused;
     const n = ++sessionsOpened;
     const trace = deps.trace;
     const s = await FtpSession.open(server, {
@@ -40,6 +44,9 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePo
       shared,
       ...(deps.now ? { now: deps.now } : {}),
       ...(trace ? { trace: (line: string) => trace(server.name, n, line) } : {}),
+    }).catch((e: unknown) => {
+      if (isFtpsyncError(e) && e.code === 'E_LOGIN') loginRefused = e;
+      throw e;
     });
     if (!loggedIn) {
       loggedIn = true;

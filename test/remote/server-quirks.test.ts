@@ -118,6 +118,17 @@ describe('listing strategies against refusing servers', () => {
   });
 });
 
+describe('a wrong password', () => {
+  it('fails once: later tasks of the pool get the same error without another login', async () => {
+    const port = await start({});
+    const ledger = new ConnectionLedger({ timeWaitMs: 1_000 });
+    pool = createRemotePool({ ...config(port, 'auto'), password: makeSecret('wrong', 'test') }, { ledger, gate: new BudgetGate(ledger, 100) });
+    for (let i = 0; i < 3; i++) await expect(pool.withSession((s) => s.list('/www'))).rejects.toThrow(/zoo: login failed: 530 Login incorrect/);
+    expect(server!.stats.failedLogins).toBe(1);
+    expect(ledger.totals().control).toBe(1);
+  });
+});
+
 describe('replace-file: servers that refuse RNTO onto an existing file', () => {
   async function client(port: number): Promise<Client> {
     const c = new Client(5_000);
