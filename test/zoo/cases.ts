@@ -37,7 +37,7 @@ export const ZOO: ZooCase[] = [
   {
     id: 'iis-upload',
     server: 'Windows IIS FTP (profile iis)',
-    behaviour: 'EPSV refused; STAT <path> answers with the server status, not a listing; RNTO onto an existing file refused',
+    behaviour: 'EPSV refused; `STAT <path>` answers with the server status, not a listing; RNTO onto an existing file refused',
     reply: "`500 'EPSV': command not understood` · `211-Microsoft FTP Service status:` · `550 Cannot create a file when that file already exists.`",
     does: 'PASV after the first refused EPSV; listing: auto moves on to MLSD; an existing file is replaced by moving it aside, renaming the new one in and deleting the old one (warned once)',
     quirks: { profile: 'iis' },
@@ -97,7 +97,7 @@ export const ZOO: ZooCase[] = [
     id: 'no-mfmt-upload',
     server: 'no MFMT, no MDTM-set (profile no-mfmt)',
     behaviour: 'FEAT lists no MFMT; MFMT and `MDTM <time> <path>` refused',
-    reply: '`500 Unknown command` · `550 ... No such file or directory`',
+    reply: '`500 Unknown command` · `550 <path>: No such file or directory`',
     does: 'the plan says size-mtime compares against the upload time here; apply warns once that times cannot be set and goes on (a second apply uploads nothing)',
     quirks: { profile: 'no-mfmt' },
     direction: 'upload',
