@@ -41,6 +41,8 @@ export interface ProbeFindings {
   /** With tls: none only: whether explicit FTPS (AUTH TLS, certificate verified) works. */
   explicitTls: Verdict;
   passiveMode: Verdict;
+  /** EPSV answered with a port (no: refused, as IIS does; ftpsync then uses PASV by itself). */
+  epsv: Verdict;
   atomicRename: Verdict;
   mfmt: Verdict;
   /** MDTM with a time argument sets the mtime (vsftpd's way). */
@@ -95,6 +97,7 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
     activeMode: 'not tried',
     explicitTls: 'not tried',
     passiveMode: 'not tried',
+    epsv: 'not tried',
     atomicRename: 'not tried',
     mfmt: 'not tried',
     mdtmSet: 'not tried',
@@ -177,6 +180,8 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
         recursive.code < 211 || recursive.code > 213 ? 'refused' : recursiveText.includes('c.txt') && recursiveText.includes('a.txt') ? 'works' : 'incomplete',
       dataConnections: 0,
     });
+    // Last on this session: a port the server opens for EPSV and nobody connects to is dropped with it.
+    f.epsv = (await passive.command('EPSV')).code === 229 ? 'yes' : 'no';
     f.tlsInfo = tlsInfo(passive);
     if (f.tlsInfo && f.tlsInfo.dataSessionResumed === false)
       notes.push('TLS data connections did not resume the control session; servers that require reuse (vsftpd require_ssl_reuse) would refuse them');

@@ -17,11 +17,25 @@ export function recommend(f: ProbeFindings, current: ServerConfig): Recommendati
   const reasons: string[] = [];
   const settings: Record<string, unknown> = {};
 
-  const works = (s: string) => f.listing.find((l) => l.strategy === s)?.result === 'works';
+  const result = (s: string) => f.listing.find((l) => l.strategy === s)?.result;
+  const works = (s: string) => result(s) === 'works';
   const listing = works('stat') ? 'stat' : works('mlsd') ? 'mlsd' : 'list';
   settings.listing = listing;
   if (listing === 'stat') reasons.push('listing: stat — STAT over the control connection returned complete listings: 0 data connections per directory');
-  else reasons.push(`listing: ${listing} — STAT did not return complete listings here: one data connection per directory`);
+  else
+    reasons.push(
+      `listing: ${listing} — STAT ${result('stat') === 'refused' ? 'is refused here, or answers with a status text instead of a listing' : 'did not return complete listings here'}: one data connection per directory`,
+    );
+  if (f.epsv === 'no' && f.passiveMode === 'yes')
+    reasons.push('EPSV is refused here (IIS does that): ftpsync switches to PASV by itself after the first refusal, nothing to set');
+  if (f.atomicRename === 'no')
+    reasons.push(
+      'rename onto an existing file is refused here (IIS, FileZilla Server): ftpsync moves the old file aside, renames the new one in, then deletes the old one; nothing to set',
+    );
+  if (f.mfmt === 'no' && f.mdtmSet === 'no')
+    reasons.push(
+      'modification times cannot be set here (no MFMT, no MDTM-set): keep compare: auto (or checksum) for uploads; size-mtime would compare against upload times',
+    );
 
   settings.mode = f.passiveMode === 'yes' ? 'passive' : f.activeMode === 'yes' ? 'active' : current.mode;
   if (settings.mode !== current.mode) reasons.push(`mode: ${String(settings.mode)} — ${current.mode} did not work from here`);
@@ -72,7 +86,7 @@ export function formatFindingsText(f: ProbeFindings, r: Recommendation): string 
     );
   } else row('TLS', f.tls === 'none' ? 'not used (plain FTP)' : 'unknown');
   row('listing', f.listing.map((l) => `${l.strategy}: ${l.result} (${l.dataConnections} data conn.)`).join(' · '));
-  row('passive mode', yn(f.passiveMode));
+  row('passive mode', `${yn(f.passiveMode)} (EPSV ${f.epsv === 'no' ? 'refused: PASV' : yn(f.epsv)})`);
   row('active mode', yn(f.activeMode));
   if (f.tls === 'none') row('explicit FTPS', yn(f.explicitTls));
   row('atomic rename', f.atomicRename === 'yes' ? 'works (RNFR/RNTO over an existing file)' : yn(f.atomicRename));

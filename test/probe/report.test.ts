@@ -36,6 +36,7 @@ function findings(over: Partial<ProbeFindings> = {}): ProbeFindings {
     activeMode: 'yes',
     explicitTls: 'yes',
     passiveMode: 'yes',
+    epsv: 'yes',
     atomicRename: 'yes',
     mfmt: 'yes',
     mdtmSet: 'no',

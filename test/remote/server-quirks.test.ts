@@ -4,7 +4,7 @@
  * and the listing parsers for what those servers send. test/zoo/ runs the same profiles end to
  * end through the CLI.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'basic-ftp';
@@ -107,7 +107,6 @@ describe('listing strategies against refusing servers', () => {
 
   it('iis with listing: list: DOS lines give names, sizes and minute-precision times', async () => {
     const when = new Date(Date.UTC(2026, 0, 12, 22, 15));
-    const { utimesSync } = await import('node:fs');
     utimesSync(join(root, 'www', 'a.txt'), when, when);
     const p = poolFor(await start({ profile: 'iis' }), 'list');
     const result = await p.withSession((s) => s.listTree('/www'));
