@@ -5,13 +5,14 @@
  * the fallback and trees byte-equal, or exit 1 with the expected message), that no partial file
  * is ever in place, and that once the fault clears the next apply sends only what had not landed.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareTrees, generateTree, hashTree } from '../../lab/fixtures.js';
 import { TEMP_PREFIX } from '../../src/core/names.js';
 import { DemoFtpServer } from '../../src/demo/ftp-server.js';
+import { LOCK_NAME } from '../../src/run/remote-lock.js';
 import type { QuirkOptions } from '../../src/demo/quirks.js';
 import { ensureBuilt, runCliAsync, type CliRun } from '../cli/helpers.js';
 import { ZOO, type ZooCase } from './cases.js';
@@ -134,6 +135,13 @@ function expectNoPartialFile(row: Row, target: string): void {
   }
 }
 
+/** After a run that succeeded: the remote lock given back, the journal and any pending state cleared. */
+function expectCleanEnd(row: Row): void {
+  expect(existsSync(join(row.remote, LOCK_NAME)), 'remote lock left').toBe(false);
+  const local = existsSync(join(row.dir, '.ftpsync')) ? readdirSync(join(row.dir, '.ftpsync')) : [];
+  expect(local.filter((n) => n.startsWith('journal-') || n.startsWith('state-pending-'))).toEqual([]);
+}
+
 const differing = (row: Row, c: ZooCase) => {
   const d = c.direction === 'upload' ? compareTrees(row.local, row.remote, ours) : compareTrees(row.remote, row.local, ours);
   return [...d.missing, ...d.different].filter((p) => row.files.includes(p)).sort();
@@ -197,6 +205,7 @@ describe('the server zoo: plan and apply against each profile and fault', () => 
         expect(again.code, again.stdout + again.stderr).toBe(0);
         expectEqualTrees(row, c);
         expectNoPartialFile(row, target);
+        expectCleanEnd(row);
         const sentAgain = transferred(c, commands.slice(before));
         expect(
           sentAgain.filter((p) => landed.has(p)),
