@@ -27,6 +27,8 @@ export interface DiffInput {
   serverHashes?: Map<string, 'same' | 'different'>;
   /** The command the server hashed with; null: it offers none. */
   serverHashCommand?: string | null;
+  /** Files judged by a checksum state kept locally because the server did not take it. */
+  pendingClaims?: number;
   /**
    * Other names at the sync root that are ftpsync's own and left alone (apply's lock, for a tree
    * not listed without it: run/snapshot.ts leaves the lock out of its listings).
@@ -186,6 +188,10 @@ export function diffSync(input: DiffInput): DiffResult {
   }
   const where = `${server}/${sync.name}`;
   if (byContent) warnings.push(...contentNotes({ where, state: stateRead, tally, serverHashCommand: input.serverHashCommand, stateMissingOnServer }));
+  if (byContent && input.pendingClaims)
+    warnings.push(
+      `${where}: ${input.pendingClaims} file(s) that landed in an earlier run whose checksum state the server did not take (quota full, or the run stopped) are judged by the state ftpsync kept for them in .ftpsync/; apply writes it to the server.`,
+    );
   const fresh = freshCheckoutNote(where, sync.name, sameSizeNewer, counts[xferKind] ?? 0);
   if (fresh) warnings.push(fresh);
 

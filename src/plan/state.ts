@@ -31,6 +31,8 @@ export interface ContentSnapshot {
   serverHashes?: Map<string, 'same' | 'different'>;
   /** The server's hash command (its label); null: it offers none; absent: nothing needed hashing. */
   serverHashCommand?: string | null;
+  /** Files judged by a state kept locally because the server did not take it (run/pending-state.ts). */
+  pendingClaims?: number;
 }
 
 /** Read the remote state file's bytes (null: no such file). Never throws: a bad file is `invalid`, with the reason. */

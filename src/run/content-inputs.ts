@@ -24,16 +24,18 @@ export async function readContentInputs(
 ): Promise<ContentSnapshot> {
   const now = o.now ?? Date.now;
   // A state the server refused at the end of an earlier run adds what it knows (pending-state.ts).
-  const state = withPending(readState(await session.readSmallFile(remoteJoin(sync.remotePath, STATE_FILE))), o.pending ?? { status: 'missing' }, remote);
+  const merged = withPending(readState(await session.readSmallFile(remoteJoin(sync.remotePath, STATE_FILE))), o.pending ?? { status: 'missing' }, remote);
+  const state = merged.state;
+  const pendingClaims = merged.added > 0 ? { pendingClaims: merged.added } : {};
   const known = state.status === 'ok' ? state.state.files : {};
   const candidates: string[] = [];
   for (const [p, e] of local) {
     const r = remote.get(p);
     if (e.type === 'file' && r?.type === 'file' && needsServerHash(e.size, r.size, known[p])) candidates.push(p);
   }
-  if (candidates.length === 0) return { state };
+  if (candidates.length === 0) return { state, ...pendingClaims };
   const cmd = await session.hashCommand();
-  if (!cmd) return { state, serverHashCommand: null };
+  if (!cmd) return { state, serverHashCommand: null, ...pendingClaims };
   const serverHashes = new Map<string, 'same' | 'different'>();
   const deadline = now() + SERVER_HASH_BUDGET_MS;
   for (const p of candidates.sort()) {
@@ -46,5 +48,5 @@ export async function readContentInputs(
         : await fileDigest(localJoin(sync.localPath, p, { server: session.server }), theirs.command.algorithm);
     serverHashes.set(p, mine === theirs.hex ? 'same' : 'different');
   }
-  return { state, serverHashes, serverHashCommand: cmd.label };
+  return { state, serverHashes, serverHashCommand: cmd.label, ...pendingClaims };
 }

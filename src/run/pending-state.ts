@@ -55,8 +55,8 @@ export class PendingStates {
  * state does not know at the size the listing shows, and only where the listing shows the claimed
  * size. A server state that is not readable stays as it is (the plan says so).
  */
-export function withPending(server: StateRead, pending: StateRead, remote: RemoteTree): StateRead {
-  if (pending.status !== 'ok' || server.status === 'invalid') return server;
+export function withPending(server: StateRead, pending: StateRead, remote: RemoteTree): { state: StateRead; added: number } {
+  if (pending.status !== 'ok' || server.status === 'invalid') return { state: server, added: 0 };
   const files = server.status === 'ok' ? { ...server.state.files } : {};
   let added = 0;
   for (const [p, claim] of Object.entries(pending.state.files)) {
@@ -66,5 +66,5 @@ export function withPending(server: StateRead, pending: StateRead, remote: Remot
     files[p] = claim;
     added++;
   }
-  return added === 0 ? server : { status: 'ok', state: { version: 1, files } };
+  return { state: added === 0 ? server : { status: 'ok', state: { version: 1, files } }, added };
 }

@@ -20,20 +20,23 @@ describe('withPending', () => {
 
   it('adds claims the server state lacks where the listing shows the claimed size', () => {
     const merged = withPending({ status: 'missing' }, ok({ 'a.txt': { size: 3, sha256: H('a') }, 'b.txt': { size: 4, sha256: H('b') } }), remote);
-    expect(merged).toEqual(ok({ 'a.txt': { size: 3, sha256: H('a') } }));
+    expect(merged).toEqual({ state: ok({ 'a.txt': { size: 3, sha256: H('a') } }), added: 1 });
   });
 
   it('the server state wins where it agrees with the listing; a stale server entry is replaced', () => {
     const server = ok({ 'a.txt': { size: 3, sha256: H('1') }, 'c.txt': { size: 6, sha256: H('2') } });
     const pending = ok({ 'a.txt': { size: 3, sha256: H('a') }, 'c.txt': { size: 7, sha256: H('c') } });
-    expect(withPending(server, pending, remote)).toEqual(ok({ 'a.txt': { size: 3, sha256: H('1') }, 'c.txt': { size: 7, sha256: H('c') } }));
+    expect(withPending(server, pending, remote)).toEqual({
+      state: ok({ 'a.txt': { size: 3, sha256: H('1') }, 'c.txt': { size: 7, sha256: H('c') } }),
+      added: 1,
+    });
   });
 
   it('leaves an unreadable server state alone (the plan says it is ignored), and a missing pending changes nothing', () => {
     const invalid: StateRead = { status: 'invalid', reason: 'not JSON' };
-    expect(withPending(invalid, ok({ 'a.txt': { size: 3, sha256: H('a') } }), remote)).toBe(invalid);
+    expect(withPending(invalid, ok({ 'a.txt': { size: 3, sha256: H('a') } }), remote)).toEqual({ state: invalid, added: 0 });
     const server = ok({});
-    expect(withPending(server, { status: 'missing' }, remote)).toBe(server);
+    expect(withPending(server, { status: 'missing' }, remote).state).toBe(server);
   });
 });
 

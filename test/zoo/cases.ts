@@ -13,7 +13,7 @@ export type Outcome =
    * The command fails with exit 1 and `message`. `at`: plan (nothing starts) or apply (what landed
    * stays; after the fault clears, apply again sends only what had not landed).
    */
-  | { kind: 'fails'; at: 'plan' | 'apply'; message: RegExp };
+  | { kind: 'fails'; at: 'plan' | 'apply'; message: RegExp; afterFix?: RegExp };
 
 export interface ZooCase {
   id: string;
@@ -179,7 +179,12 @@ export const ZOO: ZooCase[] = [
     does: 'exit 1 naming the file and the reply, with what to do; the partial upload is a temporary name, removed; after the fix apply sends only what had not landed',
     quirks: { faults: { quotaBytes: 60_000 } },
     direction: 'upload',
-    outcome: { kind: 'fails', at: 'apply', message: /upload failed: 552 Transfer aborted\. Disk quota exceeded\..*quota/s },
+    outcome: {
+      kind: 'fails',
+      at: 'apply',
+      message: /upload failed: 552 Transfer aborted\. Disk quota exceeded\..*quota/s,
+      afterFix: /judged by the state ftpsync kept for them/,
+    },
   },
   {
     id: 'restart-upload',
@@ -219,6 +224,11 @@ export const ZOO: ZooCase[] = [
     does: "the reply to STOR never comes: from the client that is what a firewall block looks like (the control connection falls silent), so ftpsync stops, exit 1, and explains; the stalled temporary upload never takes the file's place; apply again sends only what had not landed",
     quirks: { faults: { stallAtTransfer: 30 } },
     direction: 'upload',
-    outcome: { kind: 'fails', at: 'apply', message: /upload: Timeout \(control socket\).*looks like a firewall block/s },
+    outcome: {
+      kind: 'fails',
+      at: 'apply',
+      message: /upload: Timeout \(control socket\).*looks like a firewall block/s,
+      afterFix: /judged by the state ftpsync kept for them/,
+    },
   },
 ];

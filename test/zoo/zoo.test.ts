@@ -203,6 +203,7 @@ describe('the server zoo: plan and apply against each profile and fault', () => 
         const before = commands.length;
         const again = await cli('apply', row, c);
         expect(again.code, again.stdout + again.stderr).toBe(0);
+        if (c.outcome.kind === 'fails' && c.outcome.afterFix) expect(again.stdout).toMatch(c.outcome.afterFix);
         expectEqualTrees(row, c);
         expectNoPartialFile(row, target);
         expectCleanEnd(row);
