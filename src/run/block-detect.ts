@@ -30,7 +30,7 @@ export function looksBlocked(e: BlockEvidence): boolean {
 /**
  * Failures given one retry before they count as a block: a reset or refusal, and the server
  * closing the connection (a restart sends FIN; a firewall drop sends nothing). A stalled transfer
- * is not among them: from the client it is the silence of a block.
+ * is not among them: it is told from a block by whether the server still answers (block-wait.ts).
  */
 export function retriedFirst(message: string): boolean {
   return /ECONNRESET|ECONNREFUSED|EPIPE|FIN packet/.test(message);

@@ -1,8 +1,12 @@
 /**
  * What a run does when the block detector fires: stop opening connections at once (the gate
- * rejects every caller), explain, then per the server's onBlock policy either stop, or wait in
- * steps and probe with one connection until the block lifts (bounded by maxWait over the whole
- * run). Every worker that hits the block shares one wait.
+ * rejects every caller), make sure it is a block, explain, then per the server's onBlock policy
+ * either stop, or wait in steps and probe with one connection until the block lifts (bounded by
+ * maxWait over the whole run). Every worker that hits the block shares one wait.
+ *
+ * Making sure: a firewall drops every packet from a blocked IP, so a server that still answers
+ * (one listing, over the control connection where it can) has not blocked us: a transfer stalled.
+ * Without that check a stalled server would be taken for a firewall and teach a wrong limit.
  */
 import { FtpsyncError, isFtpsyncError } from '../errors.js';
 import { formatDuration } from '../manifest/duration.js';
@@ -27,10 +31,19 @@ export interface BlockWaitDeps {
   onIdle: (ms: number) => void;
 }
 
+/** What a run does after a failure that looked like a block. */
+export type BlockOutcome =
+  /** The block lifted (or the attempt failed on one already waited out): retry the action. */
+  | 'retry'
+  /** The run stops (blocks.halted says why). */
+  | 'stop'
+  /** The server still answers: not a block; the action's failure is an ordinary one. */
+  | 'not-blocked';
+
 export class BlockWait {
   /** Why the run stopped; set, nothing more is sent to the server. */
   halted: FtpsyncError | null = null;
-  private pending: Promise<boolean> | null = null;
+  private pending: Promise<BlockOutcome> | null = null;
   private waitedMs = 0;
   /** When the run resumed after a block (null: not blocked yet). */
   private resumedAt: number | null = null;
@@ -40,15 +53,14 @@ export class BlockWait {
   constructor(private readonly d: BlockWaitDeps) {}
 
   /**
-   * Resolves true when the block lifted (retry the action), false when the run stops. An attempt
-   * that started before the run resumed failed on the block already waited out: it is retried.
-   * Any later block stops the run whatever the policy: never blocked twice in one run.
+   * An attempt that started before the run resumed failed on the block already waited out: it is
+   * retried. Any later block stops the run whatever the policy: never blocked twice in one run.
    */
-  waitOut(err: FtpsyncError, attemptStartedAt = Infinity): Promise<boolean> {
-    if (this.halted) return Promise.resolve(false);
+  waitOut(err: FtpsyncError, attemptStartedAt = Infinity): Promise<BlockOutcome> {
+    if (this.halted) return Promise.resolve('stop');
     if (this.pending) return this.pending;
     if (this.resumedAt !== null) {
-      if (attemptStartedAt < this.resumedAt) return Promise.resolve(true);
+      if (attemptStartedAt < this.resumedAt) return Promise.resolve('retry');
       this.d.gate.halt(err);
       this.d.reporter.blocked(this.d.explain(err, true));
       this.halted = new FtpsyncError(
@@ -57,23 +69,47 @@ export class BlockWait {
         'See the explanation above: the next run plans with the lower limit ftpsync learned. Run apply again once the block has lifted; it resumes where it stopped.',
         { server: this.d.server },
       );
-      return Promise.resolve(false);
+      return Promise.resolve('stop');
     }
     this.pending = this.run(err);
     return this.pending;
   }
 
-  private async run(err: FtpsyncError): Promise<boolean> {
+  /** The server answers a listing now: no firewall is dropping our packets. */
+  private async serverAnswers(): Promise<boolean> {
+    this.d.gate.resume();
+    try {
+      await this.d.probe();
+      return true;
+    } catch (probeErr) {
+      const pe = isFtpsyncError(probeErr) ? probeErr : toFtpsyncError(probeErr, { server: this.d.server, op: 'probe' });
+      return classify(pe) !== 'maybe-blocked';
+    }
+  }
+
+  private async run(err: FtpsyncError): Promise<BlockOutcome> {
+    const { d } = this;
+    d.gate.halt(err);
+    const checkStarted = d.now();
+    if (await this.serverAnswers()) {
+      this.pending = null;
+      d.reporter.note(d.server, `${err.message}: the server still answers, so this is no firewall block (a firewall drops every packet from a blocked IP)`);
+      return 'not-blocked';
+    }
+    d.gate.halt(err);
+    return this.wait(err, checkStarted);
+  }
+
+  private async wait(err: FtpsyncError, checkStarted: number): Promise<BlockOutcome> {
     const { d } = this;
     this.noticed = true;
-    d.gate.halt(err);
     d.reporter.blocked(d.explain(err, false));
     const { policy, maxWaitMs } = d.onBlock;
-    const waitStarted = d.now();
+    const waitStarted = checkStarted;
     try {
       if (policy === 'stop') {
         this.halted = err;
-        return false;
+        return 'stop';
       }
       while (d.now() - waitStarted + this.waitedMs < maxWaitMs) {
         const step = Math.min(BLOCK_PROBE_EVERY_MS, maxWaitMs - this.waitedMs - (d.now() - waitStarted));
@@ -87,13 +123,13 @@ export class BlockWait {
           await d.probe();
           d.reporter.note(d.server, `the block lifted after ${formatDuration(d.now() - waitStarted)}: resuming with the lowered budget`);
           this.resumedAt = d.now();
-          return true;
+          return 'retry';
         } catch (probeErr) {
           const pe = isFtpsyncError(probeErr) ? probeErr : toFtpsyncError(probeErr, { server: d.server, op: 'probe' });
           if (classify(pe) !== 'maybe-blocked') {
             d.reporter.note(d.server, `probe after the block: ${pe.message}: resuming with the lowered budget`);
             this.resumedAt = d.now();
-            return true;
+            return 'retry';
           }
           d.gate.halt(err);
         }
@@ -104,7 +140,7 @@ export class BlockWait {
         'Run apply again later: it resumes where it stopped. See the explanation above for what to change.',
         { server: d.server },
       );
-      return false;
+      return 'stop';
     } finally {
       this.waitedMs += d.now() - waitStarted;
       d.onIdle(d.now() - waitStarted);

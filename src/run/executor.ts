@@ -11,7 +11,7 @@ import type { BudgetGate } from '../budget/gate.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import { LINGER_MS, lingers } from '../budget/schedule.js';
 import type { PlannedAction } from '../core/actions.js';
-import { isFtpsyncError } from '../errors.js';
+import { FtpsyncError, isFtpsyncError } from '../errors.js';
 import type { ServerConfig, SyncConfig } from '../manifest/types.js';
 import type { ServerPlan } from '../plan/types.js';
 import { classify, toFtpsyncError } from '../remote/errors.js';
@@ -75,6 +75,17 @@ export interface ServerResult {
 const MAX_TRIES = 3;
 
 /** Effective time per upload and download, from each kind's span (see perTransferMs). */
+/** A failure that looked like a block while the server still answered: a stalled transfer, said so. */
+function stalled(err: FtpsyncError): FtpsyncError {
+  return new FtpsyncError(
+    err.code,
+    `${err.message} (the server still answers: a stalled transfer, not a firewall block)`,
+    err.hint ?? 'The server stopped moving data on this transfer. If its transfers are slow rather than stuck, raise timeouts.data.',
+    err.details,
+    { cause: err },
+  );
+}
+
 function transferTimes(spans: Partial<Record<'upload' | 'download', TransferSpan>>, sessions: number): TransferTimes {
   const out: TransferTimes = {};
   for (const kind of ['upload', 'download'] as const) {
@@ -210,15 +221,17 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
                 d.reporter.progress(plan.server, a, d.ledger.counted(now()), d.gate.limit);
                 break;
               } catch (e) {
-                const err = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, remotePath: a.path, op: a.kind });
+                let err = isFtpsyncError(e) ? e : toFtpsyncError(e, { server: plan.server, remotePath: a.path, op: a.kind });
                 const cls = classify(err);
                 if (looksBlocked({ errorClass: cls, successesBefore: successes, reset: retriedFirst(err.message), attempt })) {
                   // Every worker that hits the block waits on the same wait; a lifted block retries the action.
-                  if (await blocks.waitOut(err, t0)) {
+                  const outcome = await blocks.waitOut(err, t0);
+                  if (outcome === 'retry') {
                     attempt = 0;
                     continue;
                   }
-                  break;
+                  if (outcome === 'stop') break;
+                  err = stalled(err);
                 }
                 if (cls === 'session-limit' && attempt < MAX_TRIES) {
                   d.pool.setMaxSessions(Math.max(1, plan.parallel - attempt));

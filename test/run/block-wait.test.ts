@@ -32,21 +32,37 @@ function setup(onBlock: BlockWaitDeps['onBlock'], probes: Array<Error | null>) {
 }
 
 describe('the block-wait state machine', () => {
-  it('policy stop: halts the gate, explains, and stops the run without probing', async () => {
-    const { blocks, log } = setup({ policy: 'stop', maxWaitMs: 60_000 }, []);
-    expect(await blocks.waitOut(BLOCK)).toBe(false);
+  it('policy stop: halts the gate, makes sure with one probe, explains, and stops the run', async () => {
+    const { blocks, log } = setup({ policy: 'stop', maxWaitMs: 60_000 }, [STILL_BLOCKED]);
+    expect(await blocks.waitOut(BLOCK)).toBe('stop');
     expect(blocks.halted).toBe(BLOCK);
-    expect(log).toEqual(['halt', 'blocked explained: web: timeout after 30 s']);
+    expect(blocks.noticed).toBe(true);
+    expect(log).toEqual(['halt', 'resume', 'probe', 'halt', 'blocked explained: web: timeout after 30 s']);
     // Once halted, later callers stop at once.
-    expect(await blocks.waitOut(BLOCK)).toBe(false);
-    expect(log).toHaveLength(2);
+    expect(await blocks.waitOut(BLOCK)).toBe('stop');
+    expect(log).toHaveLength(5);
+  });
+
+  it('a server that still answers has not blocked us: not-blocked, nothing explained or learned, the gate open', async () => {
+    const { blocks, log } = setup({ policy: 'stop', maxWaitMs: 60_000 }, [null, STILL_BLOCKED]);
+    expect(await blocks.waitOut(BLOCK)).toBe('not-blocked');
+    expect(blocks.halted).toBeNull();
+    expect(blocks.noticed).toBe(false);
+    expect(log).toEqual(['halt', 'resume', 'probe', 'note web']);
+    // A later failure is checked again (a real block may still come).
+    expect(await blocks.waitOut(BLOCK)).toBe('stop');
+    expect(log.filter((l) => l === 'probe')).toHaveLength(2);
+    expect(blocks.noticed).toBe(true);
   });
 
   it('policy wait: sleeps a step, resumes the gate, probes; a probe that works resumes the run', async () => {
-    const { blocks, log, idle, clock } = setup({ policy: 'wait', maxWaitMs: 60_000 }, [STILL_BLOCKED, null]);
-    expect(await blocks.waitOut(BLOCK)).toBe(true);
+    const { blocks, log, idle, clock } = setup({ policy: 'wait', maxWaitMs: 60_000 }, [STILL_BLOCKED, STILL_BLOCKED, null]);
+    expect(await blocks.waitOut(BLOCK)).toBe('retry');
     expect(blocks.halted).toBeNull();
     expect(log).toEqual([
+      'halt',
+      'resume',
+      'probe',
       'halt',
       'blocked explained: web: timeout after 30 s',
       'note not opening connections',
@@ -63,14 +79,14 @@ describe('the block-wait state machine', () => {
   });
 
   it('a probe that fails for another reason than a block resumes too (the action decides)', async () => {
-    const { blocks, log } = setup({ policy: 'wait', maxWaitMs: 60_000 }, [new FtpsyncError('E_FTP', 'web: 550 no such directory')]);
-    expect(await blocks.waitOut(BLOCK)).toBe(true);
+    const { blocks, log } = setup({ policy: 'wait', maxWaitMs: 60_000 }, [STILL_BLOCKED, new FtpsyncError('E_FTP', 'web: 550 no such directory')]);
+    expect(await blocks.waitOut(BLOCK)).toBe('retry');
     expect(log.at(-1)).toBe('note probe after the block');
   });
 
   it('gives up after maxWait over the whole run, with E_BLOCKED and a hint', async () => {
-    const { blocks, clock } = setup({ policy: 'wait', maxWaitMs: 40_000 }, [STILL_BLOCKED, STILL_BLOCKED, STILL_BLOCKED]);
-    expect(await blocks.waitOut(BLOCK)).toBe(false);
+    const { blocks, clock } = setup({ policy: 'wait', maxWaitMs: 40_000 }, [STILL_BLOCKED, STILL_BLOCKED, STILL_BLOCKED, STILL_BLOCKED]);
+    expect(await blocks.waitOut(BLOCK)).toBe('stop');
     // Steps of 15 s, the last one cut to what is left of the 40 s.
     expect(clock()).toBe(40_000);
     expect(blocks.halted?.code).toBe('E_BLOCKED');
@@ -79,13 +95,13 @@ describe('the block-wait state machine', () => {
   });
 
   it('a second block in the same run stops it at once, whatever the policy, explained as a second block', async () => {
-    const { blocks, clock, log } = setup({ policy: 'wait', maxWaitMs: 40 * 60_000 }, [null]);
-    expect(await blocks.waitOut(BLOCK, 0)).toBe(true);
+    const { blocks, clock, log } = setup({ policy: 'wait', maxWaitMs: 40 * 60_000 }, [STILL_BLOCKED, null]);
+    expect(await blocks.waitOut(BLOCK, 0)).toBe('retry');
     expect(clock()).toBe(15_000);
     // An attempt that started before the run resumed failed on the first block: retried, not a second block.
-    expect(await blocks.waitOut(STILL_BLOCKED, 14_000)).toBe(true);
+    expect(await blocks.waitOut(STILL_BLOCKED, 14_000)).toBe('retry');
     expect(blocks.halted).toBeNull();
-    expect(await blocks.waitOut(STILL_BLOCKED, 16_000)).toBe(false);
+    expect(await blocks.waitOut(STILL_BLOCKED, 16_000)).toBe('stop');
     expect(clock()).toBe(15_000);
     expect(blocks.halted?.code).toBe('E_BLOCKED');
     expect(blocks.halted?.message).toBe('web: blocked a second time in this run: web: timeout again');
@@ -94,10 +110,10 @@ describe('the block-wait state machine', () => {
   });
 
   it('workers that hit the block together share one wait', async () => {
-    const { blocks, log } = setup({ policy: 'wait', maxWaitMs: 60_000 }, [null]);
+    const { blocks, log } = setup({ policy: 'wait', maxWaitMs: 60_000 }, [STILL_BLOCKED, null]);
     const [a, b, c] = await Promise.all([blocks.waitOut(BLOCK), blocks.waitOut(BLOCK), blocks.waitOut(BLOCK)]);
-    expect([a, b, c]).toEqual([true, true, true]);
-    expect(log.filter((l) => l === 'probe')).toHaveLength(1);
+    expect([a, b, c]).toEqual(['retry', 'retry', 'retry']);
+    expect(log.filter((l) => l === 'probe')).toHaveLength(2);
     expect(log.filter((l) => l.startsWith('blocked'))).toHaveLength(1);
   });
 });

@@ -35,12 +35,15 @@ function fakePool(o: {
   now: () => number;
   failOn?: Set<string>;
   block?: { afterUploads: number; forMs: number };
+  /** Uploads to these paths time out this many times (a stalled transfer) while the server answers everything else. */
+  stall?: { paths: Set<string>; times: number };
   clientCloses?: boolean;
 }) {
   const files = new Map<string, string>();
   const ops: string[] = [];
   let attemptsWhileBlocked = 0;
   let peak = 0;
+  const stalls = new Map([...(o.stall?.paths ?? [])].map((p) => [p, 0]));
   // The simulated firewall drops everything for forMs once afterUploads uploads have landed.
   let blockedSince: number | null = null;
   const blocked = () => blockedSince !== null && o.block !== undefined && o.now() < blockedSince + o.block.forMs;
@@ -61,6 +64,10 @@ function fakePool(o: {
     listTree: async () => ({ tree: new Map(), strategy: 'stat', dataConnections: 0 }),
     upload: async (_l, remote) => {
       await connect(`STOR ${remote}`);
+      if (o.stall?.paths.has(remote) && stalls.get(remote)! < o.stall.times) {
+        stalls.set(remote, stalls.get(remote)! + 1);
+        throw new FtpsyncError('E_TIMEOUT', `fake: STOR ${remote}: Timeout (data socket)`, undefined, { server: 'fake' });
+      }
       if (o.failOn?.has(remote)) throw new FtpsyncError('E_FTP', `fake: ${remote}: 553 not allowed`, undefined, { server: 'fake', ftpCode: 553 });
       ops.push(`upload ${remote}`);
       files.set(remote, 'x');
@@ -149,6 +156,7 @@ function setup(opts: {
   n: number;
   failOn?: Set<string>;
   block?: { afterUploads: number; forMs: number };
+  stall?: { paths: Set<string>; times: number };
   onBlock?: ServerConfig['firewall']['onBlock'];
   journalDir?: string;
   clientCloses?: boolean;
@@ -163,6 +171,7 @@ function setup(opts: {
     now: c.now,
     ...(opts.failOn ? { failOn: opts.failOn } : {}),
     ...(opts.block ? { block: opts.block } : {}),
+    ...(opts.stall ? { stall: opts.stall } : {}),
     ...(opts.clientCloses ? { clientCloses: true } : {}),
   });
   const dir = opts.journalDir ?? mkdtempSync(join(tmpdir(), 'ftpsync-exec-'));
@@ -270,8 +279,8 @@ describe('runServerPlan (in-memory pool double)', () => {
     expect(blocked).toMatch(/the limit on this host is between \d+ and \d+ \(the manifest says 10\)/);
     expect(s.fake.ops).not.toContain('delete /www/old.txt');
     expect(s.fake.ops.filter((o) => o.startsWith('upload'))).toHaveLength(2);
-    // One failed attempt saw the block; nothing else was opened after it.
-    expect(s.fake.attemptsWhileBlocked()).toBe(1);
+    // One failed attempt saw the block, one probe made sure of it; nothing else was opened after.
+    expect(s.fake.attemptsWhileBlocked()).toBe(2);
   });
 
   it('a block with policy wait: waits, probes, resumes when it lifts, and completes', async () => {
@@ -282,10 +291,30 @@ describe('runServerPlan (in-memory pool double)', () => {
     expect(s.fake.ops).toContain('delete /www/old.txt');
     expect(s.events.some((e) => e.startsWith('note the block lifted'))).toBe(true);
     // One probe per 15 s step while blocked (100 s): a handful of attempts, never a hammering.
-    expect(s.fake.attemptsWhileBlocked()).toBeLessThanOrEqual(1 + Math.ceil(100_000 / 15_000));
+    expect(s.fake.attemptsWhileBlocked()).toBeLessThanOrEqual(1 + 1 + Math.ceil(100_000 / 15_000));
     expect(r.elapsedMs).toBeGreaterThanOrEqual(100_000);
     // Marked, so apply does not take this run's peak (before the block) for a higher limit that worked.
     expect(r.blocked).toBe(true);
+  });
+
+  it('a stalled transfer while the server still answers: no block, nothing learned, retried and completed', async () => {
+    const s = setup({ n: 6, stall: { paths: new Set(['/www/f3.txt']), times: 1 } });
+    const r = await s.run();
+    expect(r.ok).toBe(true);
+    expect(r.blocked).toBeUndefined();
+    expect(s.events.filter((e) => e.startsWith('blocked'))).toEqual([]);
+    expect(s.events).toContainEqual(expect.stringMatching(/Timeout \(data socket\): the server still answers, so this is no firewall block/));
+    expect(s.fake.ops.filter((o) => o === 'upload /www/f3.txt')).toHaveLength(1);
+    expect(s.fake.ops).toContain('delete /www/old.txt');
+  });
+
+  it('a transfer that stalls every time fails after its tries, said to be a stall, not a block', async () => {
+    const s = setup({ n: 4, stall: { paths: new Set(['/www/f1.txt']), times: 99 } });
+    const r = await s.run();
+    expect(r.ok).toBe(false);
+    expect(r.blocked).toBeUndefined();
+    expect(r.failed).toEqual([{ path: 'site:f1.txt', error: expect.stringMatching(/a stalled transfer, not a firewall block.*hint: .*raise timeouts.data/) }]);
+    expect(s.fake.ops.filter((o) => o.startsWith('upload'))).toHaveLength(3);
   });
 
   it('a block with policy wait gives up after maxWaitMs', async () => {
@@ -293,6 +322,7 @@ describe('runServerPlan (in-memory pool double)', () => {
     const r = await s.run();
     expect(r.ok).toBe(false);
     expect(r.error).toMatch(/still blocked after waiting 1m/);
-    expect(s.fake.attemptsWhileBlocked()).toBeLessThanOrEqual(1 + 4);
+    // The failed attempt, the probe that made sure, one probe per 15 s step.
+    expect(s.fake.attemptsWhileBlocked()).toBeLessThanOrEqual(1 + 1 + 4);
   });
 });
