@@ -64,6 +64,13 @@ export interface Lab {
   servers: Record<LabServerName, LabServer>;
   firewall: FirewallControl;
   setSessionCap(server: LabServerName, cap: number | null): Promise<void>;
+  /** The round trip between the namespaces now (0: the plain veth pair). */
+  rttMs(): number;
+  /**
+   * Put a round trip between the namespaces (lab/latency-router.py; 0: the veth pair). Connections
+   * open across the link are cut: call it at the start of a file and restore in afterAll.
+   */
+  setRtt(rttMs: number): Promise<void>;
   resetRoot(server: LabServerName): Promise<void>;
   /** Give the server's user ownership of files a test wrote into its root directly. */
   chownRoot(server: LabServerName): Promise<void>;
@@ -165,6 +172,12 @@ export function getLab(): Lab {
       const args = [join(REPO, 'scripts', 'lab.mjs'), 'restart', server];
       if (cap !== null) args.push('--cap', String(cap));
       await execFileAsync(process.execPath, args, { timeout: 30_000 });
+    },
+    rttMs() {
+      return (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as { rttMs?: number }).rttMs ?? 0;
+    },
+    async setRtt(rttMs) {
+      await execFileAsync(process.execPath, [join(REPO, 'scripts', 'lab.mjs'), 'link', '--rtt', String(rttMs)], { timeout: 30_000 });
     },
     async resetRoot(server) {
       const root = state.servers[server].root;

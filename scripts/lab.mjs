@@ -4,7 +4,9 @@
 // namespace joined to it by a veth pair, and a firewall simulator that counts sockets per client
 // IP the way CSF/lfd does (TIME_WAIT included) and blocks with nftables.
 //
-//   node scripts/lab.mjs up | down | status | restart <server> [--cap N]
+//   node scripts/lab.mjs up [--rtt MS] | down | status | link --rtt MS | restart <server> [--cap N]
+// --rtt (0, 20, 50, 100, 150; default LAB_RTT_MS or 0) puts lab/latency-router.py between the
+// namespaces; 0 is a plain veth pair.
 //
 // Needs root (ip netns, nft, useradd). Packages: scripts/install-lab-deps.sh.
 // State (addresses, ports, passwords of the throwaway lab users, pids) goes to .lab/state.json.
@@ -34,7 +36,7 @@ export const CLIENT_IP = '10.203.51.2';
  * @typedef {{ startedAt: string, serverAddress: string, clientAddress: string, nsServer: string, nsClient: string, password: string,
  *   caFile: string, fwSocket: string, users: Record<string, { uid: number, gid: number }>,
  *   servers: Record<string, { name: string, user: string, root: string } & Record<string, unknown>>,
- *   pids: Record<string, number | undefined>, caps?: Record<string, number | null> }} LabState
+ *   pids: Record<string, number | undefined>, caps?: Record<string, number | null>, rttMs?: number }} LabState
  */
 
 // One system user per server so each has its own FTP root (home directory).
@@ -116,12 +118,62 @@ function mountRoots() {
   }
 }
 
-function makeNetwork() {
+function makeNetwork(rttMs = 0) {
   run('ip', ['netns', 'add', NS_SRV]);
   run('ip', ['netns', 'add', NS_CLI]);
-  run('ip', ['link', 'add', VETH_SRV, 'type', 'veth', 'peer', 'name', VETH_CLI]);
-  run('ip', ['link', 'set', VETH_SRV, 'netns', NS_SRV]);
-  run('ip', ['link', 'set', VETH_CLI, 'netns', NS_CLI]);
+  for (const ns of [NS_SRV, NS_CLI]) run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  // The firewall simulator's blocks: one set of client IPs, dropped on input.
+  const nft = `table inet ftpsync_fw {
+  set blocked { type ipv4_addr; flags timeout; }
+  chain input { type filter hook input priority 0; policy accept; ip saddr @blocked drop; }
+}`;
+  run('ip', inSrv(['nft', '-f', '-']), { input: nft, stdio: ['pipe', 'pipe', 'pipe'] });
+  return makeLink(rttMs);
+}
+
+export const LAB_RTTS = [0, 20, 50, 100, 150];
+
+/** @param {unknown} value */
+export function parseRtt(value) {
+  const rtt = Number(value ?? 0);
+  if (!LAB_RTTS.includes(rtt)) throw new Error(`lab: round trip ${String(value)} ms is not one of ${LAB_RTTS.join(', ')}`);
+  return rtt;
+}
+
+/**
+ * The link between the namespaces. RTT 0: a veth pair, as the lab always had. Otherwise two TUN
+ * devices with the same names and addresses, joined by lab/latency-router.py (in the server
+ * namespace, so any lab's teardown kills it), which holds each packet for RTT/2 each way.
+ * @param {number} rttMs
+ * @returns {number | undefined} the router's pid
+ */
+function makeLink(rttMs) {
+  /** @type {number | undefined} */
+  let routerPid;
+  if (rttMs === 0) {
+    run('ip', ['link', 'add', VETH_SRV, 'type', 'veth', 'peer', 'name', VETH_CLI]);
+    run('ip', ['link', 'set', VETH_SRV, 'netns', NS_SRV]);
+    run('ip', ['link', 'set', VETH_CLI, 'netns', NS_CLI]);
+  } else {
+    const ready = join(LAB_DIR, 'run', 'latency-router.ready');
+    rmSync(ready, { force: true });
+    // Realtime too: a router woken late adds its lateness to every round trip.
+    routerPid = startInSrv('latency-router', [
+      ...realtimePrefix(),
+      'python3',
+      join(REPO, 'lab', 'latency-router.py'),
+      '--rtt-ms',
+      String(rttMs),
+      '--dev-a',
+      VETH_SRV,
+      '--dev-b',
+      VETH_CLI,
+      '--ready',
+      ready,
+    ]);
+    waitForSync('the latency router', () => existsSync(ready));
+    run('ip', ['-n', NS_SRV, 'link', 'set', VETH_CLI, 'netns', NS_CLI]);
+  }
   run('ip', ['-n', NS_SRV, 'addr', 'add', `${SERVER_IP}/24`, 'dev', VETH_SRV]);
   run('ip', ['-n', NS_CLI, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', VETH_CLI]);
   for (const [ns, dev] of [
@@ -129,14 +181,63 @@ function makeNetwork() {
     [NS_CLI, VETH_CLI],
   ]) {
     run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-    run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   }
-  // The firewall simulator's blocks: one set of client IPs, dropped on input.
-  const nft = `table inet ftpsync_fw {
-  set blocked { type ipv4_addr; flags timeout; }
-  chain input { type filter hook input priority 0; policy accept; ip saddr @blocked drop; }
-}`;
-  run('ip', inSrv(['nft', '-f', '-']), { input: nft, stdio: ['pipe', 'pipe', 'pipe'] });
+  return routerPid;
+}
+
+/** Remove the link between the namespaces (veth pair or router and its TUN devices). */
+/** @param {LabState | null} state */
+function removeLink(state) {
+  const router = state?.pids?.router;
+  if (router) tryRun('kill', ['-TERM', String(router)]);
+  for (const [ns, dev] of [
+    [NS_SRV, VETH_SRV],
+    [NS_CLI, VETH_CLI],
+  ]) {
+    // A TUN device goes with its router's fd; wait (bounded) so the names are free again.
+    for (let i = 0; i < 50 && tryRun('ip', ['-n', ns, 'link', 'show', dev]) !== null; i++) {
+      tryRun('ip', ['-n', ns, 'link', 'del', dev]);
+      if (tryRun('ip', ['-n', ns, 'link', 'show', dev]) !== null) sleepSync(100);
+    }
+  }
+}
+
+function realtimePrefix() {
+  return process.getuid?.() === 0 && tryRun('chrt', ['--rr', '20', 'true']) !== null ? ['chrt', '--rr', '20'] : [];
+}
+
+/** @param {number} ms */
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * @param {string} what
+ * @param {() => boolean} check
+ */
+function waitForSync(what, check, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return;
+    sleepSync(50);
+  }
+  throw new Error(`lab: ${what} did not come up within ${timeoutMs} ms (see ${join(LAB_DIR, 'logs')})`);
+}
+
+/**
+ * Change the round trip of a running lab (the namespaces, servers and firewall stay; connections
+ * open across the link are cut). Used by `lab.mjs link --rtt N` and lab tests at latency.
+ * @param {number} rttMs
+ */
+export function setRtt(rttMs) {
+  const state = readState();
+  if (!state) throw new Error('lab: not up');
+  removeLink(state);
+  delete state.pids.router;
+  const router = makeLink(parseRtt(rttMs));
+  if (router) state.pids.router = router;
+  state.rttMs = rttMs;
+  writeFileSync(STATE_FILE, JSON.stringify(state, null, 2), { mode: 0o600 });
 }
 
 /** @param {string} dir */
@@ -355,7 +456,10 @@ function serverPorts(name) {
 }
 
 // ---------------------------------------------------------------- up
-export async function labUp() {
+/**
+ * @param {{ rttMs?: number }} [opts] the round trip between the namespaces (default: LAB_RTT_MS, else 0)
+ */
+export async function labUp({ rttMs = parseRtt(process.env.LAB_RTT_MS || 0) } = {}) {
   if (process.getuid?.() !== 0) throw new Error('lab: needs root (ip netns, nftables, useradd)');
   for (const bin of ['vsftpd', 'nft', 'lftp', 'openssl']) {
     if (tryRun('sh', ['-c', `command -v ${bin}`]) === null) throw new Error(`lab: ${bin} is not installed: run scripts/install-lab-deps.sh`);
@@ -368,7 +472,7 @@ export async function labUp() {
   for (const d of ['logs', 'run', 'vsftpd-empty']) mkdirSync(join(LAB_DIR, d), { recursive: true });
   mountRoots();
   chmodSync(LAB_DIR, 0o755);
-  makeNetwork();
+  const routerPid = makeNetwork(parseRtt(rttMs));
   makeTls(join(LAB_DIR, 'tls'));
 
   const password = randomBytes(12).toString('base64url');
@@ -384,7 +488,8 @@ export async function labUp() {
     fwSocket: join(LAB_DIR, 'fw.sock'),
     users: {},
     servers: {},
-    pids: {},
+    pids: routerPid ? { router: routerPid } : {},
+    rttMs,
   };
   for (const [name, s] of Object.entries(SERVERS)) {
     const root = join(ROOTS_DIR, name);
@@ -407,9 +512,8 @@ export async function labUp() {
 
   // Realtime priority: CSF counts in the kernel's time, not when a busy 2-core machine gets round
   // to it. A sample late by 100 ms misses a ramp of 50 downloads on the lab's LAN.
-  const realtime = process.getuid?.() === 0 && tryRun('chrt', ['--rr', '20', 'true']) !== null ? ['chrt', '--rr', '20'] : [];
   state.pids.firewall = startInSrv('firewall-sim', [
-    ...realtime,
+    ...realtimePrefix(),
     process.execPath,
     join(REPO, 'lab', 'firewall-sim.mjs'),
     '--socket',
@@ -421,7 +525,7 @@ export async function labUp() {
   await waitFor('the firewall simulator', () => existsSync(state.fwSocket));
   writeFileSync(STATE_FILE, JSON.stringify(state, null, 2), { mode: 0o600 });
   log(
-    `up in ${((Date.now() - started) / 1000).toFixed(1)} s: servers on ${SERVER_IP} (vsftpd :2121, implicit TLS :2990; pure-ftpd :2122; proftpd :2123), client ${CLIENT_IP} in netns ${NS_CLI}`,
+    `up in ${((Date.now() - started) / 1000).toFixed(1)} s${rttMs ? ` (round trip ${rttMs} ms through lab/latency-router.py)` : ''}: servers on ${SERVER_IP} (vsftpd :2121, implicit TLS :2990; pure-ftpd :2122; proftpd :2123), client ${CLIENT_IP} in netns ${NS_CLI}`,
   );
   return state;
 }
@@ -472,10 +576,13 @@ const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(imp
 if (isMain) {
   const [cmd, ...rest] = process.argv.slice(2);
   try {
+    const rttIdx = rest.indexOf('--rtt');
+    const rtt = rttIdx >= 0 ? parseRtt(rest[rttIdx + 1]) : undefined;
     if (cmd === 'up') {
-      const state = await labUp();
+      const state = await labUp(rtt === undefined ? {} : { rttMs: rtt });
       process.stdout.write(`Lab is up. Try: ip netns exec ${NS_CLI} lftp -u ${state.servers.vsftpd.user},<password in ${STATE_FILE}> ${SERVER_IP}:2121\n`);
     } else if (cmd === 'down') labDown();
+    else if (cmd === 'link') setRtt(rtt ?? 0);
     else if (cmd === 'restart') {
       const capIdx = rest.indexOf('--cap');
       await restartServer(rest[0], capIdx >= 0 ? Number(rest[capIdx + 1]) || null : null);
@@ -484,7 +591,7 @@ if (isMain) {
       if (!state) process.stdout.write('lab: down\n');
       else process.stdout.write(JSON.stringify(await fwRequest(state.fwSocket, { cmd: 'stats' }), null, 2) + '\n');
     } else {
-      process.stderr.write('usage: node scripts/lab.mjs up | down | status | restart <server> [--cap N]\n');
+      process.stderr.write('usage: node scripts/lab.mjs up [--rtt MS] | down | status | link --rtt MS | restart <server> [--cap N]\n');
       process.exitCode = 2;
     }
   } catch (e) {
