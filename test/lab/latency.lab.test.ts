@@ -31,7 +31,7 @@ async function medianConnectMs(lab: Lab, samples: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < samples; i++) times.push(await connectMs(s.host, s.port));
   times.sort((a, b) => a - b);
-  return times[Math.floor(samples / 2)];
+  return times[Math.floor(samples / 2)] ?? Number.NaN;
 }
 
 describeLab('the lab at internet latency (lab/latency-router.py)', (lab) => {
