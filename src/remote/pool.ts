@@ -1,12 +1,15 @@
 /**
  * A per-server pool of FTP sessions: at most `parallel` at once, one task per session at a time,
  * dead sessions dropped (the next task reconnects, and the reconnect is counted like any other
- * connection, because it goes through the gate and the ledger).
+ * connection, because it goes through the gate and the ledger). Idle sessions are kept alive
+ * through pauses (keepalive.ts); one the server drops while idle leaves the pool at once and a
+ * new one logs in through the gate.
  */
 import type { ConnectionLedger } from '../budget/ledger.js';
 import { isFtpsyncError } from '../errors.js';
 import type { ServerConfig } from '../manifest/types.js';
 import { FtpSession, type SharedServerFacts } from './ftp-session.js';
+import { KeepaliveSchedule, MIN_KEEPALIVE_MS } from './keepalive.js';
 import type { ConnectionGate, RemotePool, RemoteSession } from './types.js';
 
 export interface PoolDeps {
@@ -17,6 +20,8 @@ export interface PoolDeps {
   maxSessions?: number;
   /** --verbose: control-connection lines of each session, numbered from 1 in the order opened. */
   trace?: (server: string, session: number, line: string) => void;
+  /** How often idle sessions get a NOOP during pauses (default keepalive.ts DEFAULT_KEEPALIVE_MS). */
+  keepaliveMs?: number;
 }
 
 export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePool {
@@ -32,8 +37,41 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePo
   let sessionsOpened = 0;
   /** A wrong password: every later task gets this error without a login (each would be a counted connection and a failed login). */
   let loginRefused: unknown = null;
+  const now = deps.now ?? Date.now;
+  const keepalive = new KeepaliveSchedule(deps.keepaliveMs);
+  /** When each idle session last talked to the server. */
+  const lastActive = new Map<FtpSession, number>();
+  let replacedDrops = 0;
 
   const wake = () => waiters.shift()?.();
+  /** The server closed an idle session (idle timeout): out of the pool now, not at the next task. */
+  const droppedWhileIdle = (s: FtpSession) => {
+    const i = idle.indexOf(s);
+    if (i < 0) return;
+    idle.splice(i, 1);
+    const idleMs = now() - (lastActive.get(s) ?? now());
+    keepalive.learnFromDrop(idleMs);
+    lastActive.delete(s);
+    void s.close();
+    open--;
+    wake();
+    // Replaced at once (through the gate), but bounded: a server that drops sessions at once
+    // must not turn the pool into a loop of counted connections; the next task reconnects then.
+    if (idleMs >= MIN_KEEPALIVE_MS && replacedDrops < 4 * limit) {
+      replacedDrops++;
+      topUp();
+    }
+  };
+  const watch = (s: FtpSession) => {
+    const sock = s.controlSocket;
+    // Unsolicited lines (a 421 before the close) reach no task in basic-ftp: read them here.
+    sock.on('data', (chunk: Buffer | string) => {
+      const text = chunk.toString();
+      if (/^421/m.test(text)) keepalive.learnFromReply(text);
+    });
+    // 'end' and 'error' too: basic-ftp removes every listener of the socket when it sees them, before 'close'.
+    for (const event of ['end', 'error', 'close']) sock.once(event, () => droppedWhileIdle(s));
+  };
   const openSession = async () => {
     if (loginRefused) throw loginRefused;
     const n = ++sessionsOpened;
@@ -48,6 +86,7 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePo
       if (isFtpsyncError(e) && e.code === 'E_LOGIN') loginRefused = e;
       throw e;
     });
+    watch(s);
     if (!loggedIn) {
       loggedIn = true;
       topUp();
@@ -73,6 +112,7 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePo
       if (closed) throw new Error('pool closed');
       const s = idle.pop();
       if (s) {
+        lastActive.delete(s);
         if (!s.closed) return s;
         await s.close();
         open--;
@@ -98,8 +138,33 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePo
       open--;
     } else {
       idle.push(s);
+      lastActive.set(s, now());
     }
     wake();
+  }
+
+  /** NOOP on every idle session due one; a session that fails it is dropped (and replaced via topUp). */
+  async function keepIdleAlive(): Promise<void> {
+    const due = idle.filter((s) => keepalive.due(lastActive.get(s) ?? now(), now()));
+    await Promise.all(
+      due.map(async (s) => {
+        const i = idle.indexOf(s);
+        if (i < 0) return;
+        idle.splice(i, 1); // not handed to a task while its NOOP is out
+        lastActive.delete(s);
+        try {
+          await s.roundTripMs(1);
+        } catch (e) {
+          keepalive.learnFromReply(e instanceof Error ? e.message : String(e));
+          await s.close();
+          open--;
+          wake();
+          topUp();
+          return;
+        }
+        await release(s);
+      }),
+    );
   }
 
   return {
@@ -114,6 +179,8 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePo
       }
     },
     warnings: () => [...shared.warnings],
+    keepIdleAlive,
+    keepaliveIntervalMs: () => keepalive.intervalMs,
     setMaxSessions(n: number) {
       limit = Math.max(1, n);
       while (open > limit && idle.length > 0) {

@@ -98,6 +98,13 @@ export interface RemotePool {
    * own session and reports the error.
    */
   warm(n: number): void;
+  /**
+   * During a pause: a NOOP on each idle session quiet for the keepalive interval (keepalive.ts), so
+   * the server's idle timeout does not drop it (a reconnect would be a counted connection).
+   */
+  keepIdleAlive(): Promise<void>;
+  /** The keepalive interval now (learned from the server's idle timeout when it showed one), ms. */
+  keepaliveIntervalMs(): number;
   close(): Promise<void>;
 }
 

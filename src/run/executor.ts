@@ -176,7 +176,11 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
           await states.checkpoint();
           d.reporter.pause(plan.server, at - now(), d.ledger.counted(now()), d.gate.limit);
           const pauseStarted = now();
-          while (now() < at) await sleep(Math.min(1000, at - now()));
+          // The sessions stay logged in through the pause (a NOOP when due): no reconnects to count.
+          while (now() < at) {
+            await d.pool.keepIdleAlive();
+            await sleep(Math.min(1000, Math.max(0, at - now())));
+          }
           idleMs += now() - pauseStarted;
         }
       }

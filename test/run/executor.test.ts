@@ -101,6 +101,8 @@ function fakePool(o: {
     warnings: () => [],
     setMaxSessions: () => undefined,
     warm: () => undefined,
+    keepIdleAlive: async () => undefined,
+    keepaliveIntervalMs: () => 15_000,
     close: async () => undefined,
   } as unknown as RemotePool;
   return { pool, files, ops, attemptsWhileBlocked: () => attemptsWhileBlocked, peak: () => peak };
