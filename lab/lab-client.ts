@@ -64,6 +64,11 @@ export interface Lab {
   servers: Record<LabServerName, LabServer>;
   firewall: FirewallControl;
   setSessionCap(server: LabServerName, cap: number | null): Promise<void>;
+  /**
+   * Restart a server with an idle-session timeout (vsftpd idle_session_timeout, seconds; pure-ftpd
+   * -I, whole minutes); null restores its default. Restarting also lifts any session cap.
+   */
+  setIdleTimeout(server: 'vsftpd' | 'pure-ftpd', seconds: number | null): Promise<void>;
   /** The round trip between the namespaces now (0: the plain veth pair). */
   rttMs(): number;
   /**
@@ -171,6 +176,11 @@ export function getLab(): Lab {
     async setSessionCap(server, cap) {
       const args = [join(REPO, 'scripts', 'lab.mjs'), 'restart', server];
       if (cap !== null) args.push('--cap', String(cap));
+      await execFileAsync(process.execPath, args, { timeout: 30_000 });
+    },
+    async setIdleTimeout(server, seconds) {
+      const args = [join(REPO, 'scripts', 'lab.mjs'), 'restart', server];
+      if (seconds !== null) args.push('--idle', String(seconds));
       await execFileAsync(process.execPath, args, { timeout: 30_000 });
     },
     rttMs() {

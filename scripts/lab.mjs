@@ -4,7 +4,7 @@
 // namespace joined to it by a veth pair, and a firewall simulator that counts sockets per client
 // IP the way CSF/lfd does (TIME_WAIT included) and blocks with nftables.
 //
-//   node scripts/lab.mjs up [--rtt MS] | down | status | link --rtt MS | restart <server> [--cap N]
+//   node scripts/lab.mjs up [--rtt MS] | down | status | link --rtt MS | restart <server> [--cap N] [--idle SECONDS]
 // --rtt (0, 20, 50, 100, 150; default LAB_RTT_MS or 0) puts lab/latency-router.py between the
 // namespaces; 0 is a plain veth pair.
 //
@@ -36,7 +36,8 @@ export const CLIENT_IP = '10.203.51.2';
  * @typedef {{ startedAt: string, serverAddress: string, clientAddress: string, nsServer: string, nsClient: string, password: string,
  *   caFile: string, fwSocket: string, users: Record<string, { uid: number, gid: number }>,
  *   servers: Record<string, { name: string, user: string, root: string } & Record<string, unknown>>,
- *   pids: Record<string, number | undefined>, caps?: Record<string, number | null>, rttMs?: number }} LabState
+ *   pids: Record<string, number | undefined>, caps?: Record<string, number | null>,
+ *   idleTimeouts?: Record<string, number | null>, rttMs?: number }} LabState
  */
 
 // One system user per server so each has its own FTP root (home directory).
@@ -329,9 +330,10 @@ function startInSrv(name, args) {
  * @param {string} name
  * @param {LabState} state
  * @param {number | null} cap
+ * @param {number | null} [idleSeconds] the server's idle-session timeout (null: its default; pure-ftpd counts whole minutes)
  * @returns {Record<string, number | undefined>}
  */
-function startServer(name, state, cap) {
+function startServer(name, state, cap, idleSeconds = null) {
   const s = SERVERS[name];
   const vars = { LAB: LAB_DIR, PKG, SERVER_IP };
   if (name === 'vsftpd') {
@@ -343,7 +345,15 @@ function startServer(name, state, cap) {
       const conf = join(LAB_DIR, 'run', `vsftpd-${port}.conf`);
       writeFileSync(
         conf,
-        render('vsftpd.conf', { ...vars, PORT: port, PASV_MIN: min, PASV_MAX: max, MAX_PER_IP: cap ?? 0, IMPLICIT: implicit ? 'YES' : 'NO' }),
+        render('vsftpd.conf', {
+          ...vars,
+          PORT: port,
+          PASV_MIN: min,
+          PASV_MAX: max,
+          MAX_PER_IP: cap ?? 0,
+          IMPLICIT: implicit ? 'YES' : 'NO',
+          IDLE_SESSION_TIMEOUT: idleSeconds ?? 300,
+        }),
       );
       pids[implicit ? 'vsftpd-implicit' : 'vsftpd'] = startInSrv(`vsftpd-${port}`, ['vsftpd', conf]);
     }
@@ -377,6 +387,7 @@ function startServer(name, state, cap) {
       join(LAB_DIR, 'run', 'pure-ftpd.pid'),
     ];
     if (cap) args.push('-C', String(cap));
+    if (idleSeconds) args.push('-I', String(Math.max(1, Math.round(idleSeconds / 60))));
     return { 'pure-ftpd': startInSrv('pure-ftpd', args) };
   }
   // proftpd: its own password file (ftpasswd format), DefaultRoot ~ chroots to the home.
@@ -530,20 +541,22 @@ export async function labUp({ rttMs = parseRtt(process.env.LAB_RTT_MS || 0) } = 
   return state;
 }
 
-/** Restart one server with a per-IP session cap (null: none). */
+/** Restart one server with a per-IP session cap (null: none) and an idle-session timeout (null: its default). */
 /**
  * @param {string} name
  * @param {number | null} cap
+ * @param {number | null} [idleSeconds]
  */
-export async function restartServer(name, cap) {
+export async function restartServer(name, cap, idleSeconds = null) {
   const state = readState();
   if (!state) throw new Error('lab: not up');
   if (!SERVERS[name]) throw new Error(`lab: unknown server ${name}`);
   stopServer(name, state);
   await waitFor(`${name} to stop`, () => serverPorts(name).every((p) => !listeningPorts().has(p)));
-  Object.assign(state.pids, startServer(name, state, cap));
+  Object.assign(state.pids, startServer(name, state, cap, idleSeconds));
   await waitPorts(serverPorts(name));
   state.caps = { ...(state.caps ?? {}), [name]: cap };
+  state.idleTimeouts = { ...(state.idleTimeouts ?? {}), [name]: idleSeconds };
   writeFileSync(STATE_FILE, JSON.stringify(state, null, 2), { mode: 0o600 });
 }
 
@@ -585,13 +598,14 @@ if (isMain) {
     else if (cmd === 'link') setRtt(rtt ?? 0);
     else if (cmd === 'restart') {
       const capIdx = rest.indexOf('--cap');
-      await restartServer(rest[0], capIdx >= 0 ? Number(rest[capIdx + 1]) || null : null);
+      const idleIdx = rest.indexOf('--idle');
+      await restartServer(rest[0], capIdx >= 0 ? Number(rest[capIdx + 1]) || null : null, idleIdx >= 0 ? Number(rest[idleIdx + 1]) || null : null);
     } else if (cmd === 'status') {
       const state = readState();
       if (!state) process.stdout.write('lab: down\n');
       else process.stdout.write(JSON.stringify(await fwRequest(state.fwSocket, { cmd: 'stats' }), null, 2) + '\n');
     } else {
-      process.stderr.write('usage: node scripts/lab.mjs up [--rtt MS] | down | status | link --rtt MS | restart <server> [--cap N]\n');
+      process.stderr.write('usage: node scripts/lab.mjs up [--rtt MS] | down | status | link --rtt MS | restart <server> [--cap N] [--idle SECONDS]\n');
       process.exitCode = 2;
     }
   } catch (e) {

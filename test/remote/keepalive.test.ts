@@ -152,7 +152,7 @@ describe('pool.keepIdleAlive', () => {
     const { p, ledger } = await twoIdleSessions(srv, 100);
     pool = p;
     // The executor's pause loop: keepIdleAlive, then sleep (1 s there; shorter here, like the timeout).
-    for (const end = Date.now() + 1200; Date.now() < end; ) {
+    for (const end = Date.now() + 1200; Date.now() < end;) {
       await p.keepIdleAlive();
       await sleep(50);
     }
