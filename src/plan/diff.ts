@@ -161,7 +161,9 @@ export function diffSync(input: DiffInput): DiffResult {
     }
     const stage = lastMatch(p) || lastMatch(p.split('/').pop()!) ? STAGE_LAST : STAGE_TRANSFER;
     const extra: Partial<PlannedAction> = { size: s.size };
-    if (s.mtimeMs !== undefined) extra.mtimeMs = s.mtimeMs;
+    // An upload sets the remote mtime (MFMT/MDTM, a round trip per file) only where the next
+    // compare reads it; a download sets the local one (no round trip).
+    if (s.mtimeMs !== undefined && (sync.direction === 'download' || compareUsed === 'size-mtime')) extra.mtimeMs = s.mtimeMs;
     const hash = input.localHashes?.get(p);
     if (hash) extra.sha256 = hash;
     add(xferKind, p, stage, d ? 'changed' : 'new', extra);

@@ -248,3 +248,11 @@ describe('sameFile', () => {
     expect(sameFile('size-mtime', lf(3, T + 20 * 3_600_000), rf(3, T, 86_400_000), 'upload')).toBe(true);
   });
 });
+
+describe('which transfers carry the source mtime', () => {
+  // An upload's mtime costs a round trip (MFMT/MDTM): only where the next compare reads it.
+  const mtimeOf = (o: Partial<SyncConfig>) => run({ 'f.txt': lf(6) }, { 'f.txt': rf(5) }, o).actions.find((a) => a.path === 'f.txt')?.mtimeMs;
+  it('upload with size-mtime: yes (the next plan compares it)', () => expect(mtimeOf({ compare: 'size-mtime' })).toBe(T));
+  it('upload with size: no', () => expect(mtimeOf({ compare: 'size' })).toBeUndefined());
+  it('download: yes (set locally, no round trip)', () => expect(mtimeOf({ direction: 'download', compare: 'size' })).toBe(T));
+});

@@ -105,8 +105,9 @@ describeLab('incremental deploys with compare: auto (the default)', (lab) => {
       await apply(file);
       expect(existsSync(remoteState)).toBe(true);
 
-      // A fresh checkout: every file newer. With the defaults: nothing to do (exit 0).
-      setTimes(local, Date.now() / 1000);
+      // A fresh checkout: every file newer (a checkout made after the deploy: a checksum upload
+      // leaves the server's own time, the upload's, on each file). With the defaults: nothing to do (exit 0).
+      setTimes(local, Date.now() / 1000 + 600);
       const touched = runCli(['plan', '-c', file, '--detailed-exitcode'], { env, timeoutMs: 60_000 });
       expect(touched.code, touched.stdout + touched.stderr).toBe(0);
       // The same with size-mtime wants everything again, and the plan says why.
