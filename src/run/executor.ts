@@ -290,6 +290,9 @@ async function runAction(s: RemoteSession, a: PlannedAction, sync: SyncConfig, p
   const local = () => localJoin(sync.localPath, a.path, { server: plan.server });
   switch (a.kind) {
     case 'mkdir':
+      // Parents come from earlier stages and the lock made the sync root: one MKD, not one per
+      // ancestor from / (a round trip each); the walk only when that MKD is refused (exists already).
+      if (await s.mkdirExclusive(remote())) return;
       return s.mkdir(remote());
     case 'upload':
       return s.upload(local(), remote(), { atomic: true, ...(a.mtimeMs !== undefined ? { mtimeMs: a.mtimeMs } : {}) });
