@@ -7,8 +7,8 @@ export type TlsMode = 'none' | 'explicit' | 'implicit';
 export type TransferMode = 'passive' | 'active';
 export type Direction = 'upload' | 'download';
 export type CompareMethod = 'auto' | 'size-mtime' | 'size' | 'checksum';
-/** How ftpsync closes data connections the server closes first (downloads, listings). */
-export type DataClosePolicy = 'normal' | 'reset';
+/** How ftpsync closes data connections so the server keeps no TIME_WAIT (docs/firewall.md). */
+export type DataClosePolicy = 'auto' | 'normal' | 'reset';
 export type ListingStrategyName = 'stat' | 'mlsd' | 'list';
 
 /** A secret value; `toString`/`toJSON` never reveal it. Read `.reveal()` only where it is sent. */

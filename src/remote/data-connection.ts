@@ -2,25 +2,33 @@
  * Transfer strategies for basic-ftp's Client.prepareTransfer: passive (EPSV, then PASV) and
  * active (EPRT/PORT), both asking the budget gate before opening, reporting every data
  * connection to the ledger, and applying the close policy:
- *  - 'reset': the data socket is opened half-open; when the server's FIN arrives (all data read)
- *    we answer with RST, so the server goes straight to CLOSED and keeps no TIME_WAIT.
- *  - 'normal': a regular close.
+ *  - plain FTP, 'reset': the data socket is opened half-open; when the server's FIN arrives (all
+ *    data read) we answer with RST, so the server goes straight to CLOSED and keeps no TIME_WAIT.
+ *  - TLS: the sequence of tls-close.ts ('reset' unless dataClose is 'normal' or the server
+ *    rejected it this run).
+ *  - otherwise a regular close.
  */
 import net, { type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import type { FTPContext, FTPResponse } from 'basic-ftp';
 import type { ConnectionLedger } from '../budget/ledger.js';
-import type { DataClosePolicy, ServerConfig } from '../manifest/types.js';
+import type { ServerConfig } from '../manifest/types.js';
 import type { ConnectionGate } from './types.js';
 import { dataTlsParams, rememberTlsSession, type TransferStrategy } from './basic-ftp-internals.js';
-import { trackSocket } from './socket-tracking.js';
+import { trackSocket, type TrackedSocket } from './socket-tracking.js';
+import { tlsOverRaw, type TlsCloseSequence } from './tls-close.js';
 
 export interface DataConnectionOptions {
   ledger: ConnectionLedger;
   gate: ConnectionGate;
   now: () => number;
-  closePolicy: DataClosePolicy;
+  /** Plain FTP's close: 'reset' answers the server's FIN with RST. */
+  closePolicy: 'normal' | 'reset';
+  /** The close sequence for TLS data connections, asked per connection (a server that rejects 'reset' is switched). */
+  tlsClose: () => TlsCloseSequence;
+  /** A TLS reset close whose server never sent its FIN: the server wants the conservative close. */
+  onTlsHeldTooLong?: () => void;
   timeoutMs: number;
   /**
    * How long a data connect may wait for the server's SYN-ACK (default timeoutMs). A blocked IP
@@ -37,10 +45,13 @@ export interface DataConnectionOptions {
 }
 
 /** The strategy a session's data connections use: passive or active, with the server's close policy and timeouts. */
-export function dataStrategyFor(config: ServerConfig, o: Pick<DataConnectionOptions, 'ledger' | 'gate' | 'now' | 'purpose' | 'onOpen'>): TransferStrategy {
+export function dataStrategyFor(
+  config: ServerConfig,
+  o: Pick<DataConnectionOptions, 'ledger' | 'gate' | 'now' | 'purpose' | 'onOpen' | 'tlsClose' | 'onTlsHeldTooLong'>,
+): TransferStrategy {
   const options: DataConnectionOptions = {
     ...o,
-    closePolicy: config.dataClose,
+    closePolicy: config.dataClose === 'reset' ? 'reset' : 'normal',
     timeoutMs: config.timeouts.dataMs,
     connectTimeoutMs: config.timeouts.connectMs,
     ...(config.active ? { active: config.active } : {}),
@@ -48,30 +59,30 @@ export function dataStrategyFor(config: ServerConfig, o: Pick<DataConnectionOpti
   return config.mode === 'active' ? activeStrategy(options) : passiveStrategy(options);
 }
 
-/** Wrap the raw socket in TLS when the control connection uses TLS, reusing its session. */
-function maybeTls(ftp: FTPContext, raw: Socket): Socket {
-  if (!(ftp.socket instanceof TLSSocket)) return raw;
-  const { options, session } = dataTlsParams(ftp);
-  const tls = tlsConnect({ ...options, socket: raw, session });
-  tls.on('session', (s: Buffer) => rememberTlsSession(ftp, s));
-  return tls;
-}
-
 /**
- * Track a fresh data socket and apply the close policy. `socket` is what transfers use (TLS or
- * the raw TCP socket). The reset close is applied to plain connections only: under TLS the TCP
- * handle belongs to the TLS layer, and the lab has not shown the reset safe there yet.
+ * Track a fresh data connection (its TCP socket: the ledger sees whose FIN came first) and apply
+ * the close policy; returns what transfers use: the raw socket, or TLS over it (reusing the
+ * control connection's session) with the close sequence of tls-close.ts.
  */
-function instrument(raw: Socket, socket: Socket, o: DataConnectionOptions, reservation: number): void {
-  const tracked = trackSocket(socket, o.ledger, 'data', o.purpose(), o.now, { assumeServerClosed: socket !== raw, reservation });
-  o.onOpen?.(socket);
-  if (o.closePolicy === 'reset' && socket === raw) {
+function instrument(ftp: FTPContext, raw: Socket, o: DataConnectionOptions, reservation: number): Socket {
+  const sequence = ftp.socket instanceof TLSSocket ? o.tlsClose() : null;
+  // Under TLS's normal close our FIN follows close_notify and can cross the server's: "we closed first" is not knowable.
+  const tracked: TrackedSocket = trackSocket(raw, o.ledger, 'data', o.purpose(), o.now, { clientFinRacy: sequence === 'normal', reservation });
+  let socket: Socket = raw;
+  if (sequence) {
+    const { options, session } = dataTlsParams(ftp);
+    const tls = tlsOverRaw(raw, options, session, { sequence, tracked: () => tracked, ...(o.onTlsHeldTooLong ? { onHeldTooLong: o.onTlsHeldTooLong } : {}) });
+    tls.on('session', (s: Buffer) => rememberTlsSession(ftp, s));
+    socket = tls;
+  } else if (o.closePolicy === 'reset') {
     raw.once('end', () => {
       // The server's FIN: every byte has arrived. Answer with RST instead of FIN.
       tracked.markReset();
       raw.resetAndDestroy();
     });
   }
+  o.onOpen?.(socket);
+  return socket;
 }
 
 function parseEpsv(message: string): number {
@@ -88,8 +99,8 @@ function parsePasv(message: string): { host: string; port: number } {
 
 function connectData(ftp: FTPContext, host: string, port: number, o: DataConnectionOptions, reservation: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    // allowHalfOpen: keep our side open after the server's FIN, so we decide how to close.
-    const raw = new net.Socket({ allowHalfOpen: o.closePolicy === 'reset' && !(ftp.socket instanceof TLSSocket) });
+    // allowHalfOpen: keep our side open after the server's FIN, so we decide how to close (TLS: tls-close.ts does).
+    const raw = new net.Socket({ allowHalfOpen: o.closePolicy === 'reset' || ftp.socket instanceof TLSSocket });
     const fail = (err: Error) => {
       raw.destroy();
       reject(new Error(`Can't open data connection to ${host}:${port}: ${err.message}`));
@@ -100,9 +111,7 @@ function connectData(ftp: FTPContext, host: string, port: number, o: DataConnect
     raw.connect({ host, port }, () => {
       raw.setTimeout(0);
       raw.removeListener('error', fail);
-      const socket = maybeTls(ftp, raw);
-      instrument(raw, socket, o, reservation);
-      ftp.dataSocket = socket;
+      ftp.dataSocket = instrument(ftp, raw, o, reservation);
       resolve();
     });
   });
@@ -156,11 +165,7 @@ export function activeStrategy(o: DataConnectionOptions): TransferStrategy {
     }
     const port = (listener.address() as net.AddressInfo).port;
     const advertised = o.active?.address ?? localAddress.replace(/^::ffff:/, '');
-    const stand = new ActiveDataStream(listener, o.timeoutMs, (raw) => {
-      const socket = maybeTls(ftp, raw);
-      instrument(raw, socket, o, reservation);
-      return socket;
-    });
+    const stand = new ActiveDataStream(listener, o.timeoutMs, (raw) => instrument(ftp, raw, o, reservation));
     ftp.dataSocket = stand as unknown as Socket;
     let res: FTPResponse;
     try {

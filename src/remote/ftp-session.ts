@@ -29,6 +29,7 @@ import { trackSocket, type TrackedSocket } from './socket-tracking.js';
 import { replaceFile } from './replace-file.js';
 import { remoteSplit } from './safe-names.js';
 import { StrayTemps } from './stray-temps.js';
+import { tlsCloseControls } from './tls-close.js';
 import type { ConnectionGate, ListingResult, RemoteSession, ServerFacts, ServerFileHash, SharedServerFacts, TransferOptions } from './types.js';
 
 export type { SharedServerFacts } from './types.js';
@@ -74,7 +75,8 @@ export class FtpSession implements RemoteSession {
       this.dataConnections++;
       if (socket instanceof TLSSocket) socket.once('secureConnect', () => (this.dataTlsResumed = socket.isSessionReused()));
     };
-    setTransferStrategy(this.client, dataStrategyFor(config, { ledger: deps.ledger, gate: deps.gate, now: this.now, purpose: () => this.purpose, onOpen }));
+    const closeControls = tlsCloseControls(config, this.shared);
+    setTransferStrategy(this.client, dataStrategyFor(config, { ledger: deps.ledger, gate: deps.gate, now: this.now, purpose: () => this.purpose, onOpen, ...closeControls }));
     withoutTaskStacks(this.client.ftp);
     if (deps.trace) traceControl(this.client.ftp, deps.trace);
     this.strayTemps = new StrayTemps(this.client, this.shared);

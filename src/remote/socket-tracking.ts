@@ -19,10 +19,12 @@ export interface TrackedSocket {
 export interface TrackOptions {
   alreadyOpen?: boolean;
   /**
-   * Never trust who closed first: count the connection for the full TIME_WAIT. Used for TLS data
-   * connections, where the lab saw the server keep TIME_WAIT for some uploads closed by us (docs/firewall.md).
+   * Our FIN may cross the server's (TLS's normal close sends it right after close_notify, which
+   * the server answers with its own): a close we began is recorded 'unknown' (counted for the
+   * full TIME_WAIT; the lab saw the server keep it for some of these: docs/firewall.md). A
+   * server FIN that came first, or our reset, is still known.
    */
-  assumeServerClosed?: boolean;
+  clientFinRacy?: boolean;
   /** The ledger reservation the gate gave for this connection: it becomes this connection's record. */
   reservation?: number;
 }
@@ -44,7 +46,7 @@ export function trackSocket(
   const close = (side: CloseSide) => {
     if (closed) return;
     closed = true;
-    if (id !== null) ledger.closed(id, opts.assumeServerClosed && side !== 'reset' ? 'unknown' : side, now());
+    if (id !== null) ledger.closed(id, opts.clientFinRacy && side === 'client' ? 'unknown' : side, now());
   };
   if (opts.alreadyOpen || (socket.remoteAddress !== undefined && !socket.connecting)) open();
   // Our end() sends our FIN (after close_notify under TLS): if the server's FIN has not come yet,

@@ -7,6 +7,7 @@ import type { ConnectionKind, ConnectionLedger } from '../budget/ledger.js';
 import type { RemoteEntry, RemoteTree } from '../core/tree.js';
 import type { ListingStrategyName } from '../manifest/types.js';
 import type { HashCommand } from './file-hash.js';
+import type { TlsCloseSequence } from './tls-close.js';
 
 export interface ListingResult {
   tree: RemoteTree;
@@ -129,4 +130,6 @@ export interface SharedServerFacts {
    * them then: the next session that stores a file removes them (a DELE, no data connection).
    */
   strayTemps?: Set<string>;
+  /** The close sequence for TLS data connections, once set for this run (a server that rejected 'reset' gets 'normal'). */
+  tlsClose?: TlsCloseSequence;
 }
