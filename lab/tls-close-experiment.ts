@@ -159,13 +159,17 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.target} | ${r.mode} | ${r.direction} | ${r.sequence} | ${r.timeWait} | ${r.ok}/${FILES} | ${r.bytesEqual ? 'yes' : 'no'} | ${Object.entries(r.closedBy)
+        `| ${r.target} | ${r.mode} | ${r.direction} | ${r.sequence} | ${r.timeWait} | ${r.ok}/${FILES} | ${r.bytesEqual ? 'yes' : 'no'} | ${Object.entries(
+          r.closedBy,
+        )
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')} | ${r.protocol} | ${r.resumed === null ? '—' : r.resumed ? 'yes' : 'no'} | ${(r.ms / 1000).toFixed(1)} s |`,
     ),
   ];
   console.log(out.join('\n'));
-  for (const r of rows) if (r.failed.length || r.warnings.length) console.log(`${r.target} ${r.mode} ${r.direction} ${r.sequence}: ${[...r.failed.slice(0, 3), ...r.warnings].join(' | ')}`);
+  for (const r of rows)
+    if (r.failed.length || r.warnings.length)
+      console.log(`${r.target} ${r.mode} ${r.direction} ${r.sequence}: ${[...r.failed.slice(0, 3), ...r.warnings].join(' | ')}`);
 }
 
 await main();

@@ -1,10 +1,11 @@
 /**
  * The cost model (pure): what each action costs in counted connections and time.
  * From docs/firewall.md: downloads and listings are closed by the server, which keeps TIME_WAIT, so
- * they count for timeWait after closing, unless the reset close is on (plain FTP only);
- * uploads are closed by the client, so the server's socket is gone at once (counted briefly) —
- * over plain FTP; under TLS they count for timeWait (see socket-tracking.ts);
- * mkdir, delete, rmdir, rename go over the control connection: no new connection.
+ * they count for timeWait after closing, unless the reset close is on; uploads are closed by the
+ * client, so the server's socket is gone at once (counted briefly) — over plain FTP. Over FTPS
+ * every data connection counts by tlsDataCountedMs: what this server's last apply observed, else
+ * what the lab showed for the close in use (the reset close: nothing; the normal close: a race,
+ * counted for the full timeWait). mkdir, delete, rmdir, rename go over the control connection.
  */
 import type { ActionKind } from '../core/actions.js';
 import { timeWaitCountedMs } from './ledger.js';
@@ -98,8 +99,29 @@ const SETUP_ROUND_TRIPS = 14;
 const SETUP_WORK_MS = 160;
 
 /** How long a connection the server closed keeps counting under this server's close policy. */
-export function serverClosedCountedMs(server: ServerConfig): number {
-  return server.dataClose === 'reset' && server.tls === 'none' ? 0 : timeWaitCountedMs(server.firewall.timeWaitMs);
+export function serverClosedCountedMs(server: ServerConfig, rttMs = DEFAULT_RTT_MS): number {
+  if (server.tls !== 'none') return tlsDataCountedMs(server, rttMs);
+  return server.dataClose === 'reset' ? 0 : timeWaitCountedMs(server.firewall.timeWaitMs);
+}
+
+/** Fewer TLS data connections than this in the last apply say too little to plan by. */
+export const MIN_OBSERVED_CLOSES = 20;
+
+/**
+ * How long a TLS data connection keeps counting, on average (either direction: the reset close
+ * treats both alike). The normal close races the two FINs and its outcome cannot be seen from
+ * the client: the full timeWait. The reset close: what this server's last apply observed (a
+ * connection not seen to end with our reset or our own FIN counts fully: after a server rejected
+ * the reset close, its normal closes do), or before any apply what the lab showed on vsftpd, pure-ftpd and
+ * proftpd: nothing (docs/lab.md, "TLS data connections: the close").
+ */
+export function tlsDataCountedMs(server: ServerConfig, rttMs = DEFAULT_RTT_MS): number {
+  const full = timeWaitCountedMs(server.firewall.timeWaitMs);
+  if (server.dataClose === 'normal') return full;
+  const seen = server.firewall.tlsCloses;
+  const total = seen ? seen.reset + seen.server + seen.client + seen.unknown : 0;
+  if (!seen || total < MIN_OBSERVED_CLOSES) return 0;
+  return Math.round(((seen.server + seen.unknown) * full + seen.client * clientCloseLingerMs(rttMs)) / total);
 }
 
 /**
@@ -116,10 +138,9 @@ export function actionCost(kind: ActionKind, server: ServerConfig, rttMs = DEFAU
   switch (kind) {
     case 'upload':
     case 'write-state':
-      // Under TLS the lab saw the server keep TIME_WAIT for some uploads we closed: count them fully.
-      return { connections: 1, countedMs: server.tls === 'none' ? clientCloseLingerMs(rttMs) : timeWaitCountedMs(server.firewall.timeWaitMs) };
+      return { connections: 1, countedMs: server.tls === 'none' ? clientCloseLingerMs(rttMs) : tlsDataCountedMs(server, rttMs) };
     case 'download':
-      return { connections: 1, countedMs: serverClosedCountedMs(server) };
+      return { connections: 1, countedMs: serverClosedCountedMs(server, rttMs) };
     default:
       return { connections: 0, countedMs: 0 };
   }

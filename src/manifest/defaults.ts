@@ -9,7 +9,7 @@ export const DEFAULTS = {
     insecure: false,
     mode: 'passive',
     timeouts: { connect: '15s', data: '30s' },
-    dataClose: 'normal',
+    dataClose: 'auto',
     listing: 'auto',
   },
   firewall: {

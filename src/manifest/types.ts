@@ -35,8 +35,19 @@ export interface FirewallConfig {
   sampleIntervalMs?: number;
   /** Set when maxConnections is a limit learned from a block (.ftpsync/firewall.json), not the manifest's. */
   learned?: { manifestMaxConnections: number; at: string; store: string };
+  /** How this server's TLS data connections closed in the last apply (.ftpsync/closes.json): what the plan counts them by. */
+  tlsCloses?: ObservedTlsCloses;
   /** What to do when blocked: wait it out (up to maxWaitMs) then resume, or stop. */
   onBlock: { policy: 'wait' | 'stop'; maxWaitMs: number };
+}
+
+/** TLS data connections of one apply by how they closed, as the ledger saw them (budget/ledger.ts CloseSide). */
+export interface ObservedTlsCloses {
+  reset: number;
+  server: number;
+  client: number;
+  unknown: number;
+  at: string;
 }
 
 export interface ServerConfig {

@@ -76,7 +76,10 @@ export class FtpSession implements RemoteSession {
       if (socket instanceof TLSSocket) socket.once('secureConnect', () => (this.dataTlsResumed = socket.isSessionReused()));
     };
     const closeControls = tlsCloseControls(config, this.shared);
-    setTransferStrategy(this.client, dataStrategyFor(config, { ledger: deps.ledger, gate: deps.gate, now: this.now, purpose: () => this.purpose, onOpen, ...closeControls }));
+    setTransferStrategy(
+      this.client,
+      dataStrategyFor(config, { ledger: deps.ledger, gate: deps.gate, now: this.now, purpose: () => this.purpose, onOpen, ...closeControls }),
+    );
     withoutTaskStacks(this.client.ftp);
     if (deps.trace) traceControl(this.client.ftp, deps.trace);
     this.strayTemps = new StrayTemps(this.client, this.shared);

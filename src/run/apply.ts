@@ -27,6 +27,7 @@ import { releaseSyncLocks, takeSyncLocks, type HeldLocks } from './remote-lock.j
 import { runRollout } from './rollout.js';
 import { snapshotSync } from './snapshot.js';
 import { learnedFrom, recordLearnedWork, timingKey, timingStorePath } from './timing-store.js';
+import { closeStorePath, recordTlsCloses, tallyCloses } from './close-store.js';
 
 export interface ApplyOptions {
   manifest: Manifest;
@@ -229,6 +230,14 @@ async function applyServer(name: string, { o, ctx, held, savedPlan, syncs, planS
         recordLearnedWork(timingStorePath(manifest.file), timingKey(server), learnedFrom(r.transferTimes, rttMs));
       } catch (e) {
         reporter.note(name, `could not record its transfer times for the next ETA: ${(e as Error).message}`);
+      }
+    }
+    // And how its TLS data connections closed, which the next plan counts them by.
+    if (server.tls !== 'none') {
+      try {
+        recordTlsCloses(closeStorePath(manifest.file), timingKey(server), tallyCloses(ctx.ledgers.get(name)!.all()));
+      } catch (e) {
+        reporter.note(name, `could not record how its TLS data connections closed: ${(e as Error).message}`);
       }
     }
     return r;

@@ -15,6 +15,7 @@ import type { RemotePool } from '../remote/types.js';
 import { withLearnedLimits } from './firewall-store.js';
 import { snapshotServers } from './snapshot.js';
 import { readLearnedWork, timingKey, timingStorePath } from './timing-store.js';
+import { withObservedTlsCloses } from './close-store.js';
 
 export interface PlanningContext {
   pools: Map<string, RemotePool>;
@@ -57,7 +58,8 @@ export function planningContext(opts: { trace?: FtpTrace } = {}): PlanningContex
 /** Plan the manifest's servers (`servers`: only these, each must exist): snapshot each, then plan. */
 export async function makePlan(manifestAsLoaded: Manifest, digest: string, ctx: Pick<PlanningContext, 'poolFor'>, servers?: string[]): Promise<Plan> {
   // Limits learned from blocks: the plan schedules with them and says so (the gates use them too).
-  const manifest = withLearnedLimits(manifestAsLoaded);
+  // And how each FTPS server's data connections closed last time: the plan counts them by it.
+  const manifest = withObservedTlsCloses(withLearnedLimits(manifestAsLoaded));
   if (servers) assertKnownServers(manifest, servers, '--server');
   const store = timingStorePath(manifest.file);
   const snapshots = await snapshotServers(manifest, ctx.poolFor, { ...(servers ? { servers } : {}), learnedWork: (s) => readLearnedWork(store, timingKey(s)) });

@@ -87,7 +87,7 @@ describe('good manifests', () => {
   it('normalizes with safe defaults', () => {
     const r = load(`version: 1\n${GOOD_SERVER}${GOOD_SYNC}`);
     const s = r.manifest!.servers.web!;
-    expect(s).toMatchObject({ port: 21, tls: 'explicit', verifyCertificate: true, mode: 'passive', dataClose: 'normal', listing: 'auto' });
+    expect(s).toMatchObject({ port: 21, tls: 'explicit', verifyCertificate: true, mode: 'passive', dataClose: 'auto', listing: 'auto' });
     expect(s.firewall).toEqual({
       maxConnections: 100,
       timeWaitMs: 240_000,
