@@ -34,6 +34,8 @@ export interface DemoFtpServerOptions {
   dataTimeoutMs?: number;
   /** Behave like another server (iis, filezilla, ...) and inject faults (quirks.ts). */
   quirks?: QuirkOptions;
+  /** Answer this transfer with 426 after its data went through (a server rejecting how the client closed). */
+  rejectTransfer?: (command: 'RETR' | 'STOR' | 'APPE', path: string) => boolean;
 }
 
 const MAX_LINE = 8192;
@@ -269,6 +271,7 @@ export class DemoFtpServer {
         const real = await this.fs.fileReal(s.cwd, arg);
         return this.transfer(s, async (data) => {
           await pipeToSocket(createReadStream(real), data);
+          if (this.opts.rejectTransfer?.('RETR', this.fs.virtual(s.cwd, arg))) throw new Reply(426, 'Transfer aborted');
         });
       }
       case 'STOR':
@@ -279,6 +282,7 @@ export class DemoFtpServer {
         const real = this.fs.real(v);
         return this.transfer(s, async (data) => {
           this.quirks.stored(await receiveFromSocket(data, real, cmd === 'APPE', this.quirks.quotaLeft()));
+          if (this.opts.rejectTransfer?.(cmd, v)) throw new Reply(426, 'Transfer aborted');
         });
       }
       case 'SIZE': {

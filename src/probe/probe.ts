@@ -137,11 +137,11 @@ export async function probeServer(manifest: Manifest, config: ServerConfig, log:
     const replacement = 'probe a, replaced\n';
     const again = join(local, 'again');
     await writeFile(again, replacement);
-    const renameWarningsBefore = passive.serverWarnings.size;
+    const renameWarningsBefore = passive.shared.warnings.size;
     await passive.upload(again, `${f.tempDir}/a.txt`, { atomic: true });
     const size = await passive.command(`SIZE ${f.tempDir}/a.txt`);
     f.atomicRename =
-      size.code === 213 && Number(size.message.split(' ').pop()) === replacement.length && passive.serverWarnings.size === renameWarningsBefore ? 'yes' : 'no';
+      size.code === 213 && Number(size.message.split(' ').pop()) === replacement.length && passive.shared.warnings.size === renameWarningsBefore ? 'yes' : 'no';
     if (f.atomicRename === 'no')
       notes.push('the server does not rename onto an existing file: ftpsync moves the old file aside, renames the new one in, then deletes the old one');
 

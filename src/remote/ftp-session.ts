@@ -30,6 +30,7 @@ import { replaceFile } from './replace-file.js';
 import { remoteSplit } from './safe-names.js';
 import { StrayTemps } from './stray-temps.js';
 import { tlsCloseControls } from './tls-close.js';
+import { guardTransfers } from './close-fallback.js';
 import type { ConnectionGate, ListingResult, RemoteSession, ServerFacts, ServerFileHash, SharedServerFacts, TransferOptions } from './types.js';
 
 export type { SharedServerFacts } from './types.js';
@@ -48,7 +49,8 @@ export class FtpSession implements RemoteSession {
   readonly server: string;
   private readonly client: Client;
   private readonly now: () => number;
-  private readonly shared: SharedServerFacts;
+  /** Facts and warnings shared by the sessions of this server (its pool). */
+  readonly shared: SharedServerFacts;
   private control: TrackedSocket | null = null;
   private purpose = 'transfer';
   /** Data connections opened by this session (listing cost accounting). */
@@ -75,11 +77,9 @@ export class FtpSession implements RemoteSession {
       this.dataConnections++;
       if (socket instanceof TLSSocket) socket.once('secureConnect', () => (this.dataTlsResumed = socket.isSessionReused()));
     };
-    const closeControls = tlsCloseControls(config, this.shared);
-    setTransferStrategy(
-      this.client,
-      dataStrategyFor(config, { ledger: deps.ledger, gate: deps.gate, now: this.now, purpose: () => this.purpose, onOpen, ...closeControls }),
-    );
+    const strategy = { ledger: deps.ledger, gate: deps.gate, now: this.now, purpose: () => this.purpose, onOpen, ...tlsCloseControls(config, this.shared) };
+    setTransferStrategy(this.client, dataStrategyFor(config, strategy));
+    guardTransfers(this.client, config, this.shared);
     withoutTaskStacks(this.client.ftp);
     if (deps.trace) traceControl(this.client.ftp, deps.trace);
     this.strayTemps = new StrayTemps(this.client, this.shared);
@@ -316,11 +316,6 @@ export class FtpSession implements RemoteSession {
   /** The control connection's socket (TLS or plain), for what the probe reports about it. */
   get controlSocket(): net.Socket {
     return this.client.ftp.socket;
-  }
-
-  /** Warnings this server's sessions have collected so far (rename-over refused, ...). */
-  get serverWarnings(): ReadonlySet<string> {
-    return this.shared.warnings;
   }
 
   /** The control connection's round trip: the least of `noops` NOOPs, ms. */
