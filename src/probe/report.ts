@@ -42,12 +42,15 @@ export function recommend(f: ProbeFindings, current: ServerConfig): Recommendati
 
   if (current.tls === 'none' && f.explicitTls === 'yes') {
     settings.tls = 'explicit';
-    reasons.push(
-      'tls: explicit — explicit FTPS works here, certificate verified; plain FTP sends your password in clear text (note: dataClose: reset applies to plain FTP only)',
-    );
+    reasons.push('tls: explicit — explicit FTPS works here, certificate verified; plain FTP sends your password in clear text');
   } else settings.tls = current.tls;
 
-  if (f.resetClose.verdict === 'yes') {
+  if (f.resetClose.verdict === 'yes' && current.tls !== 'none') {
+    settings.dataClose = 'auto';
+    reasons.push(
+      `dataClose: auto — ${f.resetClose.clean}/${f.resetClose.transfers} FTPS downloads closed with the TLS reset close completed cleanly: the server keeps no TIME_WAIT for FTPS data connections, and the plan counts none`,
+    );
+  } else if (f.resetClose.verdict === 'yes') {
     settings.dataClose = 'reset';
     reasons.push(
       `dataClose: reset — ${f.resetClose.clean}/${f.resetClose.transfers} downloads closed with a reset completed cleanly: the server keeps no TIME_WAIT for downloads and listings`,

@@ -86,7 +86,10 @@ describeLab('ftpsync probe', (lab) => {
       expect(tls!.findings!.tlsInfo!.protocol).toMatch(/^TLSv1\.[23]$/);
       expect(tls!.findings!.tlsInfo!.subject).toBe('CN=ftpsync-lab');
       expect(Date.parse(tls!.findings!.tlsInfo!.validTo)).toBeGreaterThan(Date.now());
-      expect(tls!.findings!.resetClose.verdict).toBe('not tried');
+      // The TLS reset close: tried, clean on all three, and what the client cannot see is said.
+      expect(tls!.findings!.resetClose).toMatchObject({ verdict: 'yes', transfers: 5, clean: 5 });
+      expect(tls!.findings!.resetClose.note).toMatch(/cannot be seen from the client/);
+      expect(tls!.recommended!.dataClose).toBe('auto');
       expect(plain!.findings!.tlsInfo).toBeNull();
       expect(plain!.findings!.resetClose).toMatchObject({ verdict: 'yes', transfers: 5, clean: 5 });
       expect(plain!.recommended!.dataClose).toBe('reset');
