@@ -86,4 +86,30 @@ syncs:
       expect(wallMs).toBeLessThan(60_000);
     }, 170_000);
   }
+
+  it("pure-ftpd: `ftpsync plan` for 3,000 uploads with init's defaults: FTPS plans like plain FTP, the normal TLS close at hours", async () => {
+    const s = lab.servers['pure-ftpd'];
+    const local = join(work, 'plan3000');
+    generateTree(local, { seed: 85, files: 3000, dirs: 30, depth: 2, maxSmall: 2000 });
+    const eta = (tls: string, dataClose?: string) => {
+      const dir = mkdtempSync(join(work, 'p-'));
+      const file = join(dir, 'ftpsync.yml');
+      writeFileSync(
+        file,
+        `version: 1\nservers:\n  lab:\n    host: ${s.host}\n    port: ${s.port}\n    user: ${s.user}\n    password: \${LAB_PASSWORD}\n    tls: ${tls}\n    ca: ${s.caFile}\n${dataClose ? `    dataClose: ${dataClose}\n` : ''}    firewall: { maxConnections: 100, timeWait: 240s }\nsyncs:\n  - { name: up, server: lab, direction: upload, local: ${local}, remote: /plan3000 }\n`,
+      );
+      return runCliAsync(['plan', '-c', file, '--format', 'json'], { env, timeoutMs: 60_000 }).then((r) => {
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        return (JSON.parse(r.stdout) as { servers: Array<{ etaMs: number }> }).servers[0]!.etaMs;
+      });
+    };
+    const plain = await eta('none');
+    const ftps = await eta('explicit');
+    const ftpsNormal = await eta('explicit', 'normal');
+    console.log(
+      `[measure] plan, 3,000 uploads to pure-ftpd, init defaults: plain FTP ETA ${(plain / 1000).toFixed(1)} s, FTPS (dataClose auto) ${(ftps / 1000).toFixed(1)} s, FTPS with dataClose normal ${Math.round(ftpsNormal / 1000)} s`,
+    );
+    expect(ftps).toBeLessThanOrEqual(2 * plain);
+    expect(ftpsNormal).toBeGreaterThan(3_600_000);
+  }, 120_000);
 });
