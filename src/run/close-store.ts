@@ -3,31 +3,21 @@
  * model (budget/cost.ts tlsDataCountedMs): kept beside the timing store in .ftpsync/closes.json,
  * keyed by host:port. Written from the ledger's records (who closed first, or our reset).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ConnectionRecord } from '../budget/ledger.js';
 import type { Manifest, ObservedTlsCloses } from '../manifest/types.js';
+import { readJsonStore, writeJsonStore } from './json-store.js';
 import { timingKey } from './timing-store.js';
 
 export function closeStorePath(manifestFile: string): string {
   return join(dirname(manifestFile), '.ftpsync', 'closes.json');
 }
 
-function readAll(file: string): Record<string, unknown> {
-  try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-  } catch {
-    // Absent or unreadable: plan counts by what the lab showed.
-    return {};
-  }
-}
-
 const count = (x: unknown): number | undefined => (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < 1e9 ? x : undefined);
 
 /** One server's entry, checked: undefined when any part is missing or hostile. */
 export function readTlsCloses(file: string, key: string): ObservedTlsCloses | undefined {
-  const e = readAll(file)[key] as Partial<Record<keyof ObservedTlsCloses, unknown>> | undefined;
+  const e = readJsonStore(file)[key] as Partial<Record<keyof ObservedTlsCloses, unknown>> | undefined;
   if (!e || typeof e !== 'object') return undefined;
   const [reset, server, client, unknown] = [count(e.reset), count(e.server), count(e.client), count(e.unknown)];
   if (reset === undefined || server === undefined || client === undefined || unknown === undefined || typeof e.at !== 'string') return undefined;
@@ -44,12 +34,7 @@ export function tallyCloses(records: readonly ConnectionRecord[], now = new Date
 /** Replace the server's entry with this run's tally (a temporary file, then renamed). Runs without data connections change nothing. */
 export function recordTlsCloses(file: string, key: string, tally: ObservedTlsCloses): void {
   if (tally.reset + tally.server + tally.client + tally.unknown === 0) return;
-  const all = readAll(file);
-  all[key] = tally;
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(all, null, 2)}\n`);
-  renameSync(tmp, file);
+  writeJsonStore(file, { ...readJsonStore(file), [key]: tally });
 }
 
 /** The manifest with each FTPS server's observed closes attached (firewall.tlsCloses), for planning. */

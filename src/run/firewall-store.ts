@@ -4,57 +4,40 @@
  * than the manifest's and the manifest's is not confirmed; a successful run that held more (after
  * a reset, or with confirmed: true) forgets it. Deleting the file, or the server's entry, resets it.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { withLearnedLimit, type LearnedLimit } from '../budget/block-diagnosis.js';
 import type { Manifest } from '../manifest/types.js';
+import { readJsonStore, writeJsonStore } from './json-store.js';
 import { timingKey } from './timing-store.js';
 
 export function firewallStorePath(manifestFile: string): string {
   return join(dirname(manifestFile), '.ftpsync', 'firewall.json');
 }
 
-function readAll(file: string): Record<string, unknown> {
-  try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-  } catch {
-    // Absent or unreadable: nothing learned.
-    return {};
-  }
-}
-
 const count = (x: unknown): number | undefined => (typeof x === 'number' && Number.isInteger(x) && x >= 1 ? x : undefined);
 
 /** The server's learned limit, checked: undefined when absent or malformed. */
 export function readLearnedLimit(file: string, key: string): LearnedLimit | undefined {
-  const e = (readAll(file)[key] ?? {}) as Partial<Record<keyof LearnedLimit, unknown>>;
+  const e = (readJsonStore(file)[key] ?? {}) as Partial<Record<keyof LearnedLimit, unknown>>;
   const maxConnections = count(e.maxConnections);
   if (maxConnections === undefined || typeof e.at !== 'string') return undefined;
   return { maxConnections, at: e.at, limitAtLeast: count(e.limitAtLeast) ?? maxConnections, limitBelow: count(e.limitBelow) ?? maxConnections + 1 };
 }
 
-function writeAll(file: string, all: Record<string, unknown>): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(all, null, 2)}\n`);
-  renameSync(tmp, file);
-}
-
 /** Record what a block taught: a lower limit replaces a higher one, never the other way round. */
 export function recordLearnedLimit(file: string, key: string, learned: LearnedLimit): void {
-  const all = readAll(file);
+  const all = readJsonStore(file);
   const old = readLearnedLimit(file, key);
   if (old && old.maxConnections <= learned.maxConnections) return;
   all[key] = learned;
-  writeAll(file, all);
+  writeJsonStore(file, all);
 }
 
 export function forgetLearnedLimit(file: string, key: string): void {
-  const all = readAll(file);
+  const all = readJsonStore(file);
   if (!(key in all)) return;
   delete all[key];
-  writeAll(file, all);
+  writeJsonStore(file, all);
 }
 
 /** The manifest with each server's learned limit applied (see withLearnedLimit). */
