@@ -158,6 +158,9 @@ export function actionDuration(kind: ActionKind, size: number, t: TimingModel = 
     case 'delete':
     case 'rmdir':
       return ROUND_TRIPS.control * t.rttMs + t.controlOpWorkMs;
+    case 'switch':
+      // RNFR and RNTO; a file that replaces a live one takes two renames (switchDuration).
+      return 2 * (ROUND_TRIPS.control * t.rttMs + t.controlOpWorkMs);
     default:
       return 1;
   }

@@ -10,10 +10,11 @@ import { registerApply } from './commands/apply.js';
 import { registerInit } from './commands/init.js';
 import { registerPlan } from './commands/plan.js';
 import { registerProbe } from './commands/probe.js';
+import { registerRollback } from './commands/rollback.js';
 import { registerValidate } from './commands/validate.js';
 import { disableColor, err, style } from './output.js';
 
-const COMMANDS: Array<(program: Command) => void> = [registerValidate, registerPlan, registerApply, registerProbe, registerInit];
+const COMMANDS: Array<(program: Command) => void> = [registerValidate, registerPlan, registerApply, registerRollback, registerProbe, registerInit];
 
 function buildProgram(): Command {
   const program = new Command();

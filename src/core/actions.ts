@@ -13,7 +13,8 @@ export type ActionKind =
   | 'mkdir-local'
   | 'delete-local'
   | 'rmdir-local'
-  | 'write-state'; // update the remote checksum state file
+  | 'write-state' // update the remote checksum state file
+  | 'switch'; // rename a staged upload into place (two-phase uploads: run/release.ts)
 
 export type ActionReason = 'new' | 'changed' | 'extraneous' | 'state';
 
@@ -30,13 +31,19 @@ export interface PlannedAction {
   reason: ActionReason;
   /** Local mtime (ms) for uploads/downloads, to set on the other side where supported. */
   mtimeMs?: number;
+  /**
+   * Two-phase uploads: where the file is staged, relative to the sync root (a temporary name
+   * beside its target). An upload stores it there; the switch renames it into place.
+   */
+  staged?: string;
   /** Content hash (sha256 hex) for uploads when compare is checksum. */
   sha256?: string;
   /** New TCP connections this action opens that the firewall counts, and for how long after close. */
   cost: { connections: number; countedMs: number };
   /**
    * Ordering barrier within its sync: every action of a lower stage completes before this one
-   * starts (mkdir by depth, uploads, `last` uploads, deletes, rmdir deepest first, state file).
+   * starts (mkdir by depth, uploads, `last` uploads, the switch, its `last` files, deletes,
+   * rmdir deepest first, state file).
    */
   stage: number;
 }

@@ -3,6 +3,7 @@
  * segment, never empty, ".", "..", and never containing "/", "\", NUL or a line break.
  * remote/safe-names.ts builds paths from names that pass; the diff and the walk use the rest.
  */
+import { createHash } from 'node:crypto';
 
 /** Why a name is unsafe, or null when it is a safe single segment. */
 export function unsafeNameReason(name: string): string | null {
@@ -15,6 +16,9 @@ export function unsafeNameReason(name: string): string | null {
   return null;
 }
 
+/** Where two-phase uploads keep previous releases, in a sync's remote root (run/release.ts): never synced, listed or deleted by a sync. */
+export const RELEASES_DIR = '.ftpsync-releases';
+
 /** Temporary names: uploads and downloads land under these, then are renamed into place. */
 export const TEMP_PREFIX = '.ftpsync-tmp-';
 export function tempNameFor(name: string, token: string): string {
@@ -23,4 +27,25 @@ export function tempNameFor(name: string, token: string): string {
 }
 export function isTempName(name: string): boolean {
   return name.startsWith(TEMP_PREFIX);
+}
+
+/**
+ * Two-phase uploads stage a file under a name that says which version of it is staged (a token
+ * of its size and content hash, or its mtime without one), so the next apply after a crash
+ * knows a staged file it may switch instead of storing it again: same token, same size.
+ */
+const STAGED = /^\.ftpsync-tmp-s([0-9a-f]{12})-(.+)$/;
+export function stagingToken(f: { size: number; mtimeMs?: number; sha256?: string }): string {
+  return createHash('sha256')
+    .update(`${f.size}:${f.sha256 ?? `mtime ${f.mtimeMs ?? ''}`}`)
+    .digest('hex')
+    .slice(0, 12);
+}
+export function stagedNameFor(name: string, token: string): string {
+  return tempNameFor(name, `s${token}`);
+}
+/** The token and target name of a staged file's name; null for other names (and cut names). */
+export function parseStagedName(name: string): { token: string; target: string } | null {
+  const m = STAGED.exec(name);
+  return m && name.length < 200 ? { token: m[1]!, target: m[2]! } : null;
 }

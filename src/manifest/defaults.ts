@@ -29,6 +29,8 @@ export const DEFAULTS = {
     compare: 'auto',
     last: [],
     protect: [],
+    twoPhase: true,
+    keepReleases: 1,
   },
   rollout: { haltOnFailure: true },
 } as const;

@@ -192,6 +192,8 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
       compare: s.compare ?? DEFAULTS.sync.compare,
       last: s.last ?? [...DEFAULTS.sync.last],
       protect: s.protect ?? [...DEFAULTS.sync.protect],
+      twoPhase: s.twoPhase ?? DEFAULTS.sync.twoPhase,
+      keepReleases: s.keepReleases ?? DEFAULTS.sync.keepReleases,
       ...(maxDelete ? { maxDelete } : {}),
     });
   });

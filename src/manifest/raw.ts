@@ -41,6 +41,8 @@ export interface RawSync {
   last?: string[];
   protect?: string[];
   maxDelete?: number | string;
+  twoPhase?: boolean;
+  keepReleases?: number;
 }
 export interface RawManifest {
   version: 1;

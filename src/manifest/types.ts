@@ -91,6 +91,10 @@ export interface SyncConfig {
   protect: string[];
   /** The mass-delete guard's limit (manifest maxDelete); undefined: the default. */
   maxDelete?: DeleteLimit;
+  /** Uploads stage every file under a temporary name, then switch them all into place (run/release.ts). */
+  twoPhase: boolean;
+  /** Previous releases kept on the server for rollback (twoPhase only). */
+  keepReleases: number;
 }
 
 /** manifest maxDelete: at most this many files, or this percentage of the target's files. */

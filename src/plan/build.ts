@@ -22,7 +22,7 @@ import { noMfmtNote } from './compare.js';
 import { diffSync } from './diff.js';
 import type { ContentSnapshot } from './state.js';
 import { localDigest, remoteDigest } from './fingerprint.js';
-import { PLAN_FORMAT_VERSION, type Plan, type ServerPlan, type SyncSummary } from './types.js';
+import { PLAN_FORMAT_VERSION, type Plan, type ServerPlan, type SyncSummary, type TwoPhaseSteps } from './types.js';
 
 /** Listed one by one up to this many per sync, then counted: a tree of links would drown the plan. */
 export const MAX_SKIPPED_LISTED = 20;
@@ -141,7 +141,7 @@ export function planServer(
       stage: a.stage,
       connections: a.cost.connections,
       countedMs: a.cost.countedMs,
-      durationMs: actionDuration(a.kind, a.size, timing),
+      durationMs: durationOf(a, timing),
     })),
     budget,
     parallel: server.firewall.parallel,
@@ -151,6 +151,7 @@ export function planServer(
   // and takes its lock: what planning measured, plus the round trips planning did not make.
   const readMs = inputs.reduce((t, x) => t + (x.readMs ?? [...x.remote.values()].filter((e) => e.type === 'dir').length * (timing.rttMs + 1)), 0);
   const setupMs = actions.length > 0 ? applySetupMs(timing, processStartMs + readMs) : 0;
+  const twoPhase = twoPhaseSteps(actions, timing, server.firewall.parallel, sched.etaMs + setupMs);
   if (sched.etaMs > 3 * 3_600_000)
     warnings.push(
       `${server.name}: the budget (${budget} connections per ${Math.round(server.firewall.timeWaitMs / 1000)} s) makes this take about ${Math.round(sched.etaMs / 3_600_000)} h; consider dataClose: reset (see probe), or ask the host for a higher limit`,
@@ -187,7 +188,28 @@ export function planServer(
     theoreticalMinMs: sched.theoreticalMinMs,
     etaMs: sched.etaMs + setupMs,
     boundMs: sched.boundMs + setupMs,
+    ...(twoPhase ? { twoPhase } : {}),
     warnings: [...new Set(warnings)],
+  };
+}
+
+/** An action's estimated duration; a switch that replaces a live file moves it aside first (two renames). */
+function durationOf(a: Pick<PlannedAction, 'kind' | 'size' | 'reason'>, timing: TimingModel): number {
+  const d = actionDuration(a.kind, a.size, timing);
+  return a.kind === 'switch' && a.reason === 'changed' ? 2 * d : d;
+}
+
+/**
+ * The staging and the switch as separate steps. The switch opens no connection: its renames are
+ * spread over the parallel sessions with no pause; the staging is the rest of the estimate.
+ */
+function twoPhaseSteps(actions: PlannedAction[], timing: TimingModel, parallel: number, etaMs: number): TwoPhaseSteps | undefined {
+  const switches = actions.filter((a) => a.kind === 'switch');
+  if (!switches.length) return undefined;
+  const switchMs = Math.round(switches.reduce((t, a) => t + durationOf(a, timing), 0) / Math.max(1, parallel));
+  return {
+    staging: { uploads: actions.filter((a) => a.kind === 'upload' && a.staged).length, etaMs: Math.max(0, Math.round(etaMs - switchMs)) },
+    switch: { files: switches.length, replaced: switches.filter((a) => a.reason === 'changed').length, etaMs: switchMs },
   };
 }
 

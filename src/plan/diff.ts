@@ -2,11 +2,14 @@
  * The diff (pure): local snapshot × remote tree × compare method → ordered actions with stages.
  * Stages make the order a deploy needs: directories before their contents (by depth), uploads,
  * then `last` uploads, deletes only after every upload landed, rmdir deepest first, the state
- * file last.
+ * file last. Two-phase uploads (sync.twoPhase) store every file under a staged name first; a
+ * switch action per file renames it into place after all of them landed (`last` ones last). A
+ * staged file an interrupted apply left complete (its name's token and size match) is switched
+ * without being stored again; any other temporary file is deleted.
  */
 import picomatch from 'picomatch';
 import type { ActionKind, ActionReason, PlannedAction } from '../core/actions.js';
-import { isTempName, unsafeNameReason } from '../core/names.js';
+import { isTempName, parseStagedName, RELEASES_DIR, stagedNameFor, stagingToken, unsafeNameReason } from '../core/names.js';
 import type { LocalEntry, RemoteEntry, RemoteTree } from '../core/tree.js';
 import type { SyncConfig } from '../manifest/types.js';
 import { compareFor, contentNotes, freshCheckoutNote, keepsState, type ContentTally, type UsedCompare } from './compare.js';
@@ -42,11 +45,14 @@ export interface DiffResult {
   warnings: string[];
 }
 
-// Stage layout: mkdir by depth in [0, 99], transfers 100, last 101, deletes 102, rmdir 103.. (deepest first), state 9999.
+// Stage layout: mkdir by depth in [0, 99], transfers 100, last 101, switch 102, switch of `last` 103,
+// deletes 104, rmdir 105.. (deepest first), state 9999.
 const STAGE_TRANSFER = 100;
 const STAGE_LAST = 101;
-const STAGE_DELETE = 102;
-const STAGE_RMDIR = 103;
+const STAGE_SWITCH = 102;
+const STAGE_SWITCH_LAST = 103;
+const STAGE_DELETE = 104;
+const STAGE_RMDIR = 105;
 const STAGE_STATE = 9999;
 const MAX_DEPTH_STAGES = 99;
 
@@ -95,16 +101,23 @@ export function diffSync(input: DiffInput): DiffResult {
 
   // Remote paths the sync manages: not ours (state file, reserved names), not excluded, inside includes.
   const remote = new Map<string, RemoteEntry>();
+  const twoPhase = sync.direction === 'upload' && sync.twoPhase;
+  /** Temporary files found, by path; staged ones also by their target's path (reused or deleted below). */
+  const temps: string[] = [];
+  const staged = new Map<string, { path: string; token: string; size: number }>();
   for (const [p, e] of input.remote) {
     const name = p.split('/').pop()!;
-    if (p === STATE_FILE || input.reserved?.includes(p)) continue;
+    if (p === STATE_FILE || input.reserved?.includes(p) || p === RELEASES_DIR || p.startsWith(`${RELEASES_DIR}/`)) continue;
     if (e.type === 'symlink' || e.type === 'other') {
       warnings.push(`${server}/${sync.name}: ${p} is a ${e.type} on the server; left alone`);
       continue;
     }
     if (isTempName(name)) {
-      // A partial file left by an interrupted run: never a real file, always removed.
-      if (sync.direction === 'upload') add('delete', p, STAGE_DELETE, 'extraneous');
+      // Left by an interrupted run: a partial file (removed), or a staged one the switch may use.
+      if (sync.direction !== 'upload') continue;
+      temps.push(p);
+      const st = e.type === 'file' ? parseStagedName(name) : null;
+      if (st && twoPhase) staged.set(p.slice(0, p.length - name.length) + st.target, { path: p, token: st.token, size: e.size });
       continue;
     }
     if (exMatch(p) || (e.type === 'dir' && exMatch(`${p}/`)) || [...ancestors(p)].some((a) => exMatch(a) || exMatch(`${a}/`))) continue;
@@ -122,6 +135,7 @@ export function diffSync(input: DiffInput): DiffResult {
   const protectedFiles = [...dst].filter(([p, e]) => e.type === 'file' && prot.isProtected(p)).map(([p]) => p);
   const keptDirs = dirsHoldingProtected(protectedFiles);
 
+  const reused = new Set<string>();
   const sorted = [...src.keys()].sort();
   for (const p of sorted) {
     const s = src.get(p)!;
@@ -159,16 +173,32 @@ export function diffSync(input: DiffInput): DiffResult {
       counts.unchanged++;
       continue;
     }
-    const stage = lastMatch(p) || lastMatch(p.split('/').pop()!) ? STAGE_LAST : STAGE_TRANSFER;
+    const isLast = lastMatch(p) || lastMatch(p.split('/').pop()!);
     const extra: Partial<PlannedAction> = { size: s.size };
     // An upload sets the remote mtime (MFMT/MDTM, a round trip per file) only where the next
     // compare reads it; a download sets the local one (no round trip).
     if (s.mtimeMs !== undefined && (sync.direction === 'download' || compareUsed === 'size-mtime')) extra.mtimeMs = s.mtimeMs;
     const hash = input.localHashes?.get(p);
     if (hash) extra.sha256 = hash;
-    add(xferKind, p, stage, d ? 'changed' : 'new', extra);
-    bytes += s.size;
+    if (!twoPhase) {
+      add(xferKind, p, isLast ? STAGE_LAST : STAGE_TRANSFER, d ? 'changed' : 'new', extra);
+      bytes += s.size;
+      continue;
+    }
+    const token = stagingToken({ size: s.size, ...extra });
+    const found = staged.get(p);
+    const name = p.split('/').pop()!;
+    const stagedPath = p.slice(0, p.length - name.length) + stagedNameFor(name, token);
+    if (found && found.token === token && found.size === s.size && found.path === stagedPath) {
+      reused.add(found.path);
+    } else {
+      add(xferKind, p, STAGE_TRANSFER, d ? 'changed' : 'new', { ...extra, staged: stagedPath });
+      bytes += s.size;
+    }
+    add('switch', p, isLast ? STAGE_SWITCH_LAST : STAGE_SWITCH, d ? 'changed' : 'new', { ...extra, staged: stagedPath });
   }
+  // Temporary files no switch uses: never a real file, always removed.
+  for (const p of temps) if (!reused.has(p)) add('delete', p, STAGE_DELETE, 'extraneous');
 
   let deletedFiles = 0;
   let deletedDirs = 0;

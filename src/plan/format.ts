@@ -16,8 +16,9 @@ const KIND_LABEL: Record<ActionKind, string> = {
   'delete-local': 'delete (local)',
   'rmdir-local': 'rmdir (local)',
   'write-state': 'write state file',
+  switch: 'switch into place',
 };
-const KIND_ORDER: ActionKind[] = ['mkdir', 'upload', 'download', 'mkdir-local', 'delete', 'delete-local', 'rmdir', 'rmdir-local', 'write-state'];
+const KIND_ORDER: ActionKind[] = ['mkdir', 'upload', 'download', 'mkdir-local', 'delete', 'delete-local', 'rmdir', 'rmdir-local', 'switch', 'write-state'];
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -68,7 +69,7 @@ function totalDeletions(plan: Plan): number {
 
 function symbol(kind: ActionKind): string {
   if (kind.startsWith('delete') || kind.startsWith('rmdir')) return '-';
-  if (kind === 'upload' || kind === 'download' || kind === 'write-state') return '~';
+  if (kind === 'upload' || kind === 'download' || kind === 'write-state' || kind === 'switch') return '~';
   return '+';
 }
 
@@ -81,6 +82,17 @@ function phaseLine(s: ServerPlan, i: number): string {
   const p = s.phases[i]!;
   const pause = p.pauseAfterMs > 0 ? `, then pause ${formatDuration(p.pauseAfterMs)}` : '';
   return `phase ${i + 1}: ${p.actionIds.length} action(s), ${p.connections} counted connection(s), ~${formatDuration(p.estimatedMs)}${pause}`;
+}
+
+/** Two-phase uploads: the staging and the switch, each with its estimate. */
+function twoPhaseLines(s: ServerPlan): string[] {
+  const t = s.twoPhase;
+  if (!t) return [];
+  const replaced = t.switch.replaced ? `, ${t.switch.replaced} replacing a live file (moved aside first: two renames each)` : '';
+  return [
+    `staging: ${t.staging.uploads} upload(s) to temporary names beside their targets, ~${formatDuration(t.staging.etaMs)}; the site does not change`,
+    `switch: ${t.switch.files} rename(s) into place over ${s.parallel} session(s), no new connection, ~${formatDuration(t.switch.etaMs)}${replaced}`,
+  ];
 }
 
 function budgetLine(s: ServerPlan): string {
@@ -110,6 +122,7 @@ export function formatText(plan: Plan, o: TextOptions = {}): string {
       out.push('  no changes');
     } else {
       for (let i = 0; i < s.phases.length; i++) out.push(`  ${phaseLine(s, i)}`);
+      for (const l of twoPhaseLines(s)) out.push(`  ${l}`);
       out.push(
         `  ${s.countedConnections} counted connection(s); ETA ${formatDuration(s.etaMs)} (theoretical minimum ${formatDuration(s.theoreticalMinMs)}${s.rttMs !== undefined ? `; round trip ${s.rttMs} ms` : ''})`,
       );
@@ -167,6 +180,7 @@ export function formatMarkdown(plan: Plan, o: { maxFiles?: number } = {}): strin
     if (s.phases.length) {
       out.push('');
       for (let i = 0; i < s.phases.length; i++) out.push(`- ${phaseLine(s, i)}`);
+      for (const l of twoPhaseLines(s)) out.push(`- ${escapeMd(l)}`);
     }
     for (const w of s.warnings) out.push('', `> ⚠️ ${escapeMd(w)}`);
     if (s.actions.length) {

@@ -7,7 +7,15 @@ import type { CompareMethod, Direction, ListingStrategyName } from '../manifest/
 import type { ContentWhy } from './state.js';
 
 // 2: syncs carry `deletions`, the plan records `allowDelete` (an older apply would ignore both).
-export const PLAN_FORMAT_VERSION = 2;
+// 3: two-phase uploads: `switch` actions, staged names, the `twoPhase` steps.
+export const PLAN_FORMAT_VERSION = 3;
+
+/** Two-phase uploads: the staging and the switch as separate steps, each with its estimate. */
+export interface TwoPhaseSteps {
+  staging: { uploads: number; etaMs: number };
+  /** `replaced`: files that replace a live one (moved aside first: two renames each). */
+  switch: { files: number; replaced: number; etaMs: number };
+}
 
 /** What a sync deletes on its target, in files (directories apart): the mass-delete guard's figures. */
 export interface SyncDeletions {
@@ -61,6 +69,8 @@ export interface ServerPlan {
   etaMs: number;
   /** The schedule's guarantee: etaMs ≤ this (theoretical minimum + what the order requires). */
   boundMs: number;
+  /** Present when the plan switches staged uploads into place. */
+  twoPhase?: TwoPhaseSteps;
   warnings: string[];
 }
 

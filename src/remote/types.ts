@@ -77,6 +77,8 @@ export interface RemoteSession {
   readSmallFile(remotePath: string): Promise<Buffer | null>;
   writeSmallFile(remotePath: string, content: Buffer): Promise<void>;
   facts(): Promise<ServerFacts>;
+  /** One command over the control connection (no data connection); its reply whatever the code. */
+  command(line: string): Promise<{ code: number; message: string }>;
   /** The control connection's round trip, ms: the least of `noops` NOOPs (default 3; plan's timing model). */
   roundTripMs(noops?: number): Promise<number>;
   close(): Promise<void>;

@@ -2,8 +2,9 @@
  * Run one server's plan: phases in order, each started only when the live ledger has room for
  * it (the plan's pause, corrected by what the firewall still counts), stages as barriers,
  * at most `parallel` sessions. Uploads land atomically; deletes of a sync run only if every
- * transfer of that sync landed; a block stops new connections at once. The caller holds the
- * remote lock (remote-lock.ts) for the run.
+ * transfer of that sync landed; a block stops new connections at once. Two-phase uploads switch
+ * only once every staged file of their sync landed, and then switch all of them (release.ts).
+ * The caller holds the remote lock (remote-lock.ts) for the run.
  */
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -11,6 +12,7 @@ import type { BudgetGate } from '../budget/gate.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import { LINGER_MS, lingers } from '../budget/schedule.js';
 import type { PlannedAction } from '../core/actions.js';
+import { isTempName } from '../core/names.js';
 import { FtpsyncError, isFtpsyncError } from '../errors.js';
 import type { ServerConfig, SyncConfig } from '../manifest/types.js';
 import type { ServerPlan } from '../plan/types.js';
@@ -23,6 +25,7 @@ import { BlockWait } from './block-wait.js';
 import type { Journal } from './journal.js';
 import type { Reporter } from './progress.js';
 import type { PendingStates } from './pending-state.js';
+import { Release } from './release.js';
 import { StateCheckpoints } from './state-checkpoints.js';
 import { perTransferMs, type TransferSpan, type TransferTimes } from './timing-store.js';
 
@@ -70,6 +73,11 @@ export interface ServerResult {
   halted?: boolean;
   /** A block was noticed (and waited out, or the run halted). */
   blocked?: boolean;
+  /**
+   * Two-phase uploads: files renamed into place, and the mixed window: from the start of the
+   * first switch rename to the end of the last, ms (the only time the site mixes two releases).
+   */
+  switched?: { files: number; windowMs: number; releases: string[] };
 }
 
 const MAX_TRIES = 3;
@@ -113,6 +121,9 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   const byId = new Map(plan.actions.map((a) => [a.id, a]));
   const syncByName = new Map(d.syncs.map((s) => [s.name, s]));
   const failedSyncs = new Set<string>();
+  /** Syncs whose switch began: it goes on to the end, whatever fails meanwhile. */
+  const switching = new Set<string>();
+  const window = { first: Infinity, last: -Infinity, files: 0 };
   let successes = 0;
   const peakTimer = setInterval(() => (result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()))), 250);
   // Each kind's span for the next plan's ETA; idleMs grows while no session works (pauses, blocks).
@@ -152,6 +163,18 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
     undefined,
     d.pendingStates,
   );
+  // Two-phase syncs with something to do: their release (opened when first needed).
+  const releases = new Map<string, Release>();
+  for (const sync of d.syncs)
+    if (sync.direction === 'upload' && sync.twoPhase && plan.actions.some((a) => a.sync === sync.name))
+      releases.set(
+        sync.name,
+        new Release(
+          sync,
+          (fn) => d.pool.withSession(fn),
+          (t) => d.reporter.note(plan.server, `${sync.name}: ${t}`),
+        ),
+      );
   try {
     // apply warmed the pool when it planned; a saved plan's run logs its sessions in here.
     d.pool.warm(Math.min(plan.parallel, plan.actions.length));
@@ -202,14 +225,28 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
               result.skippedFromJournal++;
               continue;
             }
-            // No deletion (and no state claim) when a transfer of the sync failed.
+            // No deletion (and no state claim) when a transfer of the sync failed; no switch
+            // when a staged upload failed (once begun, a switch is finished).
             if (failedSyncs.has(a.sync) && ['delete', 'rmdir', 'delete-local', 'rmdir-local', 'write-state'].includes(a.kind)) continue;
+            if (a.kind === 'switch' && failedSyncs.has(a.sync) && !switching.has(a.sync)) continue;
             const sync = syncByName.get(a.sync)!;
+            if (a.kind === 'switch' && !switching.has(a.sync)) {
+              switching.add(a.sync);
+              d.reporter.note(plan.server, `${a.sync}: switching: renaming the staged files into place`);
+            }
             for (let attempt = 1; ; attempt++) {
               const t0 = now();
               try {
                 const idleAtT0 = idleMs;
-                await d.pool.withSession((s) => runAction(s, a!, sync, plan, states));
+                await d.pool.withSession(async (s) => {
+                  const started = performance.now();
+                  await runAction(s, a!, { sync, plan, states, release: releases.get(a!.sync) });
+                  if (a!.kind === 'switch') {
+                    window.first = Math.min(window.first, started);
+                    window.last = Math.max(window.last, performance.now());
+                    window.files++;
+                  }
+                });
                 d.journal.record(a.id);
                 await states.landed(a);
                 result.done[a.kind] = (result.done[a.kind] ?? 0) + 1;
@@ -258,6 +295,13 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
         await Promise.all(Array.from({ length: Math.max(1, plan.parallel) }, worker));
       }
     }
+    // A switch that ended completes its release (and prunes old ones); an unfinished one is
+    // taken up by the next apply, or undone by rollback.
+    if (!blocks.halted)
+      for (const [name, release] of releases) {
+        if (failedSyncs.has(name)) continue;
+        await release.finish().catch((e: unknown) => d.reporter.note(plan.server, `${name}: could not complete the release: ${(e as Error).message}`));
+      }
     // A run that did not finish keeps what landed (not after a block: nothing more is sent then).
     if (!blocks.halted) await states.checkpoint();
     else states.keepLocally();
@@ -271,6 +315,15 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   result.elapsedMs = now() - started;
   result.transferTimes = transferTimes(spans, plan.parallel);
   if (blocks.noticed) result.blocked = true;
+  if (window.files > 0)
+    result.switched = {
+      files: window.files,
+      windowMs: Math.round((window.last - window.first) * 10) / 10,
+      releases: [...releases]
+        .filter(([name]) => syncByName.get(name)!.keepReleases > 0)
+        .map(([, r]) => r.id)
+        .filter((id): id is string => id !== null),
+    };
   const halted = blocks.halted;
   if (halted) {
     result.ok = false;
@@ -285,18 +338,38 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   return result;
 }
 
-async function runAction(s: RemoteSession, a: PlannedAction, sync: SyncConfig, plan: ServerPlan, states: StateCheckpoints): Promise<void> {
+interface ActionContext {
+  sync: SyncConfig;
+  plan: ServerPlan;
+  states: StateCheckpoints;
+  /** The sync's release: two-phase uploads (absent otherwise). */
+  release: Release | undefined;
+}
+
+async function runAction(s: RemoteSession, a: PlannedAction, { sync, plan, states, release }: ActionContext): Promise<void> {
   const remote = () => remoteJoin(sync.remotePath, a.path, { server: plan.server });
   const local = () => localJoin(sync.localPath, a.path, { server: plan.server });
+  const mtime = a.mtimeMs !== undefined ? { mtimeMs: a.mtimeMs } : {};
   switch (a.kind) {
     case 'mkdir':
       // Parents come from earlier stages and the lock made the sync root: one MKD, not one per
       // ancestor from / (a round trip each); the walk only when that MKD is refused (exists already).
-      if (await s.mkdirExclusive(remote())) return;
-      return s.mkdir(remote());
+      if (!(await s.mkdirExclusive(remote()))) await s.mkdir(remote());
+      if (release) await release.markAdded(s, 'd', a.path);
+      return;
     case 'upload':
-      return s.upload(local(), remote(), { atomic: true, ...(a.mtimeMs !== undefined ? { mtimeMs: a.mtimeMs } : {}) });
+      // Staged: stored under its staged name (not visible as the live file); the switch renames it.
+      if (a.staged) return s.upload(local(), remoteJoin(sync.remotePath, a.staged, { server: plan.server }), { atomic: false, ...mtime });
+      return s.upload(local(), remote(), { atomic: true, ...mtime });
+    case 'switch':
+      if (!release) throw new FtpsyncError('E_INTERNAL', `${plan.server} ${remote()}: a switch action in a sync without twoPhase`);
+      return release.switchFile(s, a);
     case 'delete':
+      // Two-phase: a deleted file goes into the release (rollback puts it back); leftovers are deleted.
+      if (release && !isTempName(a.path.split('/').pop()!)) {
+        await release.moveAside(s, a.path);
+        return;
+      }
       return s.remove(remote());
     case 'rmdir':
       return s.rmdir(remote());
@@ -315,6 +388,6 @@ async function runAction(s: RemoteSession, a: PlannedAction, sync: SyncConfig, p
       await rmdir(local()).catch(() => undefined);
       return;
     case 'write-state':
-      return states.final(s, sync.name);
+      return states.final(s, sync.name, release ? (session, path) => release.beforeStateWrite(session, path) : undefined);
   }
 }

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LearnedWork } from '../budget/cost.js';
+import { RELEASES_DIR } from '../core/names.js';
 import type { LocalEntry, RemoteTree } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
 import { sha256File } from '../local/hash.js';
@@ -38,8 +39,8 @@ export async function snapshotSync(server: ServerConfig, sync: SyncConfig, pool:
     let strategy: ServerPlan['listing']['strategy'] = 'stat';
     let dataConnections = 0;
     try {
-      // The lock apply holds while it lists is not part of the tree.
-      const listed = await session.listTree(sync.remotePath, (p) => p === LOCK_NAME);
+      // The lock apply holds while it lists, and the releases kept for rollback, are not part of the tree.
+      const listed = await session.listTree(sync.remotePath, (p) => p === LOCK_NAME || p === RELEASES_DIR);
       remote = listed.tree;
       strategy = listed.strategy;
       dataConnections = listed.dataConnections;

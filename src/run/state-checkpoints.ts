@@ -36,12 +36,21 @@ export class StateTracker {
     this.files = new Map(Object.entries(base));
   }
 
-  /** An action of this sync completed (or an earlier run's journal says it did). */
-  landed(a: Pick<PlannedAction, 'kind' | 'path' | 'size' | 'sha256'>): void {
-    if (a.kind === 'upload' && a.sha256) this.files.set(a.path, { size: a.size, sha256: a.sha256 });
-    else if (a.kind === 'upload' || a.kind === 'delete') this.files.delete(a.path);
+  /**
+   * An action of this sync completed (or an earlier run's journal says it did). A staged upload
+   * claims nothing: its file is claimed when the switch renames it into place.
+   */
+  landed(a: Pick<PlannedAction, 'kind' | 'path' | 'size' | 'sha256' | 'staged'>): void {
+    const inPlace = (a.kind === 'upload' && !a.staged) || a.kind === 'switch';
+    if (inPlace && a.sha256) this.files.set(a.path, { size: a.size, sha256: a.sha256 });
+    else if (inPlace || a.kind === 'delete') this.files.delete(a.path);
     else return;
     this.changes++;
+  }
+
+  /** Written only by the final write-state (two-phase: see forPlan). */
+  get finalOnly(): boolean {
+    return this.every === Infinity;
   }
 
   get due(): boolean {
@@ -102,8 +111,11 @@ export class StateCheckpoints {
     for (const sync of syncs) {
       const mine = plan.actions.filter((a) => a.sync === sync.name);
       if (!mine.some((a) => a.kind === 'write-state')) continue;
-      const transferred = new Set(mine.filter((a) => a.kind === 'upload').map((a) => a.path));
-      trackers.set(sync.name, { sync, tracker: new StateTracker(await baseState(sync, transferred), every) });
+      const transferred = new Set(mine.filter((a) => a.kind === 'upload' || a.kind === 'switch').map((a) => a.path));
+      // Two-phase: the state is switched with the files, once, at the end (a checkpoint during the
+      // switch would replace the live state before the release holds the previous one).
+      const twoPhase = mine.some((a) => a.kind === 'switch');
+      trackers.set(sync.name, { sync, tracker: new StateTracker(await baseState(sync, transferred), twoPhase ? Infinity : every) });
     }
     return new StateCheckpoints(trackers, withSession, onError, pending);
   }
@@ -120,10 +132,10 @@ export class StateCheckpoints {
       await this.write(t, null).catch((e: unknown) => this.onError(`checkpoint of ${STATE_FILE} (sync ${t.sync.name}) failed: ${(e as Error).message}`));
   }
 
-  /** Write every state with unwritten changes (at a pause, at the end of a run that did not finish). */
+  /** Write every state with unwritten changes (at a pause, at the end of a run that did not finish); not a two-phase one. */
   async checkpoint(): Promise<void> {
     for (const t of this.trackers.values()) {
-      if (t.tracker.hasUnwritten)
+      if (t.tracker.hasUnwritten && !t.tracker.finalOnly)
         await this.write(t, null).catch((e: unknown) => this.onError(`checkpoint of ${STATE_FILE} (sync ${t.sync.name}) failed: ${(e as Error).message}`));
     }
   }
@@ -137,9 +149,11 @@ export class StateCheckpoints {
    * The write-state action: the sync's final state, on the action's session. It runs in the last
    * stage, after every landed() and checkpoint() was awaited, so no queued write needs a session.
    */
-  async final(s: RemoteSession, syncName: string): Promise<void> {
+  async final(s: RemoteSession, syncName: string, before?: (s: RemoteSession, statePath: string) => Promise<void>): Promise<void> {
     const t = this.trackers.get(syncName);
-    if (t) await this.write(t, s);
+    if (!t) return;
+    if (before) await before(s, STATE_FILE);
+    await this.write(t, s);
   }
 
   private write(t: { sync: SyncConfig; tracker: StateTracker }, session: RemoteSession | null): Promise<void> {

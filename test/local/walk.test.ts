@@ -60,6 +60,8 @@ describe('what the local walk leaves out reaches the plan', () => {
       compare: 'size-mtime',
       last: [],
       protect: [],
+      twoPhase: false,
+      keepReleases: 1,
     };
     const plan = planServer(
       server,

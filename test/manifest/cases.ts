@@ -210,7 +210,7 @@ export const BAD_CASES: BadCase[] = [
     line: 13,
     col: 5,
     message:
-      'unknown key "dlete" in syncs[0]; expected one of: name, server, servers, direction, local, remote, delete, exclude, include, compare, last, protect, maxDelete',
+      'unknown key "dlete" in syncs[0]; expected one of: name, server, servers, direction, local, remote, delete, exclude, include, compare, last, protect, twoPhase, keepReleases, maxDelete',
   },
   {
     name: 'compare typo',

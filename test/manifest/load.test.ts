@@ -199,6 +199,8 @@ describe('the schema is the single source of the shape', () => {
     last: true,
     protect: true,
     maxDelete: true,
+    twoPhase: true,
+    keepReleases: true,
   };
   const topKeys: Record<keyof RawManifest | '$schema', true> = { $schema: true, version: true, servers: true, syncs: true, rollout: true };
   it.each([

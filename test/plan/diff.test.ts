@@ -17,6 +17,8 @@ const sync = (o: Partial<SyncConfig> = {}): SyncConfig => ({
   compare: 'size-mtime',
   last: [],
   protect: [],
+  twoPhase: false,
+  keepReleases: 1,
   ...o,
 });
 const lf = (size: number, mtimeMs = T): LocalEntry => ({ type: 'file', size, mtimeMs });
@@ -61,7 +63,7 @@ describe('diff and order (upload)', () => {
       local: { 'n.txt': lf(1) },
       remote: { 'old.txt': rf(1), d: rd(), 'd/e': rd(), 'd/e/f.txt': rf(1) },
       opts: { delete: true },
-      want: ['100:upload:n.txt', '102:delete:d/e/f.txt', '102:delete:old.txt', '103:rmdir:d/e', '104:rmdir:d'],
+      want: ['100:upload:n.txt', '104:delete:d/e/f.txt', '104:delete:old.txt', '105:rmdir:d/e', '106:rmdir:d'],
     },
     {
       name: 'excluded remote files are never deleted',
@@ -74,7 +76,7 @@ describe('diff and order (upload)', () => {
       name: 'temp files from a crashed run are removed',
       local: {},
       remote: { '.ftpsync-tmp-ab12-x.txt': rf(1) },
-      want: ['102:delete:.ftpsync-tmp-ab12-x.txt'],
+      want: ['104:delete:.ftpsync-tmp-ab12-x.txt'],
     },
     {
       name: "state and lock files are ftpsync's own",
@@ -98,7 +100,7 @@ describe('diff and order (upload)', () => {
 describe('diff (download)', () => {
   it('downloads new and changed files, creates local dirs, deletes locally when asked', () => {
     const r = run({ 'gone.txt': lf(1), 'same.txt': lf(2, T) }, { d: rd(), 'd/n.txt': rf(4, T), 'same.txt': rf(2, T) }, { direction: 'download', delete: true });
-    expect(r.list).toEqual(['0:mkdir-local:d', '100:download:d/n.txt', '102:delete-local:gone.txt']);
+    expect(r.list).toEqual(['0:mkdir-local:d', '100:download:d/n.txt', '104:delete-local:gone.txt']);
     expect(r.summary.counts).toEqual({ unchanged: 1, 'mkdir-local': 1, download: 1, 'delete-local': 1 });
     expect(r.summary.bytes).toBe(4);
   });

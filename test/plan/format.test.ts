@@ -36,6 +36,8 @@ const sync: SyncConfig = {
   compare: 'size-mtime',
   last: ['index.html'],
   protect: [],
+  twoPhase: false,
+  keepReleases: 1,
 };
 const backup: SyncConfig = { ...sync, name: 'logs', direction: 'download', localPath: '/srv/logs', remotePath: '/logs', delete: false, last: [] };
 

@@ -30,6 +30,8 @@ const sync: SyncConfig = {
   compare: 'size-mtime',
   last: [],
   protect: [],
+  twoPhase: false,
+  keepReleases: 1,
 };
 const learned = { maxConnections: 20, at: '2026-12-02T00:40:00.000Z', limitAtLeast: 20, limitBelow: 31 };
 

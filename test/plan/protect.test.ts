@@ -44,6 +44,8 @@ const sync = (o: Partial<SyncConfig>): SyncConfig => ({
   compare: 'size-mtime',
   last: [],
   protect: [],
+  twoPhase: false,
+  keepReleases: 1,
   ...o,
 });
 

@@ -80,7 +80,9 @@ describe('applyManifest (run/apply.ts) without a process', () => {
     expect(r.notRun).toEqual([]);
     expect(stages).toHaveLength(1);
     // compare: auto (the default) keeps the checksum state: written last.
-    expect(r.results.map((x) => [x.server, x.done])).toEqual([['demo', { mkdir: 1, upload: 7, delete: 1, 'write-state': 1 }]]);
+    // twoPhase (the default): 7 files staged, then switched into place; the deleted one moved aside.
+    expect(r.results.map((x) => [x.server, x.done])).toEqual([['demo', { mkdir: 1, upload: 7, switch: 7, delete: 1, 'write-state': 1 }]]);
+    expect(r.results[0]!.switched).toMatchObject({ files: 7 });
     expect(readFileSync(join(base, 'root/www/page-3.html'), 'utf8')).toBe('<p>3</p>');
     expect(readFileSync(join(base, 'root/www/css/site.css'), 'utf8')).toBe('body{}');
     expect(existsSync(join(base, 'root/www/old.html'))).toBe(false);

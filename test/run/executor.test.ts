@@ -91,6 +91,7 @@ function fakePool(o: {
     hashCommand: async () => null,
     fileHash: async () => null,
     roundTripMs: async () => 0,
+    command: async () => ({ code: 200, message: 'ok' }),
     close: async () => undefined,
   };
   const pool = {

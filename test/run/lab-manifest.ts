@@ -1,10 +1,12 @@
 /** Manifest snippets for apply's lab tests (plain FTP, the lab's shared password variable). */
+import { RELEASES_DIR } from '../../src/core/names.js';
 import { STATE_FILE } from '../../src/plan/state.js';
 import { LOCK_NAME } from '../../src/run/remote-lock.js';
 import type { Lab, LabServerName } from '../lab/harness.js';
 
 /** Files ftpsync itself keeps on the server: left out of tree comparisons. */
-export const ours = (p: string): boolean => p === LOCK_NAME || p.startsWith(`${LOCK_NAME}/`) || p === STATE_FILE;
+export const ours = (p: string): boolean =>
+  p === LOCK_NAME || p.startsWith(`${LOCK_NAME}/`) || p === STATE_FILE || p === RELEASES_DIR || p.startsWith(`${RELEASES_DIR}/`);
 
 /**
  * One entry of `servers:`. `server` adds indented lines to the server block (e.g. dataClose),

@@ -50,6 +50,8 @@ describe('StateCheckpoints', () => {
       compare: 'auto',
       last: [],
       protect: [],
+      twoPhase: false,
+      keepReleases: 1,
     } as SyncConfig;
     const actions: PlannedAction[] = Array.from({ length: n }, (_, i) => ({
       id: `s/site/upload/f${i}.txt`,

@@ -1,0 +1,190 @@
+/**
+ * The switch of two-phase uploads, and the release it leaves for rollback (plan/release.ts says
+ * what a release holds). One Release per sync and run: opened on first use (or an unfinished one
+ * taken up again: its deploy was interrupted), it moves each replaced or deleted file aside into
+ * the release before the staged file is renamed in, so no rename ever lands on an existing file,
+ * and records what the deploy added. finish() marks the release complete and prunes the old ones.
+ * Everything here is renames, DELE, MKD and RMD: control-connection commands, no data connection.
+ */
+import { randomBytes } from 'node:crypto';
+import { RELEASES_DIR } from '../core/names.js';
+import type { PlannedAction } from '../core/actions.js';
+import { FtpsyncError } from '../errors.js';
+import type { SyncConfig } from '../manifest/types.js';
+import {
+  ADDED_DIR,
+  addedMarker,
+  deployId,
+  parentDirs,
+  PARTIAL_SUFFIX,
+  releasesIn,
+  releasesToPrune,
+  type AddedKind,
+  type ReleaseName,
+} from '../plan/release.js';
+import { deleteIfPresent, makeDir, removeDir, renameExact, sourceMissing } from '../remote/control-ops.js';
+import { remoteJoin } from '../remote/safe-names.js';
+import type { RemoteSession } from '../remote/types.js';
+import type { WithSession } from './state-checkpoints.js';
+
+/** The releases directory's entries (an absent directory: none). */
+export async function listReleases(s: RemoteSession, root: string): Promise<ReleaseName[]> {
+  const entries = await s.list(remoteJoin(root, RELEASES_DIR)).catch((e: unknown) => {
+    if (e instanceof FtpsyncError && e.details.ftpCode === 550) return [];
+    throw e;
+  });
+  return releasesIn(entries.filter((e) => e.type === 'dir').map((e) => e.name));
+}
+
+/** Remove a directory and everything in it (a listing, then DELE and RMD deepest first). */
+export async function removeTree(s: RemoteSession, dir: string): Promise<void> {
+  const { tree } = await s.listTree(dir);
+  const entries = [...tree].sort(([a], [b]) => b.split('/').length - a.split('/').length);
+  for (const [p, e] of entries) {
+    const path = remoteJoin(dir, p);
+    if (e.type === 'dir') await removeDir(s, path);
+    else await deleteIfPresent(s, path);
+  }
+  await removeDir(s, dir);
+}
+
+export class Release {
+  private opening: Promise<string> | null = null;
+  /** The open release's directory name (with its ".partial" suffix until finish()). */
+  private name: string | null = null;
+  /** Paths already in the release (taken up again): their first version is the one to keep. */
+  private readonly held = new Set<string>();
+  private readonly madeDirs = new Set<string>();
+
+  constructor(
+    private readonly sync: SyncConfig,
+    private readonly withSession: WithSession,
+    private readonly note: (text: string) => void,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private get root(): string {
+    return this.sync.remotePath;
+  }
+
+  private live(path: string): string {
+    return remoteJoin(this.root, path);
+  }
+
+  private inRelease(path: string): string {
+    return remoteJoin(this.root, `${RELEASES_DIR}/${this.name!}${path ? `/${path}` : ''}`);
+  }
+
+  /** The release this run writes to: an unfinished one goes on (an interrupted deploy), else a new one. */
+  private open(s: RemoteSession): Promise<string> {
+    this.opening ??= (async () => {
+      const partial = (await listReleases(s, this.root)).find((r) => r.partial);
+      if (partial) {
+        this.name = partial.name;
+        const { tree } = await s.listTree(this.inRelease(''));
+        for (const [p, e] of tree) if (e.type === 'file') this.held.add(p);
+        this.note(`going on with the unfinished release ${partial.id} (${this.held.size} file(s) already moved aside)`);
+      } else {
+        this.name = `${deployId(this.now(), randomBytes(2).toString('hex'))}${PARTIAL_SUFFIX}`;
+        await makeDir(s, remoteJoin(this.root, RELEASES_DIR));
+        await makeDir(s, this.inRelease(''));
+      }
+      await makeDir(s, this.inRelease(ADDED_DIR));
+      return this.name;
+    })().catch((e: unknown) => {
+      this.opening = null; // the next file tries again
+      throw e;
+    });
+    return this.opening;
+  }
+
+  /** The release's id once opened (null: this run changed nothing that needed one). */
+  get id(): string | null {
+    return this.name ? this.name.replace(PARTIAL_SUFFIX, '') : null;
+  }
+
+  private async dirsFor(s: RemoteSession, path: string): Promise<void> {
+    for (const d of parentDirs(path)) {
+      if (this.madeDirs.has(d)) continue;
+      await makeDir(s, this.inRelease(d));
+      this.madeDirs.add(d);
+    }
+  }
+
+  /** Record a path the deploy adds (rollback removes it). */
+  async markAdded(s: RemoteSession, kind: AddedKind, path: string): Promise<void> {
+    await this.open(s);
+    const marker = addedMarker(kind, path);
+    if (marker) await makeDir(s, this.inRelease(`${ADDED_DIR}/${marker}`));
+    else this.note(`warning: ${path}: name too long to record in the release; rollback will leave it in place`);
+  }
+
+  /**
+   * Move a live file aside into the release (false: there was none). A file the release already
+   * holds keeps that first version there: the live one came from the interrupted deploy itself.
+   */
+  async moveAside(s: RemoteSession, path: string): Promise<boolean> {
+    await this.open(s);
+    if (this.held.has(path)) return deleteIfPresent(s, this.live(path));
+    await this.dirsFor(s, path);
+    try {
+      await renameExact(s, this.live(path), this.inRelease(path));
+    } catch (e) {
+      if (sourceMissing(e)) return false;
+      throw e;
+    }
+    this.held.add(path);
+    return true;
+  }
+
+  /**
+   * Rename a staged file into place: the live file it replaces is moved aside first. If the staged
+   * file is gone, the old one is put back: the live site never loses a file to a failed switch.
+   */
+  async switchFile(s: RemoteSession, a: Pick<PlannedAction, 'path' | 'staged'>): Promise<void> {
+    const staged = this.live(a.staged!);
+    const replaced = await this.moveAside(s, a.path);
+    if (!replaced) await this.markAdded(s, 'f', a.path);
+    try {
+      await renameExact(s, staged, this.live(a.path));
+    } catch (e) {
+      if (replaced) await renameExact(s, this.inRelease(a.path), this.live(a.path)).then(() => this.held.delete(a.path));
+      if (sourceMissing(e))
+        throw new FtpsyncError(
+          'E_FTP',
+          `${s.server} ${staged}: the staged file is gone (deleted on the server before the switch); ${this.live(a.path)} was left as it was`,
+          'Run apply again: it stages that file again.',
+          { server: s.server, remotePath: staged, ftpCode: 550 },
+        );
+      throw e;
+    }
+  }
+
+  /** The state file is switched like a file: the previous one goes into the release, with it. */
+  async beforeStateWrite(s: RemoteSession, statePath: string): Promise<void> {
+    if (!(await this.moveAside(s, statePath))) await this.markAdded(s, 'f', statePath);
+  }
+
+  /**
+   * The switch ended: the release is complete (renamed without ".partial"), and releases beyond
+   * keepReleases are removed (keepReleases 0: this one too). A release left unfinished by an
+   * earlier run that this one had nothing to add to is completed as well.
+   */
+  async finish(): Promise<void> {
+    await this.withSession(async (s) => {
+      if (!this.name) {
+        const partial = (await listReleases(s, this.root)).find((r) => r.partial);
+        if (!partial) return;
+        this.name = partial.name;
+      }
+      if (this.name.endsWith(PARTIAL_SUFFIX)) {
+        const done = this.name.slice(0, -PARTIAL_SUFFIX.length);
+        await renameExact(s, this.inRelease(''), remoteJoin(this.root, `${RELEASES_DIR}/${done}`));
+        this.name = done;
+      }
+      for (const r of releasesToPrune(await listReleases(s, this.root), this.sync.keepReleases))
+        await removeTree(s, remoteJoin(this.root, `${RELEASES_DIR}/${r.name}`));
+      if (this.sync.keepReleases === 0) await removeDir(s, remoteJoin(this.root, RELEASES_DIR));
+    });
+  }
+}

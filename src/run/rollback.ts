@@ -1,0 +1,155 @@
+/**
+ * `ftpsync rollback`: put the previous release back, by renames only. Per server (in rollout
+ * order) and two-phase upload sync: take the lock, read the newest release (complete, or one an
+ * interrupted switch left), delete what that deploy added, rename every file it replaced or
+ * deleted back into place, remove the directories it added and the release itself. The state
+ * file goes back with the files (it is in the release like one). Nothing is transferred: every
+ * step is a control-connection command, and the listings use STAT where the server allows it.
+ */
+import { RELEASES_DIR, isTempName } from '../core/names.js';
+import { FtpsyncError } from '../errors.js';
+import { assertKnownServers } from '../manifest/servers.js';
+import type { Manifest, SyncConfig } from '../manifest/types.js';
+import { planOrder } from '../plan/build.js';
+import { parentDirs, rollbackSteps } from '../plan/release.js';
+import { deleteIfPresent, makeDir, removeDir, renameExact } from '../remote/control-ops.js';
+import { remoteJoin } from '../remote/safe-names.js';
+import type { RemotePool, RemoteSession } from '../remote/types.js';
+import { planningContext, type FtpTrace } from './context.js';
+import type { Reporter } from './progress.js';
+import { listReleases } from './release.js';
+import { LOCK_NAME, releaseSyncLocks, takeSyncLocks } from './remote-lock.js';
+
+export interface RollbackOptions {
+  manifest: Manifest;
+  servers?: string[];
+  reporter: Reporter;
+  trace?: FtpTrace;
+}
+
+export interface SyncRollback {
+  server: string;
+  sync: string;
+  /** The release put back (its id); null: the sync had none. */
+  release: string | null;
+  /** It was a switch an interrupted apply left unfinished. */
+  partial: boolean;
+  restored: number;
+  removed: number;
+  elapsedMs: number;
+}
+
+export interface ServerRollback {
+  server: string;
+  ok: boolean;
+  error?: string;
+  syncs: SyncRollback[];
+  connections: { control: number; data: number };
+}
+
+/** At most this many renames in flight per server: the pool's sessions, all at once. */
+async function inParallel<T>(items: T[], pool: RemotePool, sessions: number, fn: (s: RemoteSession, item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      const it = item;
+      await pool.withSession((s) => fn(s, it));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(sessions, items.length)) }, worker));
+}
+
+/** Roll one sync back to before its newest release. */
+export async function rollbackSync(pool: RemotePool, sync: SyncConfig, sessions: number, server: string): Promise<SyncRollback> {
+  const started = performance.now();
+  const root = sync.remotePath;
+  const base = { server, sync: sync.name };
+  const found = await pool.withSession(async (s) => {
+    const newest = (await listReleases(s, root))[0];
+    if (!newest) return null;
+    const dir = remoteJoin(root, `${RELEASES_DIR}/${newest.name}`);
+    const [release, live] = [(await s.listTree(dir)).tree, (await s.listTree(root, (p) => p === LOCK_NAME || p === RELEASES_DIR)).tree];
+    return { newest, dir, release, live };
+  });
+  if (!found) return { ...base, release: null, partial: false, restored: 0, removed: 0, elapsedMs: Math.round(performance.now() - started) };
+  const { newest, dir, release, live } = found;
+  const steps = rollbackSteps(release);
+  const liveFile = (p: string) => live.get(p)?.type === 'file';
+  // What the deploy added, and staged files an interrupted staging left: deleted (DELE).
+  const temps = [...live].filter(([p, e]) => e.type === 'file' && isTempName(p.split('/').pop()!)).map(([p]) => p);
+  const doomed = [...steps.removeFiles.filter(liveFile), ...temps];
+  await inParallel(doomed, pool, sessions, async (s, p) => void (await deleteIfPresent(s, remoteJoin(root, p))));
+  // Parents first (one session: a directory is made once), then every file back, in parallel.
+  const parents = [...new Set(steps.restore.flatMap(parentDirs))].filter((d) => live.get(d)?.type !== 'dir');
+  if (parents.length) await pool.withSession((s) => makeDirs(s, root, parents));
+  const added = new Set(steps.removeFiles);
+  await inParallel(steps.restore, pool, sessions, async (s, p) => {
+    // A live file the deploy replaced: the release's copy takes its place (never renamed onto it).
+    if (liveFile(p) && !added.has(p)) await deleteIfPresent(s, remoteJoin(root, p));
+    await renameExact(s, remoteJoin(dir, p), remoteJoin(root, p));
+  });
+  await pool.withSession(async (s) => {
+    for (const d of steps.removeDirs) await removeDir(s, remoteJoin(root, d));
+    for (const d of steps.releaseDirs) await removeDir(s, remoteJoin(dir, d));
+    if (!(await removeDir(s, dir)))
+      throw new FtpsyncError('E_FTP', `${server} ${dir}: the release could not be removed after its files were put back`, `Look at what is left in ${dir}.`, {
+        server,
+        remotePath: dir,
+      });
+  });
+  return {
+    ...base,
+    release: newest.id,
+    partial: newest.partial,
+    restored: steps.restore.length,
+    removed: doomed.length,
+    elapsedMs: Math.round(performance.now() - started),
+  };
+}
+
+async function makeDirs(s: RemoteSession, root: string, dirs: string[]): Promise<void> {
+  for (const d of dirs) await makeDir(s, remoteJoin(root, d));
+}
+
+export async function rollbackManifest(o: RollbackOptions): Promise<ServerRollback[]> {
+  const { manifest, reporter } = o;
+  if (o.servers) assertKnownServers(manifest, o.servers, '--server');
+  const ctx = planningContext(o.trace ? { trace: o.trace } : {});
+  const results: ServerRollback[] = [];
+  try {
+    for (const name of planOrder(manifest, o.servers)) {
+      const server = manifest.servers[name]!;
+      const syncs = manifest.syncs.filter((s) => s.servers.includes(name) && s.direction === 'upload' && s.twoPhase);
+      if (!syncs.length) continue;
+      const pool = ctx.poolFor(server);
+      const result: ServerRollback = { server: name, ok: true, syncs: [], connections: { control: 0, data: 0 } };
+      results.push(result);
+      try {
+        pool.warm(server.firewall.parallel);
+        const held = await takeSyncLocks(pool, name, syncs, reporter);
+        try {
+          for (const sync of syncs) {
+            const r = await rollbackSync(pool, sync, server.firewall.parallel, name);
+            result.syncs.push(r);
+            reporter.note(
+              name,
+              r.release === null
+                ? `${sync.name}: no release to roll back to (keepReleases: ${sync.keepReleases})`
+                : `${sync.name}: rolled back release ${r.release}${r.partial ? ' (its switch had not finished)' : ''}: ${r.restored} file(s) put back, ${r.removed} removed, in ${(r.elapsedMs / 1000).toFixed(1)} s`,
+            );
+          }
+        } finally {
+          await releaseSyncLocks(pool, held.locks);
+        }
+      } catch (e) {
+        const err = e as Error & { hint?: string };
+        result.ok = false;
+        result.error = err.message + (err.hint ? `\nhint: ${err.hint}` : '');
+      }
+      result.connections = ctx.ledgers.get(name)!.totals();
+    }
+  } finally {
+    await ctx.close();
+  }
+  return results;
+}
