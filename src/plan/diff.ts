@@ -192,6 +192,8 @@ export function diffSync(input: DiffInput): DiffResult {
     if (found && found.token === token && found.size === s.size && found.path === stagedPath) {
       reused.add(found.path);
     } else {
+      // A cut-short staged copy under the same name is simply stored over.
+      if (found?.path === stagedPath) reused.add(found.path);
       add(xferKind, p, STAGE_TRANSFER, d ? 'changed' : 'new', { ...extra, staged: stagedPath });
       bytes += s.size;
     }
