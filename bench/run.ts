@@ -43,6 +43,11 @@ interface Row {
   opened: string;
   /** ftpsync: apply's own elapsed time for the server (the process wall minus start-up and planning). */
   applyMs: number | null;
+  /**
+   * Uploads: how long the site mixed two releases. ftpsync (two-phase): its switch, from the first
+   * rename to the last (apply's switched.windowMs); lftp: its whole run (each file lands as sent).
+   */
+  mixedMs?: number | null;
   listingData: string;
   wallMs: number;
   /**
@@ -208,8 +213,18 @@ async function ftpsync(
   const summary = r.out
     .split('\n')
     .filter((l) => l.startsWith('{"event":"summary"'))
-    .map((l) => JSON.parse(l) as { results: Array<{ connections: { control: number; data: number }; elapsedMs: number; planMs?: number; lockMs?: number }> })[0]
-    ?.results[0];
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          results: Array<{
+            connections: { control: number; data: number };
+            elapsedMs: number;
+            planMs?: number;
+            lockMs?: number;
+            switched?: { windowMs: number };
+          }>;
+        },
+    )[0]?.results[0];
   if (!summary) console.log(r.out.slice(-2000));
   // A sync cannot transfer before it knows what changed: T* starts with apply's own planning
   // (its process's start, the local walk, the remote listing), measured inside that process.
@@ -228,6 +243,7 @@ async function ftpsync(
     peakTimeWait: stats.peakTimeWait,
     opened: summary ? `${summary.connections.control} + ${summary.connections.data}` : '?',
     applyMs: summary?.elapsedMs ?? null,
+    mixedMs: summary?.switched?.windowMs ?? null,
     listingData: String(sp.listing.dataConnections),
     wallMs,
     tStarMs: applyPlanMs !== undefined ? sp.theoreticalMinMs + applyPlanMs : null,
@@ -291,6 +307,7 @@ async function lftp(
     peakTimeWait: r.peakTimeWait,
     opened: '—',
     applyMs: null,
+    mixedMs: o.direction === 'upload' ? r.wallMs : null,
     listingData: o.direction === 'download' ? String(o.dirs + 1) : '—',
     wallMs: r.wallMs,
     tStarMs,
@@ -323,6 +340,10 @@ const stolenNote = (r: Row): string => {
   return s === null ? '' : ` (${(s * 100).toFixed(1)} % stolen)`;
 };
 
+/** Uploads: how long the site mixed two releases (lftp: its whole run); '—' for other rows and older results. */
+const mixed = (r: Row): string =>
+  r.mixedMs === undefined || r.mixedMs === null ? '—' : r.mixedMs < 10_000 ? `${(r.mixedMs / 1000).toFixed(2)} s` : secs(r.mixedMs);
+
 function table(rows: Row[]): string {
   const lines = rows.map((r) => {
     const t = overTStar(r);
@@ -336,11 +357,11 @@ function table(rows: Row[]): string {
     const wall = (r.applyMs !== null ? `${secs(r.wallMs)} (${secs(r.applyMs)})` : secs(r.wallMs)) + spread;
     const tStar =
       r.planMs !== undefined && r.transferMinMs !== undefined ? `${secs(r.tStarMs)} (${secs(r.planMs)} + ${secs(r.transferMinMs)})` : secs(r.tStarMs);
-    return `| ${r.scenario} | ${r.server} | ${r.limit} | ${r.contender} | ${r.files} | ${r.blocked ? `**yes** (${r.filesAtBlock ?? '?'} files)` : 'no'} | ${r.peak} | ${r.peakTimeWait} | ${r.opened} | ${r.listingData} | ${wall} | ${tStar} | ${ratio} | ${eta} | ${r.complete ? 'yes' : 'no'} |`;
+    return `| ${r.scenario} | ${r.server} | ${r.limit} | ${r.contender} | ${r.files} | ${r.blocked ? `**yes** (${r.filesAtBlock ?? '?'} files)` : 'no'} | ${r.peak} | ${r.peakTimeWait} | ${r.opened} | ${r.listingData} | ${wall} | ${tStar} | ${ratio} | ${eta} | ${mixed(r)} | ${r.complete ? 'yes' : 'no'} |`;
   });
   return [
-    '| scenario | server | limit | contender | files | blocked | peak counted | TIME_WAIT at peak | opened (control + data) | listing data conns | wall (apply) | T* (ftpsync: plan + minimum) | wall/T* | plan ETA (off by) | complete |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | server | limit | contender | files | blocked | peak counted | TIME_WAIT at peak | opened (control + data) | listing data conns | wall (apply) | T* (ftpsync: plan + minimum) | wall/T* | plan ETA (off by) | mixed window (uploads) | complete |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...lines,
   ].join('\n');
 }

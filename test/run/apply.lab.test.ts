@@ -90,9 +90,10 @@ describeLab('apply against the lab servers', (lab) => {
     const file = join(work, 'kill.yml');
     // size-mtime: what this checks is the upload's own atomicity (a landed file has its mtime);
     // what a kill costs the checksum state (compare: auto) is incremental.lab.test.ts's.
+    // twoPhase: false: each file lands as it is sent (two-phase kills: two-phase.lab.test.ts).
     writeFileSync(
       file,
-      `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100)}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www, delete: true, compare: size-mtime }\n`,
+      `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 100)}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www, delete: true, compare: size-mtime, twoPhase: false }\n`,
     );
     const remote = join(lab.servers.vsftpd.root, 'www');
     const landed = () => {

@@ -164,7 +164,8 @@ describeLab('incremental deploys with compare: auto (the default)', (lab) => {
     const file = join(work, 'kill.yml');
     writeFileSync(
       file,
-      `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 1000)}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www, delete: true }\n`,
+      // twoPhase: false: the state's checkpoints are one-phase's (two-phase switches the state once, at the end).
+      `version: 1\nservers:\n${serverYaml(lab, 'vsftpd', 1000)}syncs:\n  - { name: site, servers: [vsftpd], direction: upload, local: ${local}, remote: /www, delete: true, twoPhase: false }\n`,
     );
     const remote = join(lab.servers.vsftpd.root, 'www');
     const landed = () => {
