@@ -1,0 +1,138 @@
+/**
+ * The switch's renames (run/release.ts) against an in-memory server that, like FileZilla Server
+ * and IIS, refuses to rename onto an existing file: the old file always goes aside first; a
+ * staged file deleted before the switch leaves the live file as it was, with an error naming it.
+ */
+import { describe, expect, it } from 'vitest';
+import type { RemoteEntry } from '../../src/core/tree.js';
+import { FtpsyncError } from '../../src/errors.js';
+import type { SyncConfig } from '../../src/manifest/types.js';
+import type { RemoteSession } from '../../src/remote/types.js';
+import { Release } from '../../src/run/release.js';
+
+/** Files and directories by absolute path; RNTO onto an existing name is refused (550). */
+function memoryServer(files: Record<string, string>) {
+  const fs = new Map<string, string | null>(Object.entries(files)); // null: a directory
+  for (const p of [...fs.keys()]) for (let d = p.slice(0, p.lastIndexOf('/')); d; d = d.slice(0, d.lastIndexOf('/'))) fs.set(d, null);
+  const log: string[] = [];
+  let renameFrom: string | null = null;
+  const children = (dir: string) => [...fs.keys()].filter((p) => p.startsWith(`${dir}/`) && !p.slice(dir.length + 1).includes('/'));
+  const session = {
+    server: 'mem',
+    async command(line: string) {
+      log.push(line);
+      const [cmd, ...rest] = line.split(' ');
+      const path = rest.join(' ');
+      switch (cmd) {
+        case 'RNFR':
+          if (!fs.has(path)) return { code: 550, message: 'No such file' };
+          renameFrom = path;
+          return { code: 350, message: 'ok' };
+        case 'RNTO': {
+          if (fs.has(path)) return { code: 550, message: 'File exists' };
+          for (const [p, v] of [...fs]) {
+            if (p === renameFrom || p.startsWith(`${renameFrom}/`)) {
+              fs.delete(p);
+              fs.set(path + p.slice(renameFrom!.length), v);
+            }
+          }
+          return { code: 250, message: 'ok' };
+        }
+        case 'MKD':
+          if (fs.has(path)) return { code: 550, message: 'exists' };
+          fs.set(path, null);
+          return { code: 257, message: 'ok' };
+        case 'DELE':
+          return fs.delete(path) ? { code: 250, message: 'ok' } : { code: 550, message: 'No such file' };
+        case 'RMD':
+          if (children(path).length) return { code: 550, message: 'not empty' };
+          return fs.delete(path) ? { code: 250, message: 'ok' } : { code: 550, message: 'No such file' };
+        default:
+          return { code: 502, message: 'no' };
+      }
+    },
+    async list(dir: string): Promise<RemoteEntry[]> {
+      if (fs.get(dir) !== null) throw new FtpsyncError('E_FTP', `mem ${dir}: 550 No such directory`, undefined, { ftpCode: 550 });
+      return children(dir).map((p) => ({ name: p.slice(dir.length + 1), type: fs.get(p) === null ? 'dir' : 'file', size: 0 }));
+    },
+    async listTree(root: string) {
+      const tree = new Map<string, RemoteEntry>();
+      for (const [p, v] of fs)
+        if (p.startsWith(`${root}/`)) tree.set(p.slice(root.length + 1), { name: p.split('/').pop()!, type: v === null ? 'dir' : 'file', size: 0 });
+      return { tree, strategy: 'stat' as const, dataConnections: 0 };
+    },
+  } as unknown as RemoteSession;
+  return { fs, log, session };
+}
+
+const sync = { name: 'site', remotePath: '/www', direction: 'upload', twoPhase: true, keepReleases: 1 } as unknown as SyncConfig;
+
+describe('the switch of one file', () => {
+  it('moves the live file aside, then renames the staged one in: never a rename onto an existing file', async () => {
+    const m = memoryServer({ '/www/a.js': 'old', '/www/.ftpsync-tmp-sabc-a.js': 'new' });
+    const notes: string[] = [];
+    const r = new Release(
+      sync,
+      (fn) => fn(m.session),
+      (t) => notes.push(t),
+      () => new Date(Date.UTC(2026, 0, 1)),
+    );
+    await r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-sabc-a.js' });
+    expect(m.fs.get('/www/a.js')).toBe('new');
+    expect(m.fs.get(`/www/.ftpsync-releases/${r.id!}.partial/a.js`)).toBe('old');
+    expect(m.log.filter((l) => /^RN/.test(l))).toEqual([
+      'RNFR /www/a.js',
+      `RNTO /www/.ftpsync-releases/${r.id!}.partial/a.js`,
+      'RNFR /www/.ftpsync-tmp-sabc-a.js',
+      'RNTO /www/a.js',
+    ]);
+    await r.finish();
+    expect(m.fs.get(`/www/.ftpsync-releases/${r.id!}/a.js`)).toBe('old');
+  });
+
+  it('a staged file deleted by someone else before the switch: the live file is put back, and the error names the staged file', async () => {
+    const m = memoryServer({ '/www/a.js': 'old' });
+    const r = new Release(
+      sync,
+      (fn) => fn(m.session),
+      () => undefined,
+    );
+    await expect(r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-sabc-a.js' })).rejects.toMatchObject({
+      message: expect.stringMatching(/mem \/www\/\.ftpsync-tmp-sabc-a\.js: the staged file is gone .*\/www\/a\.js was left as it was/),
+    });
+    expect(m.fs.get('/www/a.js')).toBe('old');
+  });
+
+  it('a new file is recorded as added; an unfinished release is taken up again, keeping the first version it holds', async () => {
+    const m = memoryServer({
+      '/www/a.js': 'new-from-the-killed-run',
+      '/www/.ftpsync-releases/20260101T000000Z-ab.partial/a.js': 'old',
+      '/www/.ftpsync-tmp-s1-a.js': 'newer',
+      '/www/.ftpsync-tmp-s1-b.js': 'b',
+    });
+    const notes: string[] = [];
+    const r = new Release(
+      sync,
+      (fn) => fn(m.session),
+      (t) => notes.push(t),
+    );
+    await r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-s1-a.js' });
+    await r.switchFile(m.session, { path: 'b.js', staged: '.ftpsync-tmp-s1-b.js' });
+    expect(notes).toEqual(['going on with the unfinished release 20260101T000000Z-ab (1 file(s) already moved aside)']);
+    expect(m.fs.get('/www/.ftpsync-releases/20260101T000000Z-ab.partial/a.js')).toBe('old');
+    expect(m.fs.has('/www/.ftpsync-releases/20260101T000000Z-ab.partial/.ftpsync-added/f~b.js')).toBe(true);
+    expect(m.fs.get('/www/a.js')).toBe('newer');
+  });
+
+  it('keepReleases 0: after the switch nothing is kept', async () => {
+    const m = memoryServer({ '/www/a.js': 'old', '/www/.ftpsync-tmp-s1-a.js': 'new' });
+    const r = new Release(
+      { ...sync, keepReleases: 0 },
+      (fn) => fn(m.session),
+      () => undefined,
+    );
+    await r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-s1-a.js' });
+    await r.finish();
+    expect([...m.fs.keys()].sort()).toEqual(['/www', '/www/a.js']);
+  });
+});
