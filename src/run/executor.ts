@@ -163,10 +163,13 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
     undefined,
     d.pendingStates,
   );
-  // Two-phase syncs with something to do: their release (opened when first needed).
+  // Two-phase syncs that change the site (switch, delete, mkdir): their release, opened when first
+  // needed. A run that only rewrites the state or removes leftovers makes none (it would push the
+  // previous release out).
+  const changesSite = (a: PlannedAction) => a.kind === 'switch' || a.kind === 'mkdir' || (a.kind === 'delete' && !isTempName(a.path.split('/').pop()!));
   const releases = new Map<string, Release>();
   for (const sync of d.syncs)
-    if (sync.direction === 'upload' && sync.twoPhase && plan.actions.some((a) => a.sync === sync.name))
+    if (sync.direction === 'upload' && sync.twoPhase && plan.actions.some((a) => a.sync === sync.name && changesSite(a)))
       releases.set(
         sync.name,
         new Release(
