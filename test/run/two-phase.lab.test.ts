@@ -52,8 +52,15 @@ function startReader(lab: Lab, name: LabServerName, dir: string) {
   const s = lab.servers[name];
   const polls: Poll[] = [];
   let stop = false;
-  const client = new Client(10_000);
+  let client = new Client(10_000);
+  let connected = false;
+  const connect = async () => {
+    client = new Client(10_000);
+    await client.access({ host: s.host, port: s.port, user: s.user, password: s.password });
+    connected = true;
+  };
   const get = async (path: string): Promise<string | null> => {
+    if (!connected || client.closed) await connect();
     const chunks: Buffer[] = [];
     const sink = new Writable({
       write(c: Buffer, _e, cb) {
@@ -65,11 +72,12 @@ function startReader(lab: Lab, name: LabServerName, dir: string) {
       await client.downloadTo(sink, `${dir}/${path}`);
       return Buffer.concat(chunks).toString('utf8');
     } catch {
-      return null; // 550: not there
+      // 550: not there (proftpd also resets the data connection then): a new session for the next fetch.
+      client.close();
+      return null;
     }
   };
   const done = (async () => {
-    await client.access({ host: s.host, port: s.port, user: s.user, password: s.password });
     const until = Date.now() + 120_000;
     while (!stop && Date.now() < until && polls.length < 5000) {
       const t0 = Date.now();
@@ -88,8 +96,17 @@ function startReader(lab: Lab, name: LabServerName, dir: string) {
     }
     client.close();
   })();
+  /** Until the reader has made n fetches (bounded: a reader that cannot fetch fails the test). */
+  const waitFor = async (n: number) => {
+    const deadline = Date.now() + 30_000;
+    while (polls.length < n) {
+      if (Date.now() > deadline) throw new Error(`the reader made ${polls.length} fetches in 30 s, not ${n}`);
+      await Promise.race([done, new Promise((r) => setTimeout(r, 20))]);
+    }
+  };
   return {
     polls,
+    waitFor,
     async stop() {
       stop = true;
       await done;
@@ -148,10 +165,10 @@ describeLab('two-phase uploads', (lab) => {
       const stateV1 = readFileSync(join(remote, STATE_FILE));
 
       const reader = startReader(lab, name, '/www');
-      while (reader.polls.length < 3) await new Promise((r) => setTimeout(r, 20));
+      await reader.waitFor(3);
       const r = await runCliAsync(['apply', '-c', manifest(name, 'v2'), '--json'], { env, timeoutMs: 90_000 });
       const after = reader.polls.length;
-      while (reader.polls.length < after + 3) await new Promise((res) => setTimeout(res, 20));
+      await reader.waitFor(after + 3);
       await reader.stop();
       expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
       const sw = switchTimes(r.stdout);
