@@ -14,12 +14,12 @@ import type { RemoteEntry } from '../core/tree.js';
 export const PARTIAL_SUFFIX = '.partial';
 export const ADDED_DIR = '.ftpsync-added';
 
-/** A new deploy's id: its UTC time and a random tail; ids sort in time order. */
+/** A new deploy's id: its UTC time to the millisecond and a random tail; ids sort in time order. */
 export function deployId(at: Date, randomHex: string): string {
-  return `${at.toISOString().replace(/[-:]|\.\d{3}/g, '')}-${randomHex}`;
+  return `${at.toISOString().replace(/[-:.]/g, '')}-${randomHex}`;
 }
 
-const ID = /^(\d{8}T\d{6}Z-[0-9a-f]{1,16})(\.partial)?$/;
+const ID = /^(\d{8}T\d{6,9}Z-[0-9a-f]{1,16})(\.partial)?$/;
 
 export interface ReleaseName {
   /** The directory's name. */

@@ -81,6 +81,8 @@ export interface ServerResult {
 }
 
 const MAX_TRIES = 3;
+/** Renames of one switch batch sent at once on one session. */
+const SWITCH_BATCH = 100;
 
 /** Effective time per upload and download, from each kind's span (see perTransferMs). */
 /** A failure that looked like a block while the server still answered: a stalled transfer, said so. */
@@ -125,6 +127,44 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   const switching = new Set<string>();
   const window = { first: Infinity, last: -Infinity, files: 0 };
   let successes = 0;
+  /** Switches retried one by one after their batch's session failed. */
+  const singly = new Set<string>();
+  // Batches spread the switch over every session; at most SWITCH_BATCH renames in flight on one.
+  const switchBatch = Math.max(1, Math.min(SWITCH_BATCH, Math.ceil(plan.actions.filter((a) => a.kind === 'switch').length / Math.max(1, plan.parallel))));
+  const switchInBatch = async (batch: PlannedAction[], queue: PlannedAction[]) => {
+    const release = releases.get(batch[0]!.sync)!;
+    let outcome: Array<Error | null>;
+    try {
+      outcome = await d.pool.withSession(async (s) => {
+        const started = performance.now();
+        const r = await release.switchBatch(s, batch);
+        window.first = Math.min(window.first, started);
+        window.last = Math.max(window.last, performance.now());
+        return r;
+      });
+    } catch {
+      // The session failed mid-batch: each of its files again on its own (Release.switchFile
+      // first looks whether the file was switched already).
+      for (const b of batch) singly.add(b.id);
+      queue.unshift(...batch);
+      return;
+    }
+    for (const [i, b] of batch.entries()) {
+      const err = outcome[i];
+      if (err) {
+        result.failed.push({ path: `${b.sync}:${b.path}`, error: err.message });
+        failedSyncs.add(b.sync);
+        d.reporter.note(plan.server, `failed: switch ${b.path}: ${err.message}`);
+        continue;
+      }
+      window.files++;
+      d.journal.record(b.id);
+      await states.landed(b);
+      result.done.switch = (result.done.switch ?? 0) + 1;
+      successes++;
+      d.reporter.progress(plan.server, b, d.ledger.counted(now()), d.gate.limit);
+    }
+  };
   const peakTimer = setInterval(() => (result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()))), 250);
   // Each kind's span for the next plan's ETA; idleMs grows while no session works (pauses, blocks).
   const spans: Partial<Record<'upload' | 'download', TransferSpan & { idleAtStart: number }>> = {};
@@ -236,6 +276,16 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
             if (a.kind === 'switch' && !switching.has(a.sync)) {
               switching.add(a.sync);
               d.reporter.note(plan.server, `${a.sync}: switching: renaming the staged files into place`);
+            }
+            if (a.kind === 'switch' && !singly.has(a.id)) {
+              // The switch goes in pipelined batches, one per session at a time (Release.switchBatch).
+              const batch = [a];
+              for (let next = queue[0]; next && batch.length < switchBatch; next = queue[0]) {
+                if (next.kind !== 'switch' || next.sync !== a.sync || d.journal.has(next.id) || singly.has(next.id)) break;
+                batch.push(queue.shift()!);
+              }
+              await switchInBatch(batch, queue);
+              continue;
             }
             for (let attempt = 1; ; attempt++) {
               const t0 = now();

@@ -23,6 +23,7 @@ import {
   type ReleaseName,
 } from '../plan/release.js';
 import { deleteIfPresent, makeDir, removeDir, renameExact, sourceMissing } from '../remote/control-ops.js';
+import { pipelined, type Reply } from '../remote/pipeline.js';
 import { remoteJoin } from '../remote/safe-names.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { WithSession } from './state-checkpoints.js';
@@ -138,11 +139,17 @@ export class Release {
   }
 
   /**
-   * Rename a staged file into place: the live file it replaces is moved aside first. If the staged
-   * file is gone, the old one is put back: the live site never loses a file to a failed switch.
+   * Rename a staged file into place, one command at a time (a file retried after its batch's
+   * session failed): the live file it replaces is moved aside first. If the staged file is gone,
+   * the old one is put back: the live site never loses a file to a failed switch.
    */
-  async switchFile(s: RemoteSession, a: Pick<PlannedAction, 'path' | 'staged'>): Promise<void> {
+  async switchFile(s: RemoteSession, a: Pick<PlannedAction, 'path' | 'staged' | 'size'>): Promise<void> {
     const staged = this.live(a.staged!);
+    // After a batch whose session failed: a file its batch switched already is left alone.
+    if ((await s.command(`SIZE ${staged}`)).code === 550) {
+      const live = await s.command(`SIZE ${this.live(a.path)}`);
+      if (live.code === 213 && Number(/(\d+)\s*$/.exec(live.message)?.[1]) === a.size) return;
+    }
     const replaced = await this.moveAside(s, a.path);
     if (!replaced) await this.markAdded(s, 'f', a.path);
     try {
@@ -158,6 +165,82 @@ export class Release {
         );
       throw e;
     }
+  }
+
+  /**
+   * Switch a batch of files over one session with the commands pipelined: first the release's
+   * directories and the markers of new files (MKD), then per file its move aside (a replaced
+   * one) and its move in, all sent at once, each reply checked after. One entry per file: null,
+   * or why it was not switched (its live file then is as it was). A file found missing that the
+   * plan thought was there is recorded as added afterwards.
+   */
+  async switchBatch(s: RemoteSession, batch: Array<Pick<PlannedAction, 'path' | 'staged' | 'reason'>>): Promise<Array<Error | null>> {
+    await this.open(s);
+    const mkd: string[] = [];
+    for (const a of batch) {
+      if (a.reason === 'new') {
+        const marker = addedMarker('f', a.path);
+        if (marker) mkd.push(this.inRelease(`${ADDED_DIR}/${marker}`));
+        continue;
+      }
+      if (this.held.has(a.path)) continue;
+      for (const d of parentDirs(a.path)) {
+        if (this.madeDirs.has(d)) continue;
+        this.madeDirs.add(d);
+        mkd.push(this.inRelease(d));
+      }
+    }
+    const made = await pipelined(
+      s,
+      mkd.map((p) => `MKD ${p}`),
+    );
+    made.forEach((r, i) => {
+      if (r.code >= 300 && r.code !== 550 && r.code !== 521) throw refusedReply(s, 'mkdir', mkd[i]!, r);
+    });
+    // Per file: [aside...] then RNFR staged, RNTO live.
+    const lines: string[] = [];
+    const plan = batch.map((a) => {
+      const first = lines.length;
+      const aside = a.reason === 'new' ? 'none' : this.held.has(a.path) ? 'delete' : 'rename';
+      if (aside === 'delete') lines.push(`DELE ${this.live(a.path)}`);
+      if (aside === 'rename') lines.push(`RNFR ${this.live(a.path)}`, `RNTO ${this.inRelease(a.path)}`);
+      lines.push(`RNFR ${this.live(a.staged!)}`, `RNTO ${this.live(a.path)}`);
+      return { a, first, aside };
+    });
+    const replies = await pipelined(s, lines);
+    const out: Array<Error | null> = [];
+    for (const { a, first, aside } of plan) {
+      let i = first;
+      let movedAside = false;
+      let wasThere = aside !== 'none';
+      if (aside === 'delete') wasThere = replies[i++]!.code < 300;
+      if (aside === 'rename') {
+        const [rnfr, rnto] = [replies[i++]!, replies[i++]!];
+        movedAside = rnfr.code === 350 && rnto.code < 300;
+        wasThere = rnfr.code !== 550;
+        if (movedAside) this.held.add(a.path);
+        else if (wasThere) this.note(`warning: ${a.path}: could not move the old file aside (${rnto.code} ${rnto.message}); rollback cannot restore it`);
+      }
+      const [rnfr, rnto] = [replies[i++]!, replies[i++]!];
+      if (rnfr.code === 350 && rnto.code < 300) {
+        if (aside !== 'none' && !wasThere) await this.markAdded(s, 'f', a.path);
+        out.push(null);
+        continue;
+      }
+      // Not switched: the old file goes back where it was.
+      if (movedAside) await renameExact(s, this.inRelease(a.path), this.live(a.path)).then(() => this.held.delete(a.path));
+      out.push(
+        rnfr.code === 550
+          ? new FtpsyncError(
+              'E_FTP',
+              `${s.server} ${this.live(a.staged!)}: the staged file is gone (deleted on the server before the switch); ${this.live(a.path)} was left as it was`,
+              'Run apply again: it stages that file again.',
+              { server: s.server, remotePath: this.live(a.staged!), ftpCode: 550 },
+            )
+          : refusedReply(s, `rename into place (${rnfr.code === 350 ? 'RNTO' : 'RNFR'})`, this.live(a.path), rnfr.code === 350 ? rnto : rnfr),
+      );
+    }
+    return out;
   }
 
   /** The state file is switched like a file: the previous one goes into the release, with it. */
@@ -182,9 +265,20 @@ export class Release {
         await renameExact(s, this.inRelease(''), remoteJoin(this.root, `${RELEASES_DIR}/${done}`));
         this.name = done;
       }
-      for (const r of releasesToPrune(await listReleases(s, this.root), this.sync.keepReleases))
-        await removeTree(s, remoteJoin(this.root, `${RELEASES_DIR}/${r.name}`));
+      // Never the release this run made, unless none is kept (its id and an older one's may tie).
+      const prune = releasesToPrune(await listReleases(s, this.root), this.sync.keepReleases).filter(
+        (r) => this.sync.keepReleases === 0 || r.name !== this.name,
+      );
+      for (const r of prune) await removeTree(s, remoteJoin(this.root, `${RELEASES_DIR}/${r.name}`));
       if (this.sync.keepReleases === 0) await removeDir(s, remoteJoin(this.root, RELEASES_DIR));
     });
   }
+}
+
+function refusedReply(s: RemoteSession, op: string, path: string, r: Reply): FtpsyncError {
+  return new FtpsyncError('E_FTP', `${s.server} ${path}: ${op} refused: ${r.code} ${r.message}`, undefined, {
+    server: s.server,
+    remotePath: path,
+    ftpCode: r.code,
+  });
 }

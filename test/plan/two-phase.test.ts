@@ -138,11 +138,11 @@ describe('releases (pure)', () => {
   it('ids sort in time order; partial ones are never pruned', () => {
     const a = deployId(new Date(Date.UTC(2026, 0, 1)), 'aa');
     const b = deployId(new Date(Date.UTC(2026, 0, 2)), '01');
-    expect(a).toBe('20260101T000000Z-aa');
+    expect(a).toBe('20260101T000000000Z-aa');
     const rs = releasesIn([a, `${b}.partial`, 'junk', deployId(new Date(Date.UTC(2025, 0, 1)), 'ff')]);
-    expect(rs.map((r) => r.name)).toEqual([`${b}.partial`, a, '20250101T000000Z-ff']);
-    expect(releasesToPrune(rs, 1).map((r) => r.name)).toEqual(['20250101T000000Z-ff']);
-    expect(releasesToPrune(rs, 0).map((r) => r.name)).toEqual([a, '20250101T000000Z-ff']);
+    expect(rs.map((r) => r.name)).toEqual([`${b}.partial`, a, '20250101T000000000Z-ff']);
+    expect(releasesToPrune(rs, 1).map((r) => r.name)).toEqual(['20250101T000000000Z-ff']);
+    expect(releasesToPrune(rs, 0).map((r) => r.name)).toEqual([a, '20250101T000000000Z-ff']);
   });
 
   it('added markers round-trip any path; too long a path is not recorded', () => {

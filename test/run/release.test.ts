@@ -16,6 +16,7 @@ function memoryServer(files: Record<string, string>) {
   for (const p of [...fs.keys()]) for (let d = p.slice(0, p.lastIndexOf('/')); d; d = d.slice(0, d.lastIndexOf('/'))) fs.set(d, null);
   const log: string[] = [];
   let renameFrom: string | null = null;
+  let refusedOverwrites = 0;
   const children = (dir: string) => [...fs.keys()].filter((p) => p.startsWith(`${dir}/`) && !p.slice(dir.length + 1).includes('/'));
   const session = {
     server: 'mem',
@@ -25,11 +26,16 @@ function memoryServer(files: Record<string, string>) {
       const path = rest.join(' ');
       switch (cmd) {
         case 'RNFR':
+          renameFrom = null;
           if (!fs.has(path)) return { code: 550, message: 'No such file' };
           renameFrom = path;
           return { code: 350, message: 'ok' };
         case 'RNTO': {
-          if (fs.has(path)) return { code: 550, message: 'File exists' };
+          if (renameFrom === null) return { code: 503, message: 'RNFR first' };
+          if (fs.has(path)) {
+            refusedOverwrites++;
+            return { code: 550, message: 'File exists' };
+          }
           for (const [p, v] of [...fs]) {
             if (p === renameFrom || p.startsWith(`${renameFrom}/`)) {
               fs.delete(p);
@@ -37,6 +43,10 @@ function memoryServer(files: Record<string, string>) {
             }
           }
           return { code: 250, message: 'ok' };
+        }
+        case 'SIZE': {
+          const body = fs.get(path);
+          return typeof body === 'string' ? { code: 213, message: `213 ${body.length}` } : { code: 550, message: 'No such file' };
         }
         case 'MKD':
           if (fs.has(path)) return { code: 550, message: 'exists' };
@@ -62,7 +72,7 @@ function memoryServer(files: Record<string, string>) {
       return { tree, strategy: 'stat' as const, dataConnections: 0 };
     },
   } as unknown as RemoteSession;
-  return { fs, log, session };
+  return { fs, log, session, refusedOverwrites: () => refusedOverwrites };
 }
 
 const sync = { name: 'site', remotePath: '/www', direction: 'upload', twoPhase: true, keepReleases: 1 } as unknown as SyncConfig;
@@ -77,10 +87,11 @@ describe('the switch of one file', () => {
       (t) => notes.push(t),
       () => new Date(Date.UTC(2026, 0, 1)),
     );
-    await r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-sabc-a.js' });
+    await r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-sabc-a.js', size: 3 });
     expect(m.fs.get('/www/a.js')).toBe('new');
     expect(m.fs.get(`/www/.ftpsync-releases/${r.id!}.partial/a.js`)).toBe('old');
-    expect(m.log.filter((l) => /^RN/.test(l))).toEqual([
+    expect(m.log.filter((l) => /^(RN|SIZE)/.test(l))).toEqual([
+      'SIZE /www/.ftpsync-tmp-sabc-a.js',
       'RNFR /www/a.js',
       `RNTO /www/.ftpsync-releases/${r.id!}.partial/a.js`,
       'RNFR /www/.ftpsync-tmp-sabc-a.js',
@@ -97,7 +108,7 @@ describe('the switch of one file', () => {
       (fn) => fn(m.session),
       () => undefined,
     );
-    await expect(r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-sabc-a.js' })).rejects.toMatchObject({
+    await expect(r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-sabc-a.js', size: 9 })).rejects.toMatchObject({
       message: expect.stringMatching(/mem \/www\/\.ftpsync-tmp-sabc-a\.js: the staged file is gone .*\/www\/a\.js was left as it was/),
     });
     expect(m.fs.get('/www/a.js')).toBe('old');
@@ -116,12 +127,24 @@ describe('the switch of one file', () => {
       (fn) => fn(m.session),
       (t) => notes.push(t),
     );
-    await r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-s1-a.js' });
-    await r.switchFile(m.session, { path: 'b.js', staged: '.ftpsync-tmp-s1-b.js' });
+    await r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-s1-a.js', size: 3 });
+    await r.switchFile(m.session, { path: 'b.js', staged: '.ftpsync-tmp-s1-b.js', size: 3 });
     expect(notes).toEqual(['going on with the unfinished release 20260101T000000Z-ab (1 file(s) already moved aside)']);
     expect(m.fs.get('/www/.ftpsync-releases/20260101T000000Z-ab.partial/a.js')).toBe('old');
     expect(m.fs.has('/www/.ftpsync-releases/20260101T000000Z-ab.partial/.ftpsync-added/f~b.js')).toBe(true);
     expect(m.fs.get('/www/a.js')).toBe('newer');
+  });
+
+  it('a file its failed batch switched already is left alone when retried on its own', async () => {
+    const m = memoryServer({ '/www/a.js': 'new', '/www/.ftpsync-releases/20260101T000000Z-ab.partial/a.js': 'old' });
+    const r = new Release(
+      sync,
+      (fn) => fn(m.session),
+      () => undefined,
+    );
+    await r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-s1-a.js', size: 3 });
+    expect(m.fs.get('/www/a.js')).toBe('new');
+    expect(m.fs.get('/www/.ftpsync-releases/20260101T000000Z-ab.partial/a.js')).toBe('old');
   });
 
   it('keepReleases 0: after the switch nothing is kept', async () => {
@@ -131,8 +154,45 @@ describe('the switch of one file', () => {
       (fn) => fn(m.session),
       () => undefined,
     );
-    await r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-s1-a.js' });
+    await r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-s1-a.js', size: 3 });
     await r.finish();
     expect([...m.fs.keys()].sort()).toEqual(['/www', '/www/a.js']);
+  });
+});
+
+describe('the switch of a batch (the commands pipelined on our sessions, one by one on this fake)', () => {
+  it('replaced files aside then in, new ones recorded first, a missing staged file reported and its live file kept', async () => {
+    const m = memoryServer({
+      '/www/d/a.js': 'old-a',
+      '/www/.ftpsync-tmp-s1-b.js': 'new-b',
+      '/www/d/.ftpsync-tmp-s1-a.js': 'new-a',
+      '/www/c.js': 'old-c',
+      '/www/gone.js': 'was-here',
+      '/www/.ftpsync-tmp-s1-gone.js': 'back',
+    });
+    const r = new Release(
+      sync,
+      (fn) => fn(m.session),
+      () => undefined,
+    );
+    const out = await r.switchBatch(m.session, [
+      { path: 'd/a.js', staged: 'd/.ftpsync-tmp-s1-a.js', reason: 'changed' },
+      { path: 'b.js', staged: '.ftpsync-tmp-s1-b.js', reason: 'new' },
+      { path: 'c.js', staged: '.ftpsync-tmp-s1-c.js', reason: 'changed' },
+    ]);
+    expect(out.map((e) => e?.message ?? null)).toEqual([
+      null,
+      null,
+      expect.stringMatching(/mem \/www\/\.ftpsync-tmp-s1-c\.js: the staged file is gone .*\/www\/c\.js was left as it was/),
+    ]);
+    const rel = `/www/.ftpsync-releases/${r.id!}.partial`;
+    expect(m.fs.get('/www/d/a.js')).toBe('new-a');
+    expect(m.fs.get(`${rel}/d/a.js`)).toBe('old-a');
+    expect(m.fs.get('/www/b.js')).toBe('new-b');
+    expect(m.fs.has(`${rel}/.ftpsync-added/f~b.js`)).toBe(true);
+    expect(m.fs.get('/www/c.js')).toBe('old-c');
+    expect(m.fs.has(`${rel}/c.js`)).toBe(false);
+    // Never a rename onto an existing name: the server here refuses those, and none was refused.
+    expect(m.refusedOverwrites()).toBe(0);
   });
 });

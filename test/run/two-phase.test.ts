@@ -111,7 +111,7 @@ describe('two-phase uploads and rollback (demo server)', () => {
     // The release holds exactly what v2 replaced or deleted, and the v1 state file.
     const releases = readdirSync(join(www(), RELEASES_DIR));
     expect(releases).toHaveLength(1);
-    expect(releases[0]).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{4}$/);
+    expect(releases[0]).toMatch(/^\d{8}T\d{9}Z-[0-9a-f]{4}$/);
     const kept = tree(join(www(), RELEASES_DIR, releases[0]!));
     expect(Object.keys(kept).sort()).toEqual(['.ftpsync-state.json', 'app.1.js', 'css/site.css', 'index.html', 'old/gone.txt']);
     expect(kept['index.html']).toBe(afterV1['index.html']);
