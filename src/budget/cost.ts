@@ -146,6 +146,9 @@ export function actionCost(kind: ActionKind, server: ServerConfig, rttMs = DEFAU
   }
 }
 
+/** Files whose switch renames one session sends at once, pipelined (run/release.ts). */
+export const SWITCH_BATCH = 100;
+
 /** Milliseconds, not rounded: on a LAN a transfer takes 2–3 ms, and rounding each one adds up. */
 export function actionDuration(kind: ActionKind, size: number, t: TimingModel = DEFAULT_TIMING): number {
   switch (kind) {
@@ -159,8 +162,9 @@ export function actionDuration(kind: ActionKind, size: number, t: TimingModel = 
     case 'rmdir':
       return ROUND_TRIPS.control * t.rttMs + t.controlOpWorkMs;
     case 'switch':
-      // RNFR and RNTO; a file that replaces a live one takes two renames (switchDuration).
-      return 2 * (ROUND_TRIPS.control * t.rttMs + t.controlOpWorkMs);
+      // RNFR and RNTO, pipelined with SWITCH_BATCH files' worth: each file's share of the batch's
+      // round trips (its MKDs, its renames), and the server's work on its two commands.
+      return (2 * ROUND_TRIPS.control * t.rttMs) / SWITCH_BATCH + 2 * t.controlOpWorkMs;
     default:
       return 1;
   }

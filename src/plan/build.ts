@@ -193,7 +193,7 @@ export function planServer(
   };
 }
 
-/** An action's estimated duration; a switch that replaces a live file moves it aside first (two renames). */
+/** An action's estimated duration; a switch that replaces a live file moves it aside first (four commands, not two). */
 function durationOf(a: Pick<PlannedAction, 'kind' | 'size' | 'reason'>, timing: TimingModel): number {
   const d = actionDuration(a.kind, a.size, timing);
   return a.kind === 'switch' && a.reason === 'changed' ? 2 * d : d;
@@ -201,7 +201,8 @@ function durationOf(a: Pick<PlannedAction, 'kind' | 'size' | 'reason'>, timing: 
 
 /**
  * The staging and the switch as separate steps. The switch opens no connection: its renames are
- * spread over the parallel sessions with no pause; the staging is the rest of the estimate.
+ * spread over the parallel sessions, pipelined in batches, with no pause; the staging is the rest
+ * of the estimate.
  */
 function twoPhaseSteps(actions: PlannedAction[], timing: TimingModel, parallel: number, etaMs: number): TwoPhaseSteps | undefined {
   const switches = actions.filter((a) => a.kind === 'switch');

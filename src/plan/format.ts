@@ -88,10 +88,10 @@ function phaseLine(s: ServerPlan, i: number): string {
 function twoPhaseLines(s: ServerPlan): string[] {
   const t = s.twoPhase;
   if (!t) return [];
-  const replaced = t.switch.replaced ? `, ${t.switch.replaced} replacing a live file (moved aside first: two renames each)` : '';
+  const replaced = t.switch.replaced ? `, ${t.switch.replaced} replacing a live file (moved aside first: two renames each, sent together)` : '';
   return [
     `staging: ${t.staging.uploads} upload(s) to temporary names beside their targets, ~${formatDuration(t.staging.etaMs)}; the site does not change`,
-    `switch: ${t.switch.files} rename(s) into place over ${s.parallel} session(s), no new connection, ~${formatDuration(t.switch.etaMs)}${replaced}`,
+    `switch: ${t.switch.files} rename(s) into place over ${s.parallel} session(s), pipelined, no new connection, ~${formatDuration(t.switch.etaMs)}${replaced}`,
   ];
 }
 

@@ -3,7 +3,11 @@
  * the switch of two-phase uploads sends its renames this way, so a batch costs about one round
  * trip instead of one per command. Only for commands whose failure the next one tolerates
  * (RNFR/RNTO, MKD, DELE); the caller checks every reply. Servers read commands from the socket in
- * order; basic-ftp's reader is detached meanwhile (basic-ftp-internals.ts). A session that is not
+ * order; basic-ftp's reader is detached meanwhile (basic-ftp-internals.ts). Not every server
+ * answers pipelined commands (the lab's proftpd left a batch unanswered): the first use on a
+ * server sends three NOOPs at once and waits a moment; a server that does not answer them all
+ * (or later leaves a batch unanswered) gets every command one by one for the rest of the run,
+ * and the session that waited is closed (late replies would confuse it). A session that is not
  * ours (tests' fakes) gets the commands one by one.
  */
 import type { Socket } from 'node:net';
@@ -16,14 +20,44 @@ export interface Reply {
   message: string;
 }
 
-export async function pipelined(session: RemoteSession, lines: string[], timeoutMs = 30_000): Promise<Reply[]> {
+/** How long the first pipelined NOOPs on a server may take, and a batch's replies, ms. */
+const PROBE_MS = 3000;
+const BATCH_MS = 10_000;
+
+/** Per server name: does it answer pipelined commands (the probe's answer, shared by its sessions)? */
+const answers = new Map<string, Promise<boolean>>();
+
+async function oneByOne(session: RemoteSession, lines: string[]): Promise<Reply[]> {
+  const out: Reply[] = [];
+  for (const l of lines) out.push(await session.command(l));
+  return out;
+}
+
+export async function pipelined(session: RemoteSession, lines: string[]): Promise<Reply[]> {
   if (lines.length === 0) return [];
-  if (!(session instanceof FtpSession) || session.closed) {
-    const out: Reply[] = [];
-    for (const l of lines) out.push(await session.command(l));
-    return out;
+  if (!(session instanceof FtpSession) || session.closed || lines.length === 1) return oneByOne(session, lines);
+  let probe = answers.get(session.server);
+  if (!probe) {
+    probe = readReplies(session.controlSocket, ['NOOP', 'NOOP', 'NOOP'], PROBE_MS).then(
+      () => true,
+      async () => {
+        await session.close();
+        return false;
+      },
+    );
+    answers.set(session.server, probe);
   }
-  return readReplies(session.controlSocket, lines, timeoutMs);
+  if (!(await probe)) {
+    if (session.closed) throw new Error(`${session.server}: no answer to pipelined commands: the switch sends one command at a time`);
+    return oneByOne(session, lines);
+  }
+  try {
+    return await readReplies(session.controlSocket, lines, BATCH_MS);
+  } catch (e) {
+    answers.set(session.server, Promise.resolve(false));
+    await session.close();
+    throw e;
+  }
 }
 
 /** Write every line at once; read one reply per line (multi-line replies whole). */

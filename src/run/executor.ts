@@ -10,6 +10,7 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BudgetGate } from '../budget/gate.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
+import { SWITCH_BATCH } from '../budget/cost.js';
 import { LINGER_MS, lingers } from '../budget/schedule.js';
 import type { PlannedAction } from '../core/actions.js';
 import { isTempName } from '../core/names.js';
@@ -81,8 +82,6 @@ export interface ServerResult {
 }
 
 const MAX_TRIES = 3;
-/** Renames of one switch batch sent at once on one session. */
-const SWITCH_BATCH = 100;
 
 /** Effective time per upload and download, from each kind's span (see perTransferMs). */
 /** A failure that looked like a block while the server still answered: a stalled transfer, said so. */
@@ -125,7 +124,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   const failedSyncs = new Set<string>();
   /** Syncs whose switch began: it goes on to the end, whatever fails meanwhile. */
   const switching = new Set<string>();
-  const window = { first: Infinity, last: -Infinity, files: 0 };
+  const window = { files: 0 };
   let successes = 0;
   /** Switches retried one by one after their batch's session failed. */
   const singly = new Set<string>();
@@ -135,16 +134,11 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
     const release = releases.get(batch[0]!.sync)!;
     let outcome: Array<Error | null>;
     try {
-      outcome = await d.pool.withSession(async (s) => {
-        const started = performance.now();
-        const r = await release.switchBatch(s, batch);
-        window.first = Math.min(window.first, started);
-        window.last = Math.max(window.last, performance.now());
-        return r;
-      });
-    } catch {
+      outcome = await d.pool.withSession((s) => release.switchBatch(s, batch));
+    } catch (e) {
       // The session failed mid-batch: each of its files again on its own (Release.switchFile
       // first looks whether the file was switched already).
+      d.reporter.note(plan.server, `switch: ${(e as Error).message}; its ${batch.length} file(s) again one by one`);
       for (const b of batch) singly.add(b.id);
       queue.unshift(...batch);
       return;
@@ -291,15 +285,8 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
               const t0 = now();
               try {
                 const idleAtT0 = idleMs;
-                await d.pool.withSession(async (s) => {
-                  const started = performance.now();
-                  await runAction(s, a!, { sync, plan, states, release: releases.get(a!.sync) });
-                  if (a!.kind === 'switch') {
-                    window.first = Math.min(window.first, started);
-                    window.last = Math.max(window.last, performance.now());
-                    window.files++;
-                  }
-                });
+                await d.pool.withSession((s) => runAction(s, a!, { sync, plan, states, release: releases.get(a!.sync) }));
+                if (a.kind === 'switch') window.files++;
                 d.journal.record(a.id);
                 await states.landed(a);
                 result.done[a.kind] = (result.done[a.kind] ?? 0) + 1;
@@ -368,15 +355,18 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   result.elapsedMs = now() - started;
   result.transferTimes = transferTimes(spans, plan.parallel);
   if (blocks.noticed) result.blocked = true;
-  if (window.files > 0)
+  if (window.files > 0) {
+    const all = [...releases.values()];
+    const [first, last] = [Math.min(...all.map((r) => r.renames.first)), Math.max(...all.map((r) => r.renames.last))];
     result.switched = {
       files: window.files,
-      windowMs: Math.round((window.last - window.first) * 10) / 10,
+      windowMs: last >= first ? Math.round((last - first) * 10) / 10 : 0,
       releases: [...releases]
         .filter(([name]) => syncByName.get(name)!.keepReleases > 0)
         .map(([, r]) => r.id)
         .filter((id): id is string => id !== null),
     };
+  }
   const halted = blocks.halted;
   if (halted) {
     result.ok = false;

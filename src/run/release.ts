@@ -56,6 +56,8 @@ export class Release {
   /** Paths already in the release (taken up again): their first version is the one to keep. */
   private readonly held = new Set<string>();
   private readonly madeDirs = new Set<string>();
+  /** When the first rename onto a live name was sent and the last one answered (performance.now()): the mixed window. */
+  readonly renames = { first: Infinity, last: -Infinity };
 
   constructor(
     private readonly sync: SyncConfig,
@@ -150,10 +152,13 @@ export class Release {
       const live = await s.command(`SIZE ${this.live(a.path)}`);
       if (live.code === 213 && Number(/(\d+)\s*$/.exec(live.message)?.[1]) === a.size) return;
     }
+    await this.open(s);
+    this.renames.first = Math.min(this.renames.first, performance.now());
     const replaced = await this.moveAside(s, a.path);
     if (!replaced) await this.markAdded(s, 'f', a.path);
     try {
       await renameExact(s, staged, this.live(a.path));
+      this.renames.last = Math.max(this.renames.last, performance.now());
     } catch (e) {
       if (replaced) await renameExact(s, this.inRelease(a.path), this.live(a.path)).then(() => this.held.delete(a.path));
       if (sourceMissing(e))
@@ -207,7 +212,9 @@ export class Release {
       lines.push(`RNFR ${this.live(a.staged!)}`, `RNTO ${this.live(a.path)}`);
       return { a, first, aside };
     });
+    this.renames.first = Math.min(this.renames.first, performance.now());
     const replies = await pipelined(s, lines);
+    this.renames.last = Math.max(this.renames.last, performance.now());
     const out: Array<Error | null> = [];
     for (const { a, first, aside } of plan) {
       let i = first;

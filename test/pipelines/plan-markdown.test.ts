@@ -94,7 +94,7 @@ describe('plan --format markdown rendered as GitHub would', () => {
     // old.html, and the checksum state (compare: auto, the default)
     expect(details?.[1]).toMatch(/^29 file action\(s\)$/);
     expect(doc).toMatch(/<li>staging: 13 upload\(s\) to temporary names beside their targets, ~[^<]*<\/li>/);
-    expect(doc).toMatch(/<li>switch: 13 rename\(s\) into place over 1 session\(s\), no new connection, ~[^<]*<\/li>/);
+    expect(doc).toMatch(/<li>switch: 13 rename\(s\) into place over 1 session\(s\), pipelined, no new connection, ~[^<]*<\/li>/);
     expect(details?.[2]).toContain('<code class="language-diff">');
     expect(details?.[2]).toContain('page-11.html');
     expect(details?.[2]).toContain('old.html');

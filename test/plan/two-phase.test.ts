@@ -108,13 +108,14 @@ describe('the plan shows the staging and the switch as separate steps', () => {
 
   it('each with its estimate; the switch opens no connection', () => {
     expect(sp.twoPhase).toMatchObject({ staging: { uploads: 20 }, switch: { files: 20, replaced: 1 } });
-    // 20 switches, one of them two renames, over 2 sessions at 2 round trips (and 1 ms of work) per rename.
-    expect(sp.twoPhase!.switch.etaMs).toBe(Math.round((21 * 2 * 51) / 2));
+    // 20 switches, one of them two renames, over 2 sessions: each rename a hundredth of a batch's
+    // two round trips (pipelined) and 2 ms of the server's work.
+    expect(sp.twoPhase!.switch.etaMs).toBe(Math.round((21 * ((2 * 50) / 100 + 2)) / 2));
     expect(sp.twoPhase!.staging.etaMs + sp.twoPhase!.switch.etaMs).toBe(sp.etaMs);
     expect(sp.actions.filter((a) => a.kind === 'switch').every((a) => a.cost.connections === 0)).toBe(true);
     const text = formatText({ servers: [sp] } as unknown as Plan);
     expect(text).toMatch(/staging: 20 upload\(s\) to temporary names beside their targets, ~/);
-    expect(text).toMatch(/switch: 20 rename\(s\) into place over 2 session\(s\), no new connection, ~1\.1s, 1 replacing a live file/);
+    expect(text).toMatch(/switch: 20 rename\(s\) into place over 2 session\(s\), pipelined, no new connection, ~0\.03s, 1 replacing a live file/);
   });
 
   it('the plan JSON validates against schemas/plan.schema.json', () => {
