@@ -4,9 +4,10 @@
  * trip instead of one per command. Only for commands whose failure the next one tolerates
  * (RNFR/RNTO, MKD, DELE); the caller checks every reply. Servers read commands from the socket in
  * order; basic-ftp's reader is detached meanwhile (basic-ftp-internals.ts). Not every server
- * answers pipelined commands (the lab's proftpd left a batch unanswered): the first use on a
- * server sends three NOOPs at once and waits a moment; a server that does not answer them all
- * (or later leaves a batch unanswered) gets every command one by one for the rest of the run,
+ * answers pipelined commands (the lab's proftpd answers pipelined NOOPs but left a batch of
+ * renames unanswered): the first use on a server sends a rename of a name that does not exist and
+ * a NOOP at once and waits a moment; a server that does not answer them all (or later leaves a
+ * batch unanswered) gets every command one by one for the rest of the run,
  * and the session that waited is closed (late replies would confuse it). A session that is not
  * ours (tests' fakes) gets the commands one by one.
  */
@@ -20,9 +21,10 @@ export interface Reply {
   message: string;
 }
 
-/** How long the first pipelined NOOPs on a server may take, and a batch's replies, ms. */
+/** How long the replies to the first pipelined commands on a server may take, and a batch's, ms. */
 const PROBE_MS = 3000;
-const BATCH_MS = 10_000;
+const BATCH_MS = 5000;
+const PROBE = ['RNFR .ftpsync-pipelining-probe', 'RNTO .ftpsync-pipelining-probe-2', 'NOOP'];
 
 /** Per server name: does it answer pipelined commands (the probe's answer, shared by its sessions)? */
 const answers = new Map<string, Promise<boolean>>();
@@ -38,7 +40,7 @@ export async function pipelined(session: RemoteSession, lines: string[]): Promis
   if (!(session instanceof FtpSession) || session.closed || lines.length === 1) return oneByOne(session, lines);
   let probe = answers.get(session.server);
   if (!probe) {
-    probe = readReplies(session.controlSocket, ['NOOP', 'NOOP', 'NOOP'], PROBE_MS).then(
+    probe = readReplies(session.controlSocket, PROBE, PROBE_MS).then(
       () => true,
       async () => {
         await session.close();
@@ -60,11 +62,20 @@ export async function pipelined(session: RemoteSession, lines: string[]): Promis
   }
 }
 
-/** Write every line at once; read one reply per line (multi-line replies whole). */
+/** Commands in flight at once: a window, not the whole batch (a server reads its socket in bounded chunks). */
+const WINDOW = 32;
+
+/** Send the lines WINDOW at a time ahead of their replies; read one reply per line (multi-line replies whole). */
 function readReplies(socket: Socket, lines: string[], timeoutMs: number): Promise<Reply[]> {
   return new Promise((resolve, reject) => {
     const restoreReader = detachControlReader(socket);
     const replies: Reply[] = [];
+    let sent = 0;
+    const sendUpTo = (n: number) => {
+      const next = lines.slice(sent, Math.min(n, lines.length));
+      sent += next.length;
+      if (next.length) socket.write(next.map((l) => `${l}\r\n`).join(''));
+    };
     let buf = '';
     /** The code of a multi-line reply being read ("250-..." until "250 ..."). */
     let open: string | null = null;
@@ -101,10 +112,11 @@ function readReplies(socket: Socket, lines: string[], timeoutMs: number): Promis
           finish(null);
           return;
         }
+        sendUpTo(replies.length + WINDOW);
       }
     };
     socket.on('data', onData);
     socket.once('close', onClose);
-    socket.write(lines.map((l) => `${l}\r\n`).join(''));
+    sendUpTo(WINDOW);
   });
 }

@@ -12,7 +12,9 @@ import { assertKnownServers } from '../manifest/servers.js';
 import type { Manifest, SyncConfig } from '../manifest/types.js';
 import { planOrder } from '../plan/build.js';
 import { parentDirs, rollbackSteps } from '../plan/release.js';
-import { deleteIfPresent, makeDir, removeDir, renameExact } from '../remote/control-ops.js';
+import { SWITCH_BATCH } from '../budget/cost.js';
+import { makeDir, removeDir } from '../remote/control-ops.js';
+import { pipelined, type Reply } from '../remote/pipeline.js';
 import { remoteJoin } from '../remote/safe-names.js';
 import type { RemotePool, RemoteSession } from '../remote/types.js';
 import { planningContext, type FtpTrace } from './context.js';
@@ -47,16 +49,40 @@ export interface ServerRollback {
   connections: { control: number; data: number };
 }
 
-/** At most this many renames in flight per server: the pool's sessions, all at once. */
-async function inParallel<T>(items: T[], pool: RemotePool, sessions: number, fn: (s: RemoteSession, item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  const worker = async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
-      const it = item;
-      await pool.withSession((s) => fn(s, it));
+/**
+ * Items over the pool's sessions in batches, each batch's commands pipelined (remote/pipeline.ts):
+ * a batch costs about one round trip. A batch whose session failed is sent once more (`again`:
+ * its commands may have been carried out). The items `ok` refuses, with their replies.
+ */
+async function inBatches<T>(
+  items: T[],
+  pool: RemotePool,
+  sessions: number,
+  linesFor: (item: T) => string[],
+  ok: (replies: Reply[], again: boolean) => boolean,
+): Promise<Array<{ item: T; replies: Reply[] }>> {
+  const per = Math.max(1, Math.min(SWITCH_BATCH, Math.ceil(items.length / Math.max(1, sessions))));
+  const queue: T[][] = [];
+  for (let i = 0; i < items.length; i += per) queue.push(items.slice(i, i + per));
+  const refused: Array<{ item: T; replies: Reply[] }> = [];
+  const send = async (batch: T[], again: boolean) => {
+    const lines = batch.map(linesFor);
+    const replies = await pool.withSession((s) => pipelined(s, lines.flat()));
+    let at = 0;
+    for (const [k, item] of batch.entries()) {
+      const mine = replies.slice(at, at + lines[k]!.length);
+      at += lines[k]!.length;
+      if (!ok(mine, again)) refused.push({ item, replies: mine });
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(sessions, items.length)) }, worker));
+  const worker = async () => {
+    for (let batch = queue.shift(); batch; batch = queue.shift()) {
+      const b = batch;
+      await send(b, false).catch(() => send(b, true));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(sessions, queue.length)) }, worker));
+  return refused;
 }
 
 /** Roll one sync back to before its newest release. */
@@ -78,19 +104,40 @@ export async function rollbackSync(pool: RemotePool, sync: SyncConfig, sessions:
   // What the deploy added, and staged files an interrupted staging left: deleted (DELE).
   const temps = [...live].filter(([p, e]) => e.type === 'file' && isTempName(p.split('/').pop()!)).map(([p]) => p);
   const doomed = [...steps.removeFiles.filter(liveFile), ...temps];
-  await inParallel(doomed, pool, sessions, async (s, p) => void (await deleteIfPresent(s, remoteJoin(root, p))));
+  const undeleted = await inBatches(
+    doomed,
+    pool,
+    sessions,
+    (p) => [`DELE ${remoteJoin(root, p)}`],
+    ([r]) => r!.code < 300 || r!.code === 550,
+  );
+  if (undeleted.length)
+    throw refusedAll(
+      server,
+      'delete',
+      undeleted.map((u) => ({ path: remoteJoin(root, u.item), reply: u.replies[0]! })),
+    );
   // Parents first (one session: a directory is made once), then every file back, in parallel.
   const parents = [...new Set(steps.restore.flatMap(parentDirs))].filter((d) => live.get(d)?.type !== 'dir');
   if (parents.length) await pool.withSession((s) => makeDirs(s, root, parents));
   const added = new Set(steps.removeFiles);
-  await inParallel(steps.restore, pool, sessions, async (s, p) => {
-    // A live file the deploy replaced: the release's copy takes its place (never renamed onto it).
-    if (liveFile(p) && !added.has(p)) await deleteIfPresent(s, remoteJoin(root, p));
-    await renameExact(s, remoteJoin(dir, p), remoteJoin(root, p));
-  });
+  // A live file the deploy replaced: deleted, and the release's copy takes its place (never renamed onto it).
+  const unrestored = await inBatches(
+    steps.restore,
+    pool,
+    sessions,
+    (p) => [...(liveFile(p) && !added.has(p) ? [`DELE ${remoteJoin(root, p)}`] : []), `RNFR ${remoteJoin(dir, p)}`, `RNTO ${remoteJoin(root, p)}`],
+    (r, again) => r.at(-1)!.code < 300 || (again && r.at(-2)!.code === 550),
+  );
+  if (unrestored.length)
+    throw refusedAll(
+      server,
+      'rename back',
+      unrestored.map((u) => ({ path: remoteJoin(dir, u.item), reply: u.replies.at(-1)! })),
+    );
   await pool.withSession(async (s) => {
-    for (const d of steps.removeDirs) await removeDir(s, remoteJoin(root, d));
-    for (const d of steps.releaseDirs) await removeDir(s, remoteJoin(dir, d));
+    // Deepest first, in one pipelined burst (the order holds: the server reads them in turn).
+    await pipelined(s, [...steps.removeDirs.map((d) => `RMD ${remoteJoin(root, d)}`), ...steps.releaseDirs.map((d) => `RMD ${remoteJoin(dir, d)}`)]);
     if (!(await removeDir(s, dir)))
       throw new FtpsyncError('E_FTP', `${server} ${dir}: the release could not be removed after its files were put back`, `Look at what is left in ${dir}.`, {
         server,
@@ -105,6 +152,23 @@ export async function rollbackSync(pool: RemotePool, sync: SyncConfig, sessions:
     removed: doomed.length,
     elapsedMs: Math.round(performance.now() - started),
   };
+}
+
+function refusedAll(server: string, op: string, refused: Array<{ path: string; reply: Reply }>): FtpsyncError {
+  const first = refused[0]!;
+  return new FtpsyncError(
+    'E_FTP',
+    `${server} ${first.path}: ${op} refused: ${first.reply.code} ${first.reply.message}${
+      refused.length > 1
+        ? ` (and ${refused.length - 1} more: ${refused
+            .slice(1, 4)
+            .map((r) => r.path)
+            .join(', ')}${refused.length > 4 ? ', …' : ''})`
+        : ''
+    }`,
+    'Nothing was lost: what was not put back is still in the release directory. Fix the cause and run rollback again.',
+    { server, remotePath: first.path, ftpCode: first.reply.code },
+  );
 }
 
 async function makeDirs(s: RemoteSession, root: string, dirs: string[]): Promise<void> {

@@ -176,8 +176,9 @@ describeLab('two-phase uploads', (lab) => {
       const before = reader.polls.filter((p) => p.t1 < sw.start);
       const during = reader.polls.filter((p) => p.t1 >= sw.start && p.t0 <= sw.end);
       const later = reader.polls.filter((p) => p.t0 > sw.end);
+      const oneByOne = r.stdout.split('\n').filter((l) => /one by one/.test(l));
       console.log(
-        `[measure] ${name}: switched ${result.switched.files} files in ${result.switched.windowMs} ms (done ${JSON.stringify(result.done)}); reader: ${before.length} fetches before the switch, ${during.length} during, ${later.length} after`,
+        `[measure] ${name}: switched ${result.switched.files} files in ${result.switched.windowMs} ms (done ${JSON.stringify(result.done)}); reader: ${before.length} fetches before the switch, ${during.length} during, ${later.length} after${oneByOne.length ? `; ${oneByOne.join(' ')}` : ''}`,
       );
       expect(result.switched.files).toBe(FILLER + 6);
       expect(result.switched.windowMs).toBeLessThan(2000);
