@@ -77,7 +77,9 @@ function setUp(c: ZooCase, index: number, port: number): Row {
       '    timeouts: { connect: 5s, data: 3s }',
       `    firewall: { maxConnections: 5000, timeWait: 1s, headroom: 1, parallel: ${settings.parallel}, maxSessions: 4, confirmed: true }`,
       'syncs:',
-      `  - { name: site, server: zoo, direction: ${c.direction}, local: ./local, remote: /www${c.compare ? `, compare: ${c.compare}` : ''} }`,
+      // The zoo's rows describe one-phase uploads (each file renamed into place as it lands: the
+      // rename-over fallback, the state kept per file); two-phase deploys never rename onto a file.
+      `  - { name: site, server: zoo, direction: ${c.direction}, local: ./local, remote: /www${c.compare ? `, compare: ${c.compare}` : ''}${c.direction === 'upload' ? ', twoPhase: false' : ''} }`,
       '',
     ].join('\n'),
   );
