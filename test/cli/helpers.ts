@@ -34,6 +34,8 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...opts.env },
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 60_000,
+    // A 1,000-file two-phase plan in JSON is over spawnSync's default 1 MiB.
+    maxBuffer: 64 * 1024 * 1024,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
