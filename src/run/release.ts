@@ -55,7 +55,8 @@ export class Release {
   private name: string | null = null;
   /** Paths already in the release (taken up again): their first version is the one to keep. */
   private readonly held = new Set<string>();
-  private readonly madeDirs = new Set<string>();
+  /** The release's directories, made or being made (another session's batch may be making one: wait for it). */
+  private readonly madeDirs = new Map<string, Promise<void>>();
   /** When the first rename onto a live name was sent and the last one answered (performance.now()): the mixed window. */
   readonly renames = { first: Infinity, last: -Infinity };
 
@@ -108,9 +109,17 @@ export class Release {
 
   private async dirsFor(s: RemoteSession, path: string): Promise<void> {
     for (const d of parentDirs(path)) {
-      if (this.madeDirs.has(d)) continue;
-      await makeDir(s, this.inRelease(d));
-      this.madeDirs.add(d);
+      const made = this.madeDirs.get(d);
+      if (made) {
+        await made;
+        continue;
+      }
+      const making = makeDir(s, this.inRelease(d));
+      this.madeDirs.set(
+        d,
+        making.catch(() => undefined),
+      );
+      await making;
     }
   }
 
@@ -182,6 +191,10 @@ export class Release {
   async switchBatch(s: RemoteSession, batch: Array<Pick<PlannedAction, 'path' | 'staged' | 'reason'>>): Promise<Array<Error | null>> {
     await this.open(s);
     const mkd: string[] = [];
+    /** Directories this batch makes, and those another batch is making (their renames wait for them). */
+    let madeHere: () => void = () => undefined;
+    const mine = new Promise<void>((resolve) => (madeHere = resolve));
+    const others = new Set<Promise<void>>();
     for (const a of batch) {
       if (a.reason === 'new') {
         const marker = addedMarker('f', a.path);
@@ -190,18 +203,27 @@ export class Release {
       }
       if (this.held.has(a.path)) continue;
       for (const d of parentDirs(a.path)) {
-        if (this.madeDirs.has(d)) continue;
-        this.madeDirs.add(d);
+        const made = this.madeDirs.get(d);
+        if (made) {
+          if (made !== mine) others.add(made);
+          continue;
+        }
+        this.madeDirs.set(d, mine);
         mkd.push(this.inRelease(d));
       }
     }
-    const made = await pipelined(
-      s,
-      mkd.map((p) => `MKD ${p}`),
-    );
-    made.forEach((r, i) => {
-      if (r.code >= 300 && r.code !== 550 && r.code !== 521) throw refusedReply(s, 'mkdir', mkd[i]!, r);
-    });
+    try {
+      const made = await pipelined(
+        s,
+        mkd.map((p) => `MKD ${p}`),
+      );
+      made.forEach((r, i) => {
+        if (r.code >= 300 && r.code !== 550 && r.code !== 521) throw refusedReply(s, 'mkdir', mkd[i]!, r);
+      });
+    } finally {
+      madeHere();
+    }
+    await Promise.all(others);
     // Per file: [aside...] then RNFR staged, RNTO live.
     const lines: string[] = [];
     const plan = batch.map((a) => {
