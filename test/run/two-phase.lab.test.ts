@@ -239,7 +239,7 @@ describeLab('two-phase uploads', (lab) => {
     const staged = temps().length;
     // The switch: killed a seeded few ms after it began; rollback undoes the part done.
     let ms = 3 + Math.floor(rand() * 12);
-    await killWhen((out) => switchedFor(out, ms), `switch +${ms} ms`);
+    await killWhen(switchBegun(remote, ms), `switch +${ms} ms`);
     expect(readdirSync(join(remote, RELEASES_DIR)).filter((n) => n.endsWith('.partial'))).toHaveLength(1);
     const back = await runCliAsync(['rollback', '-c', v3], { env, timeoutMs: 60_000 });
     expect(back.code, back.stdout + back.stderr).toBe(0);
@@ -247,7 +247,7 @@ describeLab('two-phase uploads', (lab) => {
     // Again, killed in the switch; the next apply finishes that switch (the staged files reused).
     await killWhen(() => temps().length >= 100, 'staging after 100 staged');
     ms = 3 + Math.floor(rand() * 12);
-    await killWhen((out) => switchedFor(out, ms), `switch +${ms} ms`);
+    await killWhen(switchBegun(remote, ms), `switch +${ms} ms`);
     const r = await runCliAsync(['apply', '-c', v3], { env, timeoutMs: 90_000 });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/going on with the unfinished release/);
@@ -264,10 +264,14 @@ describeLab('two-phase uploads', (lab) => {
   }, 180_000);
 });
 
-/** Has the switch begun at least `ms` ago, by the run's own --json events? */
-function switchedFor(stdout: string, ms: number): boolean {
-  const line = stdout.split('\n').find((l) => l.includes('"event":"note"') && l.includes('switching'));
-  return line !== undefined && Date.now() - Date.parse((JSON.parse(line) as { at: string }).at) >= ms;
+/** A condition: the switch's release exists on the server (its first renames are under way) since at least `ms`. */
+function switchBegun(remote: string, ms: number): () => boolean {
+  let seen: number | null = null;
+  return () => {
+    const dir = join(remote, RELEASES_DIR);
+    if (seen === null && existsSync(dir) && readdirSync(dir).some((n) => n.endsWith('.partial'))) seen = Date.now();
+    return seen !== null && Date.now() - seen >= ms;
+  };
 }
 
 function walk(dir: string): string[] {
