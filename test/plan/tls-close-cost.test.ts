@@ -39,6 +39,8 @@ const sync: SyncConfig = {
   compare: 'size-mtime',
   last: [],
   protect: [],
+  twoPhase: false,
+  keepReleases: 1,
 };
 const FULL = 245_000; // timeWait 240 s + the ledger's 5 s slack
 const seen = (o: Partial<ObservedTlsCloses>): ObservedTlsCloses => ({ reset: 0, server: 0, client: 0, unknown: 0, at: '2026-12-02T03:00:00.000Z', ...o });
