@@ -1,6 +1,7 @@
 /** Moving a transfer's bytes over the demo server's data connection, closing it the way real servers do. */
 import { createWriteStream } from 'node:fs';
 import net from 'node:net';
+import type { TransferFault } from './quirks.js';
 import { Reply } from './rooted-fs.js';
 
 /** A passive listener waiting for the session's data connection. */
@@ -102,4 +103,42 @@ export async function openPassive(
 /** "::ffff:127.0.0.1" -> "127.0.0.1", so the counter and the blocker agree on the key. */
 export function normalizeIp(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/** A listing on the data connection; end(): the server sends FIN first, as vsftpd does after a listing. */
+export function sendListing(data: net.Socket, lines: string[]): Promise<void> {
+  const text = lines.map((l) => `${l}\r\n`).join('');
+  return new Promise<void>((resolve, reject) => {
+    data.once('error', reject);
+    data.end(text, () => resolve());
+  });
+}
+
+/**
+ * One transfer on an accepted data connection: 150, then the fault the quirks inject (a stall, a
+ * restart), the work, and 226 — or 426 when the work fails for a reason that is not a reply.
+ */
+export async function runTransfer(
+  data: net.Socket,
+  fault: TransferFault,
+  t: { reply(code: number, text: string): void; controlClosed(): Promise<unknown>; dropAll(): void; work(data: net.Socket): Promise<void> },
+): Promise<void> {
+  data.on('error', () => undefined);
+  t.reply(150, 'Opening BINARY mode data connection');
+  if (fault === 'stall') {
+    // Nothing moves and no reply comes until the client gives up and closes the session.
+    await t.controlClosed();
+    data.destroy();
+    return;
+  }
+  if (fault === 'restart') setTimeout(() => t.dropAll(), 20);
+  data.resume();
+  try {
+    await t.work(data);
+  } catch (err) {
+    data.destroy();
+    if (err instanceof Reply) throw err;
+    throw new Reply(426, 'Connection closed; transfer aborted');
+  }
+  t.reply(226, 'Transfer complete');
 }

@@ -40,3 +40,9 @@ export function dosListLine(name: string, st: Stats): string {
   const what = st.isDirectory() ? '       <DIR>         ' : String(st.size).padStart(21, ' ');
   return `${date}  ${time}${what} ${name}`;
 }
+
+/** A multiline reply; body lines start with a space so none can be taken for the closing "code " line. */
+export function multilineReply(code: number, first: string, lines: string[], last: string): string {
+  const body = lines.map((l) => ` ${l}\r\n`).join('');
+  return `${code}-${first}\r\n${body}${code} ${last}\r\n`;
+}

@@ -9,9 +9,9 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { normalizeIp, openPassive, pipeToSocket, receiveFromSocket, type PassiveListener, type PassiveRange } from './ftp-data.js';
+import { normalizeIp, openPassive, pipeToSocket, receiveFromSocket, runTransfer, sendListing, type PassiveListener, type PassiveRange } from './ftp-data.js';
 import { formatFtpTime } from '../core/ftp-time.js';
-import { parseFtpTime } from './ftp-format.js';
+import { multilineReply, parseFtpTime } from './ftp-format.js';
 import { Quirks, type QuirkOptions } from './quirks.js';
 import { Reply, RootedFs } from './rooted-fs.js';
 
@@ -85,16 +85,14 @@ export class DemoFtpServer {
   /** Stop accepting, end every session and passive listener. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const s of this.sessions) {
-      s.passive?.server.close();
-      s.socket.destroy();
-    }
+    this.dropAll();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Drop every session at once, as a server restart does (the listener stays). */
-  dropAll(): void {
+  /** Drop every session at once (or a client's), as a server restart does (the listener stays). */
+  dropAll(only: (s: Session) => boolean = () => true): void {
     for (const s of this.sessions) {
+      if (!only(s)) continue;
       s.passive?.server.close();
       s.socket.destroy();
     }
@@ -102,12 +100,7 @@ export class DemoFtpServer {
 
   /** Drop every session of a client that has just been "blocked". */
   dropClient(ip: string): void {
-    for (const s of this.sessions) {
-      if (s.ip === ip) {
-        s.passive?.server.close();
-        s.socket.destroy();
-      }
-    }
+    this.dropAll((s) => s.ip === ip);
   }
 
   private log(line: string): void {
@@ -158,16 +151,9 @@ export class DemoFtpServer {
     });
   }
 
-  private send(session: Session, code: number, text: string): void {
+  private send(session: Session, code: number, text: string, multi?: { lines: string[]; last: string }): void {
     if (session.socket.destroyed || this.blocked(session.ip)) return;
-    session.socket.write(`${code} ${text}\r\n`);
-  }
-
-  private sendMulti(session: Session, code: number, first: string, lines: string[], last: string): void {
-    if (session.socket.destroyed || this.blocked(session.ip)) return;
-    // Body lines start with a space so none can be mistaken for the closing "code " line.
-    const body = lines.map((l) => ` ${l}\r\n`).join('');
-    session.socket.write(`${code}-${first}\r\n${body}${code} ${last}\r\n`);
+    session.socket.write(multi ? multilineReply(code, text, multi.lines, multi.last) : `${code} ${text}\r\n`);
   }
 
   private async handle(session: Session, line: string): Promise<void> {
@@ -213,7 +199,7 @@ export class DemoFtpServer {
       case 'SYST':
         return this.send(s, 215, 'UNIX Type: L8');
       case 'FEAT':
-        return this.sendMulti(s, 211, 'Features:', this.quirks.features(), 'End');
+        return this.send(s, 211, 'Features:', { lines: this.quirks.features(), last: 'End' });
       case 'NOOP':
         return this.send(s, 200, 'NOOP ok');
       case 'OPTS':
@@ -262,10 +248,10 @@ export class DemoFtpServer {
         return this.listing(s, cmd, arg);
       case 'STAT': {
         const status = this.quirks.statInsteadOfListing(s.user ?? '');
-        if (status) return this.sendMulti(s, status.code, status.first, status.lines, status.last);
-        if (!arg) return this.sendMulti(s, 211, 'ftpsync demo server status:', [`Logged in as ${s.user ?? ''}`], 'End of status');
+        if (status) return this.send(s, status.code, status.first, { lines: status.lines, last: status.last });
+        if (!arg) return this.send(s, 211, 'ftpsync demo server status:', { lines: [`Logged in as ${s.user ?? ''}`], last: 'End of status' });
         const lines = await this.fs.listLines(s.cwd, 'LIST', arg);
-        return this.sendMulti(s, 213, 'Status follows:', lines, 'End of status');
+        return this.send(s, 213, 'Status follows:', { lines, last: 'End of status' });
       }
       case 'RETR': {
         const real = await this.fs.fileReal(s.cwd, arg);
@@ -339,14 +325,7 @@ export class DemoFtpServer {
 
   private async listing(s: Session, cmd: string, arg: string): Promise<void> {
     const lines = await this.fs.listLines(s.cwd, cmd, arg);
-    return this.transfer(s, async (data) => {
-      const text = lines.map((l) => `${l}\r\n`).join('');
-      await new Promise<void>((resolve, reject) => {
-        data.once('error', reject);
-        // end(): the server sends FIN first, as vsftpd does after a listing.
-        data.end(text, () => resolve());
-      });
-    });
+    return this.transfer(s, (data) => sendListing(data, lines));
   }
 
   private async openPassive(s: Session): Promise<number> {
@@ -362,24 +341,11 @@ export class DemoFtpServer {
     s.passive = null;
     if (!passive) throw new Reply(425, 'Use PASV or EPSV first');
     const data = await passive.socket;
-    data.on('error', () => undefined);
-    this.send(s, 150, 'Opening BINARY mode data connection');
-    const fault = this.quirks.nextTransfer();
-    if (fault === 'stall') {
-      // Nothing moves and no reply comes until the client gives up and closes the session.
-      await new Promise((resolve) => s.socket.once('close', resolve));
-      data.destroy();
-      return;
-    }
-    if (fault === 'restart') setTimeout(() => this.dropAll(), 20);
-    data.resume();
-    try {
-      await work(data);
-    } catch (err) {
-      data.destroy();
-      if (err instanceof Reply) throw err;
-      throw new Reply(426, 'Connection closed; transfer aborted');
-    }
-    this.send(s, 226, 'Transfer complete');
+    await runTransfer(data, this.quirks.nextTransfer(), {
+      reply: (code, text) => this.send(s, code, text),
+      controlClosed: () => new Promise((resolve) => s.socket.once('close', resolve)),
+      dropAll: () => this.dropAll(),
+      work,
+    });
   }
 }
