@@ -20,6 +20,7 @@ import {
   releasesIn,
   releasesToPrune,
   type AddedKind,
+  parseAddedMarker,
   type ReleaseName,
 } from '../plan/release.js';
 import { deleteIfPresent, makeDir, removeDir, renameExact, sourceMissing } from '../remote/control-ops.js';
@@ -55,6 +56,11 @@ export class Release {
   private name: string | null = null;
   /** Paths already in the release (taken up again): their first version is the one to keep. */
   private readonly held = new Set<string>();
+  /**
+   * Files the interrupted deploy added (their markers, taken up again): a live one is that deploy's
+   * own, so it is deleted, never moved aside (rollback would put it back as a previous version).
+   */
+  private readonly addedBefore = new Set<string>();
   /** The release's directories, made or being made (another session's batch may be making one: wait for it). */
   private readonly madeDirs = new Map<string, Promise<void>>();
   /** When the first rename onto a live name was sent and the last one answered (performance.now()): the mixed window. */
@@ -86,7 +92,11 @@ export class Release {
       if (partial) {
         this.name = partial.name;
         const { tree } = await s.listTree(this.inRelease(''));
-        for (const [p, e] of tree) if (e.type === 'file') this.held.add(p);
+        for (const [p, e] of tree) {
+          const marker = p.startsWith(`${ADDED_DIR}/`) ? parseAddedMarker(p.slice(ADDED_DIR.length + 1)) : null;
+          if (marker?.kind === 'f') this.addedBefore.add(marker.path);
+          else if (e.type === 'file') this.held.add(p);
+        }
         this.note(`going on with the unfinished release ${partial.id} (${this.held.size} file(s) already moved aside)`);
       } else {
         this.name = `${deployId(this.now(), randomBytes(2).toString('hex'))}${PARTIAL_SUFFIX}`;
@@ -137,7 +147,7 @@ export class Release {
    */
   async moveAside(s: RemoteSession, path: string): Promise<boolean> {
     await this.open(s);
-    if (this.held.has(path)) return deleteIfPresent(s, this.live(path));
+    if (this.held.has(path) || this.addedBefore.has(path)) return deleteIfPresent(s, this.live(path));
     await this.dirsFor(s, path);
     try {
       await renameExact(s, this.live(path), this.inRelease(path));
@@ -169,7 +179,7 @@ export class Release {
       await renameExact(s, staged, this.live(a.path));
       this.renames.last = Math.max(this.renames.last, performance.now());
     } catch (e) {
-      if (replaced) await renameExact(s, this.inRelease(a.path), this.live(a.path)).then(() => this.held.delete(a.path));
+      if (replaced && !this.addedBefore.has(a.path)) await renameExact(s, this.inRelease(a.path), this.live(a.path)).then(() => this.held.delete(a.path));
       if (sourceMissing(e))
         throw new FtpsyncError(
           'E_FTP',
@@ -201,7 +211,7 @@ export class Release {
         if (marker) mkd.push(this.inRelease(`${ADDED_DIR}/${marker}`));
         continue;
       }
-      if (this.held.has(a.path)) continue;
+      if (this.held.has(a.path) || this.addedBefore.has(a.path)) continue;
       for (const d of parentDirs(a.path)) {
         const made = this.madeDirs.get(d);
         if (made) {
@@ -228,7 +238,7 @@ export class Release {
     const lines: string[] = [];
     const plan = batch.map((a) => {
       const first = lines.length;
-      const aside = a.reason === 'new' ? 'none' : this.held.has(a.path) ? 'delete' : 'rename';
+      const aside = a.reason === 'new' ? 'none' : this.held.has(a.path) || this.addedBefore.has(a.path) ? 'delete' : 'rename';
       if (aside === 'delete') lines.push(`DELE ${this.live(a.path)}`);
       if (aside === 'rename') lines.push(`RNFR ${this.live(a.path)}`, `RNTO ${this.inRelease(a.path)}`);
       lines.push(`RNFR ${this.live(a.staged!)}`, `RNTO ${this.live(a.path)}`);

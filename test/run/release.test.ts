@@ -135,6 +135,31 @@ describe('the switch of one file', () => {
     expect(m.fs.get('/www/a.js')).toBe('newer');
   });
 
+  it('a file the interrupted deploy added is its own: switched again, it is deleted, not moved aside into the release', async () => {
+    const rel = '/www/.ftpsync-releases/20260101T000000Z-ab.partial';
+    const m = memoryServer({
+      '/www/js/a.js': 'added-by-the-killed-run',
+      '/www/js/b.js': 'added-by-the-killed-run',
+      [`${rel}/.ftpsync-added/f~js%2Fa.js/.keep`]: '',
+      [`${rel}/.ftpsync-added/f~js%2Fb.js/.keep`]: '',
+      '/www/js/.ftpsync-tmp-s1-a.js': 'new-a',
+      '/www/js/.ftpsync-tmp-s1-b.js': 'new-b',
+    });
+    m.fs.delete(`${rel}/.ftpsync-added/f~js%2Fa.js/.keep`);
+    m.fs.delete(`${rel}/.ftpsync-added/f~js%2Fb.js/.keep`);
+    const r = new Release(
+      sync,
+      (fn) => fn(m.session),
+      () => undefined,
+    );
+    await r.switchFile(m.session, { path: 'js/a.js', staged: 'js/.ftpsync-tmp-s1-a.js', size: 5 });
+    expect(await r.switchBatch(m.session, [{ path: 'js/b.js', staged: 'js/.ftpsync-tmp-s1-b.js', reason: 'changed' }])).toEqual([null]);
+    expect(m.fs.get('/www/js/a.js')).toBe('new-a');
+    expect(m.fs.get('/www/js/b.js')).toBe('new-b');
+    expect([...m.fs.keys()].filter((p) => p.startsWith(`${rel}/js`))).toEqual([]);
+    expect(m.fs.has(`${rel}/.ftpsync-added/f~js%2Fa.js`) && m.fs.has(`${rel}/.ftpsync-added/f~js%2Fb.js`)).toBe(true);
+  });
+
   it('a file its failed batch switched already is left alone when retried on its own', async () => {
     const m = memoryServer({ '/www/a.js': 'new', '/www/.ftpsync-releases/20260101T000000Z-ab.partial/a.js': 'old' });
     const r = new Release(
