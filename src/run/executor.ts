@@ -281,11 +281,13 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
               await switchInBatch(batch, queue);
               continue;
             }
+            let tries = 0;
             for (let attempt = 1; ; attempt++) {
               const t0 = now();
               try {
                 const idleAtT0 = idleMs;
-                await d.pool.withSession((s) => runAction(s, a!, { sync, plan, states, release: releases.get(a!.sync) }));
+                const retry = tries++ > 0;
+                await d.pool.withSession((s) => runAction(s, a!, { sync, plan, states, release: releases.get(a!.sync), retry }));
                 if (a.kind === 'switch') window.files++;
                 d.journal.record(a.id);
                 await states.landed(a);
@@ -387,9 +389,11 @@ interface ActionContext {
   states: StateCheckpoints;
   /** The sync's release: two-phase uploads (absent otherwise). */
   release: Release | undefined;
+  /** An earlier attempt of this action failed (its server session may still hold the file). */
+  retry: boolean;
 }
 
-async function runAction(s: RemoteSession, a: PlannedAction, { sync, plan, states, release }: ActionContext): Promise<void> {
+async function runAction(s: RemoteSession, a: PlannedAction, { sync, plan, states, release, retry }: ActionContext): Promise<void> {
   const remote = () => remoteJoin(sync.remotePath, a.path, { server: plan.server });
   const local = () => localJoin(sync.localPath, a.path, { server: plan.server });
   const mtime = a.mtimeMs !== undefined ? { mtimeMs: a.mtimeMs } : {};
@@ -402,7 +406,9 @@ async function runAction(s: RemoteSession, a: PlannedAction, { sync, plan, state
       return;
     case 'upload':
       // Staged: stored under its staged name (not visible as the live file); the switch renames it.
-      if (a.staged) return s.upload(local(), remoteJoin(sync.remotePath, a.staged, { server: plan.server }), { atomic: false, ...mtime });
+      // A retry goes through a temp name of its own: the failed attempt's server session may still
+      // hold the staged name (vsftpd locks a file while it is uploaded; a block hides our close).
+      if (a.staged) return s.upload(local(), remoteJoin(sync.remotePath, a.staged, { server: plan.server }), { atomic: retry, ...mtime });
       return s.upload(local(), remote(), { atomic: true, ...mtime });
     case 'switch':
       if (!release) throw new FtpsyncError('E_INTERNAL', `${plan.server} ${remote()}: a switch action in a sync without twoPhase`);
