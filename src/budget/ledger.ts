@@ -88,7 +88,10 @@ export class ConnectionLedger {
    */
   reserve(kind: ConnectionKind, now: number, purpose?: string): number {
     const id = this.opened(kind, now, purpose);
-    this.records[this.records.length - 1]!.reserved = true;
+    const record = this.records[this.records.length - 1]!;
+    record.reserved = true;
+    // Not connected (yet): the block diagnosis must not take a blocked SYN for a connection that got through.
+    delete record.connectedAt;
     return id;
   }
 

@@ -1,7 +1,7 @@
 /** The gate reserves the slot it grants, so concurrent sessions never take the same last slot. */
 import { describe, expect, it } from 'vitest';
 import { BudgetGate } from '../../src/budget/gate.js';
-import { ConnectionLedger, RESERVATION_TTL_MS } from '../../src/budget/ledger.js';
+import { ConnectionLedger, RESERVATION_TTL_MS, timeWaitCountedMs } from '../../src/budget/ledger.js';
 
 function clock() {
   let t = 1_000_000;
@@ -38,6 +38,17 @@ describe('budget gate', () => {
     expect(ledger.counted(RESERVATION_TTL_MS - 1)).toBe(1);
     expect(ledger.counted(RESERVATION_TTL_MS)).toBe(0);
     expect(ledger.live()).toBe(0);
+  });
+
+  it('a reservation whose connect never came (a blocked SYN) is no connection that got through', () => {
+    const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });
+    const data = ledger.opened('data', 10, 'RETR a');
+    ledger.closed(data, 'server', 12);
+    const login = ledger.reserve('control', 3_000, 'login');
+    expect(ledger.lastConnectedAt()).toBe(10);
+    expect(ledger.countedSpans()).toEqual([{ from: 10, until: 12 + timeWaitCountedMs(60_000) }]);
+    ledger.opened('control', 3_005, 'login', login);
+    expect(ledger.lastConnectedAt()).toBe(3_005);
   });
 
   it('a server-closed connection counts for timeWait plus the slack', () => {
