@@ -14,7 +14,7 @@ import { compareTrees, generateTree } from '../../lab/fixtures.js';
 import { describeLab, type LabServerName } from '../lab/harness.js';
 import { ours } from './lab-manifest.js';
 
-const FILES = 300;
+const FILES = 100;
 const TARGETS: Array<{ server: LabServerName; tls: 'explicit' | 'implicit' }> = [
   { server: 'vsftpd', tls: 'explicit' },
   { server: 'vsftpd', tls: 'implicit' },
