@@ -9,6 +9,9 @@ export function countedLimit(fw: { maxConnections: number; headroom: number }): 
 }
 
 /** The data connections' share: the counted limit minus one live control connection per parallel session. */
+/** The sessions `parallel: auto` runs on a LAN, and before a round trip is measured. */
+export const LAN_PARALLEL = 2;
+
 export function connectionBudget(fw: { maxConnections: number; headroom: number; parallel: number }): number {
   return countedLimit(fw) - fw.parallel;
 }

@@ -16,7 +16,7 @@ export const DEFAULTS = {
     maxConnections: 100,
     timeWait: '240s',
     headroom: 0.8,
-    parallel: 2,
+    parallel: 'auto',
     maxSessions: 4,
     confirmed: false,
     sampleInterval: '30s',

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { connectionBudget } from '../core/firewall-limit.js';
+import { connectionBudget, LAN_PARALLEL } from '../core/firewall-limit.js';
 import { isLoopbackHost } from '../core/hosts.js';
 import { DEFAULTS } from './defaults.js';
 import { parseDuration } from './duration.js';
@@ -56,12 +56,18 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
     const user = expandEnv(s.user, [...at, 'user'], r, opts);
     const tls = s.tls ?? DEFAULTS.server.tls;
     const fw = s.firewall ?? {};
+    const maxSessions = fw.maxSessions ?? DEFAULTS.firewall.maxSessions;
+    const parallel = fw.parallel ?? DEFAULTS.firewall.parallel;
     const firewall: FirewallConfig = {
       maxConnections: fw.maxConnections ?? DEFAULTS.firewall.maxConnections,
       timeWaitMs: parseDuration(fw.timeWait ?? DEFAULTS.firewall.timeWait),
       headroom: fw.headroom ?? DEFAULTS.firewall.headroom,
-      parallel: fw.parallel ?? DEFAULTS.firewall.parallel,
-      maxSessions: fw.maxSessions ?? DEFAULTS.firewall.maxSessions,
+      parallel:
+        parallel === 'auto'
+          ? autoStart(fw.maxConnections ?? DEFAULTS.firewall.maxConnections, fw.headroom ?? DEFAULTS.firewall.headroom, maxSessions)
+          : parallel,
+      ...(parallel === 'auto' ? { parallelAuto: true } : {}),
+      maxSessions,
       confirmed: fw.confirmed ?? DEFAULTS.firewall.confirmed,
       sampleIntervalMs: parseDuration(fw.sampleInterval ?? DEFAULTS.firewall.sampleInterval),
       onBlock: {
@@ -134,7 +140,7 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
     if (budget < 1)
       r.error(
         [...at, 'firewall'],
-        `${name}: the budget floor(maxConnections × headroom) − parallel = ${budget} leaves no room for data connections; raise maxConnections or headroom, or lower parallel`,
+        `${name}: the budget floor(maxConnections × headroom) − parallel = ${budget} leaves no room for data connections; raise maxConnections or headroom${firewall.parallelAuto ? '' : ', or lower parallel'}`,
         true,
       );
     if (firewall.parallel > firewall.maxSessions)
@@ -231,4 +237,10 @@ function parseMaxDelete(v: number | string | undefined): DeleteLimit | undefined
 
 function isInside(parent: string, child: string): boolean {
   return parent === '/' ? child !== '/' : child.startsWith(`${parent}/`);
+}
+
+/** parallel: auto before the plan measures the round trip: the LAN's sessions, fewer if the budget has no room for them. */
+function autoStart(maxConnections: number, headroom: number, maxSessions: number): number {
+  const parallel = Math.min(LAN_PARALLEL, maxSessions);
+  return connectionBudget({ maxConnections, headroom, parallel }) >= 1 ? parallel : 1;
 }

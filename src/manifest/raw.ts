@@ -20,7 +20,7 @@ export interface RawServer {
     maxConnections?: number;
     timeWait?: string | number;
     headroom?: number;
-    parallel?: number;
+    parallel?: number | 'auto';
     maxSessions?: number;
     confirmed?: boolean;
     sampleInterval?: string | number;

@@ -25,8 +25,10 @@ export interface FirewallConfig {
   timeWaitMs: number;
   /** Fraction of maxConnections ftpsync may use (0 < h <= 1). */
   headroom: number;
-  /** Simultaneous transfer sessions. */
+  /** Simultaneous transfer sessions (with parallelAuto: until the plan chooses, from the round trip). */
   parallel: number;
+  /** parallel: auto: the plan chooses the sessions (budget/auto-parallel.ts). */
+  parallelAuto?: boolean;
   /** The FTP server's own per-IP session cap (vsftpd max_per_ip, pure-ftpd -C). */
   maxSessions: number;
   /** maxConnections is the host's known limit: a limit learned from a block never lowers it. */

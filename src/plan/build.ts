@@ -12,6 +12,7 @@ import {
   type LearnedWork,
   type TimingModel,
 } from '../budget/cost.js';
+import { chooseParallel } from '../budget/auto-parallel.js';
 import { schedule } from '../budget/schedule.js';
 import type { PlannedAction } from '../core/actions.js';
 import { connectionBudget } from '../core/firewall-limit.js';
@@ -132,26 +133,35 @@ export function planServer(
     warnings.push(...d.warnings, ...skippedWarnings(server.name, sync.name, input.skipped ?? []));
     if (input.serverMfmt === false) warnings.push(noMfmtNote(`${server.name}/${sync.name}`, sync.name));
   });
-  const budget = connectionBudget(server.firewall);
   const listingData = inputs.reduce((n, x) => n + x.listingDataConnections, 0);
+  const scheduled = actions.map((a) => ({
+    id: a.id,
+    stage: a.stage,
+    connections: a.cost.connections,
+    countedMs: a.cost.countedMs,
+    durationMs: durationOf(a, timing),
+  }));
   // Listing data connections made at plan time may still count when apply starts: reserve them.
-  const sched = schedule({
-    actions: actions.map((a) => ({
-      id: a.id,
-      stage: a.stage,
-      connections: a.cost.connections,
-      countedMs: a.cost.countedMs,
-      durationMs: durationOf(a, timing),
-    })),
-    budget,
-    parallel: server.firewall.parallel,
-    initiallyCounted: Array.from({ length: Math.min(listingData, budget - 1) }, () => serverClosedCountedMs(server)),
-  });
+  const scheduleWith = (parallel: number) => {
+    const budget = connectionBudget({ ...server.firewall, parallel });
+    return schedule({
+      actions: scheduled,
+      budget,
+      parallel,
+      initiallyCounted: Array.from({ length: Math.min(listingData, budget - 1) }, () => serverClosedCountedMs(server)),
+    });
+  };
+  const choice = server.firewall.parallelAuto
+    ? chooseParallel(server.firewall, timing.rttMs, scheduled.filter((a) => a.connections > 0).length, (p) => scheduleWith(p).etaMs)
+    : null;
+  const parallel = choice?.parallel ?? server.firewall.parallel;
+  const budget = connectionBudget({ ...server.firewall, parallel });
+  const sched = scheduleWith(parallel);
   // apply starts, reads the same inputs again (to plan, or to check the fingerprint), logs in
   // and takes its lock: what planning measured, plus the round trips planning did not make.
   const readMs = inputs.reduce((t, x) => t + (x.readMs ?? [...x.remote.values()].filter((e) => e.type === 'dir').length * (timing.rttMs + 1)), 0);
   const setupMs = actions.length > 0 ? applySetupMs(timing, processStartMs + readMs) : 0;
-  const twoPhase = twoPhaseSteps(actions, timing, server.firewall.parallel, sched.etaMs + setupMs);
+  const twoPhase = twoPhaseSteps(actions, timing, parallel, sched.etaMs + setupMs);
   if (sched.etaMs > 3 * 3_600_000)
     warnings.push(
       `${server.name}: the budget (${budget} connections per ${Math.round(server.firewall.timeWaitMs / 1000)} s) makes this take about ${Math.round(sched.etaMs / 3_600_000)} h; consider dataClose: reset (see probe), or ask the host for a higher limit`,
@@ -170,7 +180,8 @@ export function planServer(
     maxConnections: server.firewall.maxConnections,
     headroom: server.firewall.headroom,
     timeWaitMs: server.firewall.timeWaitMs,
-    parallel: server.firewall.parallel,
+    parallel,
+    ...(choice ? { parallelChosen: choice.reason } : {}),
     listing: { strategy: inputs[0]?.listingStrategy ?? 'stat', dataConnections: listingData },
     syncs: summaries,
     actions,

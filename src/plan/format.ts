@@ -96,7 +96,7 @@ function twoPhaseLines(s: ServerPlan): string[] {
 }
 
 function budgetLine(s: ServerPlan): string {
-  return `budget ${s.budget} connections (maxConnections ${s.maxConnections} × headroom ${s.headroom} − ${s.parallel} session(s)), TIME_WAIT ${formatDuration(s.timeWaitMs)}`;
+  return `budget ${s.budget} connections (maxConnections ${s.maxConnections} × headroom ${s.headroom} − ${s.parallel} session(s)${s.parallelChosen ? `, ${s.parallelChosen}` : ''}), TIME_WAIT ${formatDuration(s.timeWaitMs)}`;
 }
 
 export interface TextOptions {

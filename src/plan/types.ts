@@ -55,6 +55,8 @@ export interface ServerPlan {
   headroom: number;
   timeWaitMs: number;
   parallel: number;
+  /** parallel: auto: why this many sessions ("auto: round trip 50 ms"). */
+  parallelChosen?: string;
   listing: { strategy: ListingStrategyName; dataConnections: number };
   syncs: SyncSummary[];
   actions: PlannedAction[];

@@ -63,7 +63,7 @@ export function recommend(f: ProbeFindings, current: ServerConfig): Recommendati
     maxConnections: current.firewall.maxConnections,
     timeWait: `${Math.round(current.firewall.timeWaitMs / 1000)}s`,
     headroom: current.firewall.headroom,
-    parallel: current.firewall.parallel,
+    parallel: current.firewall.parallelAuto ? 'auto' : current.firewall.parallel,
     maxSessions: current.firewall.maxSessions,
   };
   return { settings, reasons };

@@ -29,7 +29,9 @@ export function createRemotePool(server: ServerConfig, deps: PoolDeps): RemotePo
   const waiters: Array<() => void> = [];
   const shared: SharedServerFacts = { warnings: new Set() };
   let open = 0;
-  let limit = Math.max(1, Math.min(deps.maxSessions ?? server.firewall.parallel, server.firewall.parallel, server.firewall.maxSessions));
+  // parallel: auto: the plan chooses up to maxSessions (the executor sets it); a number is the cap.
+  const cap = server.firewall.parallelAuto ? server.firewall.maxSessions : server.firewall.parallel;
+  let limit = Math.max(1, Math.min(deps.maxSessions ?? cap, cap, server.firewall.maxSessions));
   let closed = false;
   /** What warm() asked for, and whether any login on this pool has succeeded yet. */
   let warmTo = 0;

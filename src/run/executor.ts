@@ -214,6 +214,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
       );
   try {
     // apply warmed the pool when it planned; a saved plan's run logs its sessions in here.
+    d.pool.setMaxSessions(plan.parallel);
     d.pool.warm(Math.min(plan.parallel, plan.actions.length));
 
     for (const phase of plan.phases) {

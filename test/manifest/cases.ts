@@ -143,6 +143,13 @@ export const BAD_CASES: BadCase[] = [
     yaml: v1 + GOOD_SERVER + '    firewall:\n      maxConnections: 3\n      headroom: 0.5\n' + GOOD_SYNC,
     line: 7,
     col: 5,
+    message: 'web: the budget floor(maxConnections × headroom) − parallel = 0 leaves no room for data connections; raise maxConnections or headroom',
+  },
+  {
+    name: 'budget too small for a set parallel',
+    yaml: v1 + GOOD_SERVER + '    firewall:\n      maxConnections: 3\n      headroom: 0.5\n      parallel: 2\n' + GOOD_SYNC,
+    line: 7,
+    col: 5,
     message:
       'web: the budget floor(maxConnections × headroom) − parallel = -1 leaves no room for data connections; raise maxConnections or headroom, or lower parallel',
   },

@@ -93,6 +93,7 @@ describe('good manifests', () => {
       timeWaitMs: 240_000,
       headroom: 0.8,
       parallel: 2,
+      parallelAuto: true,
       maxSessions: 4,
       confirmed: false,
       sampleIntervalMs: 30_000,

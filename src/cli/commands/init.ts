@@ -25,7 +25,7 @@ servers:
       # How long a closed connection keeps counting: Linux 60s, Windows up to 240s.
       timeWait: 240s
       headroom: 0.8          # use at most 80 % of maxConnections
-      parallel: 2            # simultaneous transfers
+      parallel: auto         # sessions: 2 on a LAN, more across the internet (up to maxSessions)
       maxSessions: 4         # the FTP server's own per-IP session cap
 
 syncs:
