@@ -184,6 +184,9 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
       }
     }
     const maxDelete = parseMaxDelete(s.maxDelete);
+    const releasesDir = s.releasesDir === undefined ? null : normalizeRemoteRoot(s.releasesDir);
+    if (s.releasesDir !== undefined && releasesDir === null)
+      r.error([...at, 'releasesDir'], `${dotted([...at, 'releasesDir'])} must not contain "..", "\\" or NUL (got ${describeValue(s.releasesDir)})`);
     if (maxDelete && 'percent' in maxDelete && maxDelete.percent > 100)
       r.error([...at, 'maxDelete'], `sync "${s.name}": maxDelete ${describeValue(s.maxDelete)} is over 100 %; "100%" already allows any deletion`);
     syncs.push({
@@ -201,8 +204,10 @@ export function normalize(raw: RawManifest, file: string, r: Reporter, opts: Nor
       twoPhase: s.twoPhase ?? DEFAULTS.sync.twoPhase,
       keepReleases: s.keepReleases ?? DEFAULTS.sync.keepReleases,
       ...(maxDelete ? { maxDelete } : {}),
+      ...(releasesDir ? { releasesDir } : {}),
     });
   });
+  checkReleasesDirs(syncs, r);
 
   // Rollout: default one stage with every server; otherwise every server exactly once.
   const allServers = Object.keys(servers);
@@ -243,4 +248,28 @@ function isInside(parent: string, child: string): boolean {
 function autoStart(maxConnections: number, headroom: number, maxSessions: number): number {
   const parallel = Math.min(LAN_PARALLEL, maxSessions);
   return connectionBudget({ maxConnections, headroom, parallel }) >= 1 ? parallel : 1;
+}
+
+/**
+ * A releases directory outside the web root keeps replaced files off the web; it must lie
+ * outside every synced directory of its servers (a listing would take it for site files, a
+ * delete: true would remove it) and belong to one sync (pruning keeps only that sync's releases).
+ */
+function checkReleasesDirs(syncs: SyncConfig[], r: Reporter): void {
+  syncs.forEach((s, i) => {
+    const dir = s.releasesDir;
+    if (!dir) return;
+    const at: Path = ['syncs', i, 'releasesDir'];
+    syncs.forEach((o, j) => {
+      const shared = o.servers.find((n) => s.servers.includes(n));
+      if (!shared) return;
+      if (j < i && o.releasesDir === dir)
+        r.error(at, `sync "${s.name}": releasesDir ${dir} is also syncs[${j}]'s on server "${shared}"; give each sync its own`);
+      else if (o.remotePath === dir || isInside(o.remotePath, dir) || isInside(dir, o.remotePath))
+        r.error(
+          at,
+          `sync "${s.name}": releasesDir ${dir} ${o.remotePath === dir || isInside(o.remotePath, dir) ? 'is inside' : 'contains'} ${o.remotePath}, ${j === i ? 'its own remote' : `the remote of syncs[${j}]`} on server "${shared}"; put it beside the web root (same filesystem: releases are renames), e.g. /ftpsync-releases/${s.name}`,
+        );
+    });
+  });
 }

@@ -43,6 +43,7 @@ export interface RawSync {
   maxDelete?: number | string;
   twoPhase?: boolean;
   keepReleases?: number;
+  releasesDir?: string;
 }
 export interface RawManifest {
   version: 1;

@@ -97,6 +97,8 @@ export interface SyncConfig {
   twoPhase: boolean;
   /** Previous releases kept on the server for rollback (twoPhase only). */
   keepReleases: number;
+  /** Where releases go (absolute remote path); unset: <remotePath>/.ftpsync-releases. */
+  releasesDir?: string;
 }
 
 /** manifest maxDelete: at most this many files, or this percentage of the target's files. */

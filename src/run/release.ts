@@ -29,9 +29,14 @@ import { remoteJoin } from '../remote/safe-names.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { WithSession } from './state-checkpoints.js';
 
+/** Where a sync's releases go: its releasesDir, else .ftpsync-releases in its remote root. */
+export function releasesPath(sync: Pick<SyncConfig, 'remotePath' | 'releasesDir'>): string {
+  return sync.releasesDir ?? remoteJoin(sync.remotePath, RELEASES_DIR);
+}
+
 /** The releases directory's entries (an absent directory: none). */
-export async function listReleases(s: RemoteSession, root: string): Promise<ReleaseName[]> {
-  const entries = await s.list(remoteJoin(root, RELEASES_DIR)).catch((e: unknown) => {
+export async function listReleases(s: RemoteSession, releasesDir: string): Promise<ReleaseName[]> {
+  const entries = await s.list(releasesDir).catch((e: unknown) => {
     if (e instanceof FtpsyncError && e.details.ftpCode === 550) return [];
     throw e;
   });
@@ -82,13 +87,13 @@ export class Release {
   }
 
   private inRelease(path: string): string {
-    return remoteJoin(this.root, `${RELEASES_DIR}/${this.name!}${path ? `/${path}` : ''}`);
+    return remoteJoin(releasesPath(this.sync), `${this.name!}${path ? `/${path}` : ''}`);
   }
 
   /** The release this run writes to: an unfinished one goes on (an interrupted deploy), else a new one. */
   private open(s: RemoteSession): Promise<string> {
     this.opening ??= (async () => {
-      const partial = (await listReleases(s, this.root)).find((r) => r.partial);
+      const partial = (await listReleases(s, releasesPath(this.sync))).find((r) => r.partial);
       if (partial) {
         this.name = partial.name;
         const { tree } = await s.listTree(this.inRelease(''));
@@ -100,7 +105,7 @@ export class Release {
         this.note(`going on with the unfinished release ${partial.id} (${this.held.size} file(s) already moved aside)`);
       } else {
         this.name = `${deployId(this.now(), randomBytes(2).toString('hex'))}${PARTIAL_SUFFIX}`;
-        await makeDir(s, remoteJoin(this.root, RELEASES_DIR));
+        await makeDir(s, releasesPath(this.sync));
         await makeDir(s, this.inRelease(''));
       }
       await makeDir(s, this.inRelease(ADDED_DIR));
@@ -295,21 +300,22 @@ export class Release {
   async finish(): Promise<void> {
     await this.withSession(async (s) => {
       if (!this.name) {
-        const partial = (await listReleases(s, this.root)).find((r) => r.partial);
+        const partial = (await listReleases(s, releasesPath(this.sync))).find((r) => r.partial);
         if (!partial) return;
         this.name = partial.name;
       }
       if (this.name.endsWith(PARTIAL_SUFFIX)) {
         const done = this.name.slice(0, -PARTIAL_SUFFIX.length);
-        await renameExact(s, this.inRelease(''), remoteJoin(this.root, `${RELEASES_DIR}/${done}`));
+        await renameExact(s, this.inRelease(''), remoteJoin(releasesPath(this.sync), done));
         this.name = done;
       }
       // Never the release this run made, unless none is kept (its id and an older one's may tie).
-      const prune = releasesToPrune(await listReleases(s, this.root), this.sync.keepReleases).filter(
+      const prune = releasesToPrune(await listReleases(s, releasesPath(this.sync)), this.sync.keepReleases).filter(
         (r) => this.sync.keepReleases === 0 || r.name !== this.name,
       );
-      for (const r of prune) await removeTree(s, remoteJoin(this.root, `${RELEASES_DIR}/${r.name}`));
-      if (this.sync.keepReleases === 0) await removeDir(s, remoteJoin(this.root, RELEASES_DIR));
+      for (const r of prune) await removeTree(s, remoteJoin(releasesPath(this.sync), r.name));
+      // The default directory goes with its last release; a releasesDir is the user's.
+      if (this.sync.keepReleases === 0 && !this.sync.releasesDir) await removeDir(s, releasesPath(this.sync));
     });
   }
 }

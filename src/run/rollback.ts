@@ -19,7 +19,7 @@ import { remoteJoin } from '../remote/safe-names.js';
 import type { RemotePool, RemoteSession } from '../remote/types.js';
 import { planningContext, type FtpTrace } from './context.js';
 import type { Reporter } from './progress.js';
-import { listReleases } from './release.js';
+import { listReleases, releasesPath } from './release.js';
 import { LOCK_NAME, releaseSyncLocks, takeSyncLocks } from './remote-lock.js';
 
 export interface RollbackOptions {
@@ -91,9 +91,9 @@ export async function rollbackSync(pool: RemotePool, sync: SyncConfig, sessions:
   const root = sync.remotePath;
   const base = { server, sync: sync.name };
   const found = await pool.withSession(async (s) => {
-    const newest = (await listReleases(s, root))[0];
+    const newest = (await listReleases(s, releasesPath(sync)))[0];
     if (!newest) return null;
-    const dir = remoteJoin(root, `${RELEASES_DIR}/${newest.name}`);
+    const dir = remoteJoin(releasesPath(sync), newest.name);
     const [release, live] = [(await s.listTree(dir)).tree, (await s.listTree(root, (p) => p === LOCK_NAME || p === RELEASES_DIR)).tree];
     return { newest, dir, release, live };
   });

@@ -132,6 +132,22 @@ export const BAD_CASES: BadCase[] = [
     message: 'servers.web.firewall.onBlock.policy must be one of "stop", "wait" (got "retry")',
   },
   {
+    name: 'releasesDir inside the web root',
+    yaml: v1 + GOOD_SERVER + GOOD_SYNC + '    releasesDir: /www/old\n',
+    line: 13,
+    col: 18,
+    message:
+      'sync "site": releasesDir /www/old is inside /www, its own remote on server "web"; put it beside the web root (same filesystem: releases are renames), e.g. /ftpsync-releases/site',
+  },
+  {
+    name: 'releasesDir shared by two syncs',
+    yaml:
+      v1 + GOOD_SERVER + GOOD_SYNC + '    releasesDir: /rel\n  - { name: blog, server: web, direction: upload, local: ., remote: /blog, releasesDir: /rel }\n',
+    line: 14,
+    col: 89,
+    message: 'sync "blog": releasesDir /rel is also syncs[0]\'s on server "web"; give each sync its own',
+  },
+  {
     name: 'parallel above maxSessions',
     yaml: v1 + GOOD_SERVER + '    firewall:\n      parallel: 6\n      maxSessions: 4\n' + GOOD_SYNC,
     line: 8,
@@ -217,7 +233,7 @@ export const BAD_CASES: BadCase[] = [
     line: 13,
     col: 5,
     message:
-      'unknown key "dlete" in syncs[0]; expected one of: name, server, servers, direction, local, remote, delete, exclude, include, compare, last, protect, twoPhase, keepReleases, maxDelete',
+      'unknown key "dlete" in syncs[0]; expected one of: name, server, servers, direction, local, remote, delete, exclude, include, compare, last, protect, twoPhase, keepReleases, releasesDir, maxDelete',
   },
   {
     name: 'compare typo',

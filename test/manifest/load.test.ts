@@ -202,6 +202,7 @@ describe('the schema is the single source of the shape', () => {
     maxDelete: true,
     twoPhase: true,
     keepReleases: true,
+    releasesDir: true,
   };
   const topKeys: Record<keyof RawManifest | '$schema', true> = { $schema: true, version: true, servers: true, syncs: true, rollout: true };
   it.each([

@@ -160,6 +160,23 @@ describe('the switch of one file', () => {
     expect(m.fs.has(`${rel}/.ftpsync-added/f~js%2Fa.js`) && m.fs.has(`${rel}/.ftpsync-added/f~js%2Fb.js`)).toBe(true);
   });
 
+  it('releasesDir: the release goes there, outside the web root, and is completed and pruned there', async () => {
+    const m = memoryServer({ '/www/a.js': 'old', '/www/.ftpsync-tmp-s1-a.js': 'new', '/rel/site/20250101T000000Z-aa/x.js': 'older' });
+    const r = new Release(
+      { ...sync, releasesDir: '/rel/site' },
+      (fn) => fn(m.session),
+      () => undefined,
+      () => new Date(Date.UTC(2026, 0, 1)),
+    );
+    await r.switchFile(m.session, { path: 'a.js', staged: '.ftpsync-tmp-s1-a.js', size: 3 });
+    await r.finish();
+    expect(m.fs.get('/www/a.js')).toBe('new');
+    expect(m.fs.get(`/rel/site/${r.id!}/a.js`)).toBe('old');
+    expect([...m.fs.keys()].filter((p) => p.startsWith('/www/'))).toEqual(['/www/a.js']);
+    // keepReleases 1: the older release is pruned.
+    expect(m.fs.has('/rel/site/20250101T000000Z-aa')).toBe(false);
+  });
+
   it('a file its failed batch switched already is left alone when retried on its own', async () => {
     const m = memoryServer({ '/www/a.js': 'new', '/www/.ftpsync-releases/20260101T000000Z-ab.partial/a.js': 'old' });
     const r = new Release(

@@ -141,12 +141,12 @@ describeLab('two-phase uploads', (lab) => {
     await lab.disarmFirewall();
   }, 60_000);
 
-  /** A manifest per release, all onto /www of one server. */
-  const manifest = (name: LabServerName, release: string) => {
-    const file = join(work, `${name}-${release}.yml`);
+  /** A manifest per release, all onto /www of one server (`extra`: more keys of the sync). */
+  const manifest = (name: LabServerName, release: string, extra = '') => {
+    const file = join(work, `${name}-${release}${extra ? '-x' : ''}.yml`);
     writeFileSync(
       file,
-      `version: 1\nservers:\n${serverYaml(lab, name, 100)}syncs:\n  - { name: site, servers: [${name}], direction: upload, local: ${join(work, release)}, remote: /www, delete: true, last: [index.html] }\n`,
+      `version: 1\nservers:\n${serverYaml(lab, name, 100)}syncs:\n  - { name: site, servers: [${name}], direction: upload, local: ${join(work, release)}, remote: /www, delete: true, last: [index.html]${extra} }\n`,
     );
     return file;
   };
@@ -204,6 +204,26 @@ describeLab('two-phase uploads', (lab) => {
       expect(readdirSync(join(remote, RELEASES_DIR))).toEqual([]);
     }, 120_000);
   }
+
+  it('pure-ftpd, releasesDir beside the web root: nothing of the release under /www, rollback restores from there', async () => {
+    const name = 'pure-ftpd';
+    await lab.resetRoot(name);
+    const root = lab.servers[name].root;
+    mkdirSync(join(root, 'releases'));
+    await lab.chownRoot(name);
+    const beside = ', releasesDir: /releases/site';
+    expect((await runCliAsync(['apply', '-c', manifest(name, 'v1', beside)], { env, timeoutMs: 60_000 })).code).toBe(0);
+    const r = await runCliAsync(['apply', '-c', manifest(name, 'v2', beside)], { env, timeoutMs: 60_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(existsSync(join(root, 'www', RELEASES_DIR))).toBe(false);
+    const releases = readdirSync(join(root, 'releases', 'site'));
+    expect(releases).toHaveLength(1);
+    expect(readFileSync(join(root, 'releases', 'site', releases[0]!, 'index.html'), 'utf8')).toMatch(/^release v1/);
+    const back = await runCliAsync(['rollback', '-c', manifest(name, 'v2', beside)], { env, timeoutMs: 60_000 });
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(compareTrees(join(work, 'v1'), join(root, 'www'), ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
+    expect(readdirSync(join(root, 'releases', 'site'))).toEqual([]);
+  }, 120_000);
 
   it('vsftpd: kill -9 at seeded moments of the staging and of the switch: the site never changes during the staging; rollback undoes a part-done switch; another apply finishes it; no temporary file left', async () => {
     const name = 'vsftpd';
