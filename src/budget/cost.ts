@@ -29,8 +29,16 @@ export interface TimingModel {
   controlOpWorkMs: number;
 }
 
-/** Round trips per action: a download is EPSV, connect, RETR..150, 226; an upload adds RNFR, RNTO, MFMT. */
+/** Round trips per action: a download is EPSV, connect, RETR..150, 226; an upload at most adds RNFR, RNTO, MFMT (uploadRoundTrips). */
 export const ROUND_TRIPS = { download: 4, upload: 7, control: 1 } as const;
+
+/**
+ * An upload's round trips: EPSV, connect, STOR..150, 226; RNFR and RNTO unless it is staged (a
+ * two-phase upload is renamed by the switch, pipelined); MFMT when it sets the time (size-mtime).
+ */
+export function uploadRoundTrips(a: { staged?: string | undefined; mtimeMs?: number | undefined }): number {
+  return 4 + (a.staged ? 0 : 2) + (a.mtimeMs !== undefined ? 1 : 0);
+}
 
 /** Used when no round trip was measured (unit tests, an old plan file). */
 export const DEFAULT_RTT_MS = 20;
@@ -149,14 +157,14 @@ export function actionCost(kind: ActionKind, server: ServerConfig, rttMs = DEFAU
 /** Files whose switch renames one session sends at once, pipelined (run/release.ts). */
 export const SWITCH_BATCH = 100;
 
-/** Milliseconds, not rounded: on a LAN a transfer takes 2–3 ms, and rounding each one adds up. */
-export function actionDuration(kind: ActionKind, size: number, t: TimingModel = DEFAULT_TIMING): number {
+/** Milliseconds, not rounded: on a LAN a transfer takes 2–3 ms, and rounding each one adds up. `uploadTrips`: uploadRoundTrips of the upload. */
+export function actionDuration(kind: ActionKind, size: number, t: TimingModel = DEFAULT_TIMING, uploadTrips: number = ROUND_TRIPS.upload): number {
   switch (kind) {
     case 'download':
       return ROUND_TRIPS.download * t.rttMs + t.downloadWorkMs + size / t.bytesPerMs;
     case 'upload':
     case 'write-state':
-      return ROUND_TRIPS.upload * t.rttMs + t.uploadWorkMs + size / t.bytesPerMs;
+      return uploadTrips * t.rttMs + t.uploadWorkMs + size / t.bytesPerMs;
     case 'mkdir':
     case 'delete':
     case 'rmdir':

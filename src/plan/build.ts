@@ -9,6 +9,7 @@ import {
   DEFAULT_RTT_MS,
   serverClosedCountedMs,
   timingFor,
+  uploadRoundTrips,
   type LearnedWork,
   type TimingModel,
 } from '../budget/cost.js';
@@ -205,8 +206,8 @@ export function planServer(
 }
 
 /** An action's estimated duration; a switch that replaces a live file moves it aside first (four commands, not two). */
-function durationOf(a: Pick<PlannedAction, 'kind' | 'size' | 'reason'>, timing: TimingModel): number {
-  const d = actionDuration(a.kind, a.size, timing);
+function durationOf(a: Pick<PlannedAction, 'kind' | 'size' | 'reason' | 'staged' | 'mtimeMs'>, timing: TimingModel): number {
+  const d = actionDuration(a.kind, a.size, timing, a.kind === 'upload' ? uploadRoundTrips(a) : undefined);
   return a.kind === 'switch' && a.reason === 'changed' ? 2 * d : d;
 }
 

@@ -10,7 +10,7 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BudgetGate } from '../budget/gate.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
-import { SWITCH_BATCH } from '../budget/cost.js';
+import { SWITCH_BATCH, uploadRoundTrips } from '../budget/cost.js';
 import { LINGER_MS, lingers } from '../budget/schedule.js';
 import type { PlannedAction } from '../core/actions.js';
 import { isTempName } from '../core/names.js';
@@ -99,7 +99,9 @@ function transferTimes(spans: Partial<Record<'upload' | 'download', TransferSpan
   const out: TransferTimes = {};
   for (const kind of ['upload', 'download'] as const) {
     const span = spans[kind];
-    if (span) out[kind] = { eachMs: Math.round(perTransferMs(span, sessions) * 100) / 100, samples: span.count };
+    if (!span) continue;
+    out[kind] = { eachMs: Math.round(perTransferMs(span, sessions) * 100) / 100, samples: span.count };
+    if (kind === 'upload' && span.trips !== undefined) out.upload!.tripsEach = Math.round((span.trips / Math.max(1, span.count)) * 100) / 100;
   }
   return out;
 }
@@ -299,6 +301,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
                   span.lastEndMs = now();
                   span.idleMs = idleMs - span.idleAtStart;
                   span.count++;
+                  if (a.kind === 'upload') span.trips = (span.trips ?? 0) + uploadRoundTrips(a);
                   result.bytes += a.size;
                 }
                 successes++;

@@ -40,7 +40,7 @@ export function recentRuns(runs: WorkFigure[]): WorkFigure[] {
 
 export interface TransferTimes {
   /** Effective time per successful action of that kind in one session (perTransferMs), ms; how many. */
-  upload?: { eachMs: number; samples: number };
+  upload?: { eachMs: number; samples: number; tripsEach?: number };
   download?: { eachMs: number; samples: number };
 }
 
@@ -64,6 +64,8 @@ export interface TransferSpan {
   count: number;
   /** Time between the two when no session worked: pauses for the budget, a block waited out. */
   idleMs: number;
+  /** Round trips the model gives them, summed (uploads: uploadRoundTrips; absent: the kind's fixed count). */
+  trips?: number;
 }
 
 /**
@@ -126,7 +128,8 @@ export function learnedFrom(times: TransferTimes, rttMs: number): MeasuredWork {
   const work = (t: { eachMs: number; samples: number } | undefined, trips: number): WorkFigure | undefined =>
     t && t.samples >= MIN_SAMPLES ? { workMs: Math.max(0, t.eachMs - trips * rttMs), samples: t.samples, rttMs } : undefined;
   const download = work(times.download, ROUND_TRIPS.download);
-  const upload = work(times.upload, ROUND_TRIPS.upload);
+  // What this run's uploads took in round trips (staged, renamed, timed), so the model adds back the same.
+  const upload = work(times.upload, times.upload?.tripsEach ?? ROUND_TRIPS.upload);
   return { ...(download ? { download } : {}), ...(upload ? { upload } : {}) };
 }
 

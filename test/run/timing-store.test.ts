@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { actionDuration, applySetupMs, timingFor } from '../../src/budget/cost.js';
+import { actionDuration, applySetupMs, timingFor, uploadRoundTrips } from '../../src/budget/cost.js';
 import {
   learnedFrom,
   MAX_RUNS,
@@ -58,6 +58,19 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
       download: { workMs: 10, samples: MIN_SAMPLES, rttMs: 10 },
     });
     expect(learnedFrom({ upload: { eachMs: 20, samples: 500 } }, 10)).toEqual({ upload: { workMs: 0, samples: 500, rttMs: 10 } });
+  });
+
+  it('an upload costs the round trips of its path; what a run learned subtracts the same, so the next plan adds back what it took', () => {
+    expect(uploadRoundTrips({ staged: '.ftpsync-tmp-s1-a.js' })).toBe(4);
+    expect(uploadRoundTrips({})).toBe(6);
+    expect(uploadRoundTrips({ mtimeMs: 1 })).toBe(7);
+    // Two-phase uploads at RTT 50 took 212 ms each: 4 round trips and 12 ms of work.
+    const learned = learnedFrom({ upload: { eachMs: 212, samples: 500, tripsEach: 4 } }, 50);
+    expect(learned).toEqual({ upload: { workMs: 12, samples: 500, rttMs: 50 } });
+    const t = timingFor(50, { uploadWorkMs: 12, uploadRttMs: 50 });
+    expect(actionDuration('upload', 0, t, uploadRoundTrips({ staged: 'x' }))).toBe(212);
+    // Before: 7 round trips for every upload, 350 ms of a 212 ms transfer, and nothing to learn (the work came out below zero).
+    expect(learnedFrom({ upload: { eachMs: 212, samples: 500 } }, 50)).toEqual({ upload: { workMs: 0, samples: 500, rttMs: 50 } });
   });
 
   it('plans with the median of the recent runs, weighted by transfers: one slow run does not move it, a small run barely counts', () => {
