@@ -49,10 +49,10 @@ function refusedCommand(e: unknown): e is FTPError {
 export class DirectoryLister {
   constructor(private readonly c: ListingContext) {}
 
-  /** STAT over the control connection: zero data connections. A Refusal when the server won't list that way. */
-  private async statList(dir: string): Promise<RemoteEntry[] | Refusal> {
+  /** STAT over the control connection: zero data connections. A Refusal when the server won't list that way. `entered`: the session is in dir already. */
+  private async statList(dir: string, entered = false): Promise<RemoteEntry[] | Refusal> {
     const { client, config, shared } = this.c;
-    await client.cd(dir);
+    if (!entered) await client.cd(dir);
     const stat = async (command: string) => {
       this.c.trace?.(`> ${command}`);
       const reply = await rawControlCommand(client.ftp.socket, command, config.timeouts.dataMs);
@@ -95,7 +95,8 @@ export class DirectoryLister {
     try {
       for (let tries = 0; tries <= LISTING_ORDER.length; tries++) {
         const strategy = await this.pickListing(dir);
-        const result = await this.listOnce(dir, strategy);
+        // pickListing went into dir: one CWD per directory (a round trip each), not two.
+        const result = await this.listOnce(dir, strategy, true);
         if (Array.isArray(result)) {
           shared.listing = strategy;
           return result;
@@ -124,11 +125,11 @@ export class DirectoryLister {
   }
 
   /** One directory with one strategy: the entries, or what the server answered instead of a listing. */
-  private async listOnce(dir: string, strategy: ListingStrategyName): Promise<RemoteEntry[] | Refusal> {
-    if (strategy === 'stat') return this.statList(dir);
+  private async listOnce(dir: string, strategy: ListingStrategyName, entered: boolean): Promise<RemoteEntry[] | Refusal> {
+    if (strategy === 'stat') return this.statList(dir, entered);
     const command = strategy === 'mlsd' ? 'MLSD' : 'LIST -a';
     try {
-      return await this.listWithData(dir, command);
+      return await this.listWithData(dir, command, entered);
     } catch (e) {
       if (!refusedCommand(e)) throw e;
       return { command, reply: e.message.replace(/\s+/g, ' ').trim() };
@@ -146,8 +147,8 @@ export class DirectoryLister {
   }
 
   /** Run a listing command (MLSD, LIST -a) in dir over a data connection and parse its text ourselves. */
-  private async listWithData(dir: string, command: string): Promise<RemoteEntry[]> {
-    await this.c.client.cd(dir);
+  private async listWithData(dir: string, command: string, entered = false): Promise<RemoteEntry[]> {
+    if (!entered) await this.c.client.cd(dir);
     this.c.setPurpose(`${command} ${dir}`);
     const text = await listRawText(this.c.client, command);
     return this.checked(parseListingText(text), dir);
