@@ -22,7 +22,9 @@ describeLab('pacing downloads through real TIME_WAIT', (lab) => {
 
   it('pure-ftpd: 40 downloads at a limit of 30 (budget 22): one exact pause, never blocked, peak <= 30, mostly TIME_WAIT, trees equal', async () => {
     const s = lab.servers['pure-ftpd'];
+    // What earlier files left (a restarted server's closed sessions): gone now, not in 60 s.
     await lab.dropClientSockets();
+    await lab.clearTimeWait();
     await lab.waitQuiet();
     await lab.resetRoot('pure-ftpd');
     generateTree(join(s.root, 'logs'), { seed: 12, files: 40, dirs: 3, depth: 1, maxSmall: 600 });

@@ -55,6 +55,9 @@ describeLab('idle timeouts during budget pauses', (lab) => {
     rmSync(work, { recursive: true, force: true });
     // Back to the servers' defaults for the files after this one.
     for (const s of SERVERS) await lab.setIdleTimeout(s.name, null);
+    // The restarts closed sessions server-side: their TIME_WAIT would hold up the next file's waitQuiet.
+    await lab.dropClientSockets().catch(() => undefined);
+    await lab.clearTimeWait();
     await lab.disarmFirewall();
   }, 60_000);
 
