@@ -65,9 +65,6 @@ export function dataStrategyFor(
  * control connection's session) with the close sequence of tls-close.ts.
  */
 function instrument(ftp: FTPContext, raw: Socket, o: DataConnectionOptions, reservation: number): Socket {
-  // No Nagle: an upload's last segment was held for the ACK of the one before (the server's
-  // delayed ACK), a round trip per file at internet latency (docs/benchmarks.md, "Commands per file").
-  raw.setNoDelay(true);
   const sequence = ftp.socket instanceof TLSSocket ? o.tlsClose() : null;
   // Under TLS's normal close our FIN follows close_notify and can cross the server's: "we closed first" is not knowable.
   const tracked: TrackedSocket = trackSocket(raw, o.ledger, 'data', o.purpose(), o.now, { clientFinRacy: sequence === 'normal', reservation });
