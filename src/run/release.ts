@@ -66,8 +66,12 @@ export class Release {
    * own, so it is deleted, never moved aside (rollback would put it back as a previous version).
    */
   private readonly addedBefore = new Set<string>();
-  /** The release's directories, made or being made (another session's batch may be making one: wait for it). */
-  private readonly madeDirs = new Map<string, Promise<void>>();
+  /**
+   * The release's directories known to exist. A session makes every other one it needs itself,
+   * parents first, in order on its own connection: another session's MKD of the same parent may
+   * still be on its way, and a child made before its parent fails (the move aside into it too).
+   */
+  private readonly madeDirs = new Set<string>();
   /** When the first rename onto a live name was sent and the last one answered (performance.now()): the mixed window. */
   readonly renames = { first: Infinity, last: -Infinity };
 
@@ -124,17 +128,9 @@ export class Release {
 
   private async dirsFor(s: RemoteSession, path: string): Promise<void> {
     for (const d of parentDirs(path)) {
-      const made = this.madeDirs.get(d);
-      if (made) {
-        await made;
-        continue;
-      }
-      const making = makeDir(s, this.inRelease(d));
-      this.madeDirs.set(
-        d,
-        making.catch(() => undefined),
-      );
-      await making;
+      if (this.madeDirs.has(d)) continue;
+      await makeDir(s, this.inRelease(d));
+      this.madeDirs.add(d);
     }
   }
 
@@ -205,40 +201,28 @@ export class Release {
    */
   async switchBatch(s: RemoteSession, batch: Array<Pick<PlannedAction, 'path' | 'staged' | 'reason'>>): Promise<Array<Error | null>> {
     await this.open(s);
-    const mkd: string[] = [];
-    /** Directories this batch makes, and those another batch is making (their renames wait for them). */
-    let madeHere: () => void = () => undefined;
-    const mine = new Promise<void>((resolve) => (madeHere = resolve));
-    const others = new Set<Promise<void>>();
+    const markers: string[] = [];
+    const dirs = new Set<string>();
     for (const a of batch) {
       if (a.reason === 'new') {
         const marker = addedMarker('f', a.path);
-        if (marker) mkd.push(this.inRelease(`${ADDED_DIR}/${marker}`));
+        if (marker) markers.push(this.inRelease(`${ADDED_DIR}/${marker}`));
         continue;
       }
       if (this.held.has(a.path) || this.addedBefore.has(a.path)) continue;
-      for (const d of parentDirs(a.path)) {
-        const made = this.madeDirs.get(d);
-        if (made) {
-          if (made !== mine) others.add(made);
-          continue;
-        }
-        this.madeDirs.set(d, mine);
-        mkd.push(this.inRelease(d));
-      }
+      for (const d of parentDirs(a.path)) if (!this.madeDirs.has(d)) dirs.add(d);
     }
-    try {
-      const made = await pipelined(
-        s,
-        mkd.map((p) => `MKD ${p}`),
-      );
-      made.forEach((r, i) => {
-        if (r.code >= 300 && r.code !== 550 && r.code !== 521) throw refusedReply(s, 'mkdir', mkd[i]!, r);
-      });
-    } finally {
-      madeHere();
-    }
-    await Promise.all(others);
+    // Outermost first, on this session (the server takes its commands in order); 550: there already.
+    const ordered = [...dirs].sort((x, y) => x.split('/').length - y.split('/').length);
+    const mkd = [...ordered.map((d) => this.inRelease(d)), ...markers];
+    const made = await pipelined(
+      s,
+      mkd.map((p) => `MKD ${p}`),
+    );
+    made.forEach((r, i) => {
+      if (r.code >= 300 && r.code !== 550 && r.code !== 521) throw refusedReply(s, 'mkdir', mkd[i]!, r);
+    });
+    for (const d of ordered) this.madeDirs.add(d);
     // Per file: [aside...] then RNFR staged, RNTO live.
     const lines: string[] = [];
     const plan = batch.map((a) => {

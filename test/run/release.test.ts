@@ -36,6 +36,7 @@ function memoryServer(files: Record<string, string>) {
             refusedOverwrites++;
             return { code: 550, message: 'File exists' };
           }
+          if (!fs.has(path.slice(0, path.lastIndexOf('/')))) return { code: 550, message: 'No such directory' };
           for (const [p, v] of [...fs]) {
             if (p === renameFrom || p.startsWith(`${renameFrom}/`)) {
               fs.delete(p);
@@ -50,6 +51,7 @@ function memoryServer(files: Record<string, string>) {
         }
         case 'MKD':
           if (fs.has(path)) return { code: 550, message: 'exists' };
+          if (path.lastIndexOf('/') > 0 && !fs.has(path.slice(0, path.lastIndexOf('/')))) return { code: 550, message: 'No such directory' };
           fs.set(path, null);
           return { code: 257, message: 'ok' };
         case 'DELE':
@@ -203,6 +205,32 @@ describe('the switch of one file', () => {
 });
 
 describe('the switch of a batch (the commands pipelined on our sessions, one by one on this fake)', () => {
+  it('two sessions at once, one slow: each makes the release directories it needs itself, parents first, and every old file goes aside', async () => {
+    const m = memoryServer({
+      '/www/a/x.js': 'old-x',
+      '/www/a/b/y.js': 'old-y',
+      '/www/a/.ftpsync-tmp-s1-x.js': 'new-x',
+      '/www/a/b/.ftpsync-tmp-s1-y.js': 'new-y',
+    });
+    // The first session's commands reach the server late (a slow link): its MKD of "a" comes after
+    // the second session's batch, which needs "a" for "a/b".
+    const slow = { ...m.session, command: async (line: string) => (await new Promise((r) => setTimeout(r, 20)), m.session.command(line)) } as RemoteSession;
+    const r = new Release(
+      sync,
+      (fn) => fn(m.session),
+      () => undefined,
+    );
+    const [first, second] = await Promise.all([
+      r.switchBatch(slow, [{ path: 'a/x.js', staged: 'a/.ftpsync-tmp-s1-x.js', reason: 'changed' }]),
+      r.switchBatch(m.session, [{ path: 'a/b/y.js', staged: 'a/b/.ftpsync-tmp-s1-y.js', reason: 'changed' }]),
+    ]);
+    expect([...first, ...second]).toEqual([null, null]);
+    const rel = `/www/.ftpsync-releases/${r.id!}.partial`;
+    expect(m.fs.get(`${rel}/a/x.js`)).toBe('old-x');
+    expect(m.fs.get(`${rel}/a/b/y.js`)).toBe('old-y');
+    expect(m.fs.get('/www/a/b/y.js')).toBe('new-y');
+  });
+
   it('replaced files aside then in, new ones recorded first, a missing staged file reported and its live file kept', async () => {
     const m = memoryServer({
       '/www/d/a.js': 'old-a',
