@@ -57,6 +57,10 @@ export interface Row {
   parallel?: number;
   /** The lab link's round trip during the run (lab.setRtt), ms; absent: 0. */
   linkRttMs?: number;
+  /** Rollback rows: what `ftpsync rollback --json` reported (its own time, files, connections). */
+  rollback?: { elapsedMs: number; restored: number; removed: number; control: number; data: number };
+  /** FTPS rows: the manifest's tls. */
+  tls?: 'none' | 'explicit' | 'implicit';
   complete: boolean;
   /** The whole machine's CPU during apply (all cores, every process): time stolen by the hypervisor, and time busy. */
   cpu?: MachineCpu;
@@ -176,6 +180,10 @@ export async function attempt(
   }
 }
 
+/** Where ftpsync() writes a row's manifest (a later rollback reads the same one). */
+export const manifestFile = (work: string, scenario: string, server: LabServerName, contender: string) =>
+  join(work, `${scenario}-${server}-${contender}`.replace(/\W+/g, '_') + '.yml');
+
 /** plan (for ETA and T*), then apply through the simulator; the firewall measured during apply. */
 export async function ftpsync(
   lab: Lab,
@@ -193,7 +201,7 @@ export async function ftpsync(
     timeoutMs?: number;
   },
 ): Promise<Row> {
-  const file = join(o.work, `${o.scenario}-${o.server}-${o.contender.replace(/\W+/g, '_')}.yml`);
+  const file = manifestFile(o.work, o.scenario, o.server, o.contender);
   writeFileSync(file, o.yaml);
   const env = { LAB_PASSWORD: lab.servers[o.server].password, CI: 'true' };
   await lab.armFirewall({ limit: o.limit, blockMs: 60_000, intervalMs: 200 }, 0);

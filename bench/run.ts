@@ -12,6 +12,14 @@
  *   --no-paced    skip the paced contenders (their one-minute pauses), e.g. to calibrate
  *   --repeat N    run ftpsync's upload, incremental and download N times each (default 5; --quick 1)
  *   --plan-only   only the 100,000-file plan (no lab needed)
+ * Scenario groups (default: all; naming one or more runs only those, --quick sizes them down):
+ *   --classic     the rows above (issue 8: uploads, incremental, plan, downloads, lftp)
+ *   --ftps        bench/ftps.ts: FTPS beside plain FTP, limit 100, timeWait 240s (quick: vsftpd,
+ *                 1,000 files; full: 3 servers, 3,000 files)
+ *   --wan         bench/wan.ts: vsftpd at RTT 50 (quick) or 20, 50, 100 (full), no limit and
+ *                 limit 100, ftpsync P1/P4/default against lftp P1/P4, 1,000 files
+ *   --mixed       bench/mixed.ts: deploy over a release and roll back at RTT 50 (3 servers)
+ *   --rtt N       --wan at this round trip only (repeatable); --files N: files for --wan/--mixed/--ftps
  * Each contender starts clean: the simulator's peak reset, and the client's server-side sockets
  * from the contender before destroyed (ss -K, TIME_WAIT included) or, on older kernels, expired.
  */
@@ -21,6 +29,9 @@ import { join } from 'node:path';
 import { planBench, type Plan100kResult } from './plan-100k.js';
 import { getLab, type LabServerName } from '../lab/lab-client.js';
 import { compareTrees, generateTree } from '../lab/fixtures.js';
+import { ftpsRows, ftpsTable, ftpsTargets } from './ftps.js';
+import { mixedRows, mixedTable, mixedTargets } from './mixed.js';
+import { NO_LIMIT, wanRows, wanTable, wanTargets } from './wan.js';
 import {
   HEADROOM,
   isFtpsyncApply,
@@ -53,6 +64,14 @@ const repeatArg = args.flatMap((a, i) => (a === '--repeat' ? [Number(args[i + 1]
 if (repeatArg !== undefined && !(Number.isInteger(repeatArg) && repeatArg >= 1 && repeatArg <= 9)) throw new Error('--repeat takes an integer from 1 to 9');
 /** How often ftpsync's upload, incremental and download run (the median is reported). */
 const repeats = repeatArg ?? (quick ? 1 : 5);
+const GROUPS = ['--classic', '--ftps', '--wan', '--mixed'] as const;
+const named = GROUPS.filter((g) => args.includes(g));
+const runs = (g: (typeof GROUPS)[number]) => named.length === 0 || named.includes(g);
+const rttArgs = args.flatMap((a, i) => (a === '--rtt' ? [Number(args[i + 1])] : []));
+if (rttArgs.some((n) => ![0, 20, 50, 100, 150].includes(n))) throw new Error('--rtt takes 0, 20, 50, 100 or 150');
+const filesArg = args.flatMap((a, i) => (a === '--files' ? [Number(args[i + 1])] : []))[0];
+if (filesArg !== undefined && !(Number.isInteger(filesArg) && filesArg >= 10 && filesArg <= 10_000))
+  throw new Error('--files takes an integer from 10 to 10,000');
 
 /** The issue's targets, checked against this run's rows (reported, not asserted). */
 function targets(rows: Row[]): string {
@@ -115,6 +134,9 @@ function targets(rows: Row[]): string {
   return out.join('\n');
 }
 
+/** Rows of the FTPS, latency and mixed-window groups (their own tables; not issue 8's targets). */
+const isGroupRow = (r: Row) => r.scenario.startsWith('FTPS ') || r.scenario.startsWith('RTT ');
+
 function planTable(p: Plan100kResult): string {
   return `| files | directories | plan time | peak RSS | actions | listing data connections |\n|---|---|---|---|---|---|\n| ${p.files.toLocaleString('en')} | ${p.dirs} | ${(p.planMs / 1000).toFixed(2)} s | ${p.peakRssMb} MB | ${p.actions} | ${p.listingDataConnections} |`;
 }
@@ -124,7 +146,16 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`;
   const rows: Row[] = [];
   let learned: unknown = null;
-  const plan100k = await planBench(quick ? 20_000 : 100_000);
+  const modeName = `${planOnly ? 'plan-only' : quick ? 'quick' : 'full'}${named.length ? ` ${named.join(' ')}` : ''}`;
+  mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
+  const out = join(REPO, 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  let plan100k: Plan100kResult | null = null;
+  const writeResults = (o: { partial: boolean }) =>
+    writeFileSync(
+      out,
+      JSON.stringify({ machine, mode: modeName, partial: o.partial, totalS: Math.round((Date.now() - started) / 1000), rows, plan100k, learned }, null, 2),
+    );
+  plan100k = await planBench(quick ? 20_000 : 100_000);
   console.log(`plan for ${plan100k.files} unchanged files: ${plan100k.planMs} ms, peak RSS ${plan100k.peakRssMb} MB, ${plan100k.actions} actions`);
   if (!planOnly) {
     const lab = getLab();
@@ -139,11 +170,49 @@ async function main(): Promise<void> {
     const say = (r: Row) => {
       rows.push(r);
       console.log(
-        `${r.scenario} ${r.server} @${r.limit} ${r.contender}: ${r.blocked ? 'BLOCKED' : 'not blocked'}, peak ${r.peak} (${r.peakTimeWait} TIME_WAIT), ${(r.wallMs / 1000).toFixed(1)} s, complete ${r.complete}`,
+        `${r.scenario} ${r.server} @${r.limit} ${r.contender}${r.parallel ? ` (parallel ${r.parallel})` : ''}: ${r.blocked ? 'BLOCKED' : 'not blocked'}, peak ${r.peak} (${r.peakTimeWait} TIME_WAIT), ${(r.wallMs / 1000).toFixed(1)} s${r.etaMs !== null ? `, ETA ${(r.etaMs / 1000).toFixed(1)} s` : ''}${r.mixedMs !== undefined && r.mixedMs !== null ? `, window ${r.mixedMs} ms` : ''}, complete ${r.complete}`,
       );
+      // Written as it goes: a run cut short by its bound keeps what it measured.
+      writeResults({ partial: true });
+    };
+    /** Each group in its own directory: its manifests' .ftpsync state (timing, closes) is its own. */
+    const dir = (name: string) => {
+      const d = join(work, name);
+      mkdirSync(d, { recursive: true });
+      return d;
     };
     try {
-      for (const limit of limits) {
+      if (runs('--ftps'))
+        await ftpsRows({
+          lab,
+          work: dir('ftps'),
+          servers: quick ? ['vsftpd'] : serverArgs.length ? serverArgs : ['vsftpd', 'pure-ftpd', 'proftpd'],
+          files: filesArg ?? (quick ? 1000 : 3000),
+          dirs: quick ? 20 : 60,
+          repeats: repeatArg ?? 1,
+          say,
+        });
+      if (runs('--wan'))
+        await wanRows({
+          lab,
+          work: dir('wan'),
+          rtts: rttArgs.length ? rttArgs : quick ? [50] : [20, 50, 100],
+          limits: limitArgs.length ? limitArgs : [NO_LIMIT, 100],
+          files: filesArg ?? 1000,
+          repeats: repeatArg ?? 1,
+          say,
+        });
+      if (runs('--mixed'))
+        await mixedRows({
+          lab,
+          work: dir('mixed'),
+          servers: serverArgs.length ? serverArgs : ['vsftpd', 'pure-ftpd', 'proftpd'],
+          files: filesArg ?? 1000,
+          // vsftpd's lftp window comes from the --wan rows when they ran.
+          lftpOn: (['vsftpd', 'pure-ftpd', 'proftpd'] as const).filter((s) => !(s === 'vsftpd' && runs('--wan'))),
+          say,
+        });
+      for (const limit of runs('--classic') ? limits : []) {
         const every = Math.floor(limit * HEADROOM);
         // The paced contenders take ceil(N / B) − 1 one-minute pauses: run where that fits the 30 min.
         const paced = !args.includes('--no-paced');
@@ -287,29 +356,36 @@ async function main(): Promise<void> {
       }
     } finally {
       // What apply learned per server (the ETA's basis for the next plan), for calibrating cost.ts.
-      try {
-        learned = JSON.parse(readFileSync(join(work, '.ftpsync', 'timing.json'), 'utf8'));
-        console.log(`learned per-transfer work (.ftpsync/timing.json): ${JSON.stringify(learned)}`);
-      } catch {
-        // no apply succeeded
-      }
+      if (runs('--classic'))
+        try {
+          learned = JSON.parse(readFileSync(join(work, '.ftpsync', 'timing.json'), 'utf8'));
+          console.log(`learned per-transfer work (.ftpsync/timing.json): ${JSON.stringify(learned)}`);
+        } catch {
+          // no apply succeeded
+        }
       rmSync(work, { recursive: true, force: true });
       await lab.disarmFirewall();
     }
   }
-  const totalS = Math.round((Date.now() - started) / 1000);
-  const report = [
-    `machine: ${machine}`,
-    `mode: ${planOnly ? 'plan-only' : quick ? 'quick' : 'full'}; bench wall time ${Math.floor(totalS / 60)} min ${totalS % 60} s`,
-    '',
-    rows.length ? `${table(rows)}\n\nTargets (issue 8):\n${targets(rows)}` : '',
-    '',
-    planTable(plan100k),
-  ].join('\n');
-  console.log(`\n${report}`);
-  mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
-  const out = join(REPO, 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(out, JSON.stringify({ machine, mode: planOnly ? 'plan-only' : quick ? 'quick' : 'full', totalS, rows, plan100k, learned }, null, 2));
+  const report = () => {
+    const totalS = Math.round((Date.now() - started) / 1000);
+    const classic = rows.filter((r) => !isGroupRow(r));
+    return [
+      `machine: ${machine}`,
+      `mode: ${modeName}; bench wall time ${Math.floor(totalS / 60)} min ${totalS % 60} s`,
+      '',
+      classic.length ? `${table(classic)}\n\nTargets (issue 8):\n${targets(classic)}\n` : '',
+      rows.some((r) => r.scenario.startsWith('FTPS ')) ? `FTPS (issue 18):\n\n${ftpsTable(rows)}\n\nTargets:\n${ftpsTargets(rows)}\n` : '',
+      rows.some((r) => /^RTT \d+ (upload|download)$/.test(r.scenario)) ? `Latency (issue 19):\n\n${wanTable(rows)}\n\nTargets:\n${wanTargets(rows)}\n` : '',
+      rows.some((r) => r.scenario.includes('deploy over a release'))
+        ? `Mixed window and rollback (issue 20):\n\n${mixedTable(rows)}\n\nTargets:\n${mixedTargets(rows)}\n`
+        : '',
+      planTable(plan100k),
+    ].join('\n');
+  };
+  const text = report();
+  console.log(`\n${text}`);
+  writeResults({ partial: false });
   console.log(`\nresults: ${out}`);
 }
 
