@@ -28,6 +28,8 @@ export interface MixedOptions {
   /** Run lftp's contrast upload here on these servers (the others take it from the latency rows). */
   lftpOn: LabServerName[];
   say: (r: Row) => void;
+  /** True once the bench's time is up: the servers not started yet are left out. */
+  over: () => boolean;
 }
 
 const scenarioOf = (server: LabServerName) => `RTT ${RTT} deploy over a release ${server}`;
@@ -39,6 +41,7 @@ export async function mixedRows(o: MixedOptions): Promise<void> {
   try {
     await lab.setRtt(RTT);
     for (const server of o.servers) {
+      if (o.over()) return;
       const root = lab.servers[server].root;
       const scenario = scenarioOf(server);
       const previous = join(work, `mixed-a-${server}`);

@@ -20,6 +20,7 @@
  *                 limit 100, ftpsync P1/P4/default against lftp P1/P4, 1,000 files
  *   --mixed       bench/mixed.ts: deploy over a release and roll back at RTT 50 (3 servers)
  *   --rtt N       --wan at this round trip only (repeatable); --files N: files for --wan/--mixed/--ftps
+ *   --minutes N   start no FTPS/latency/mixed row after N minutes (each row is bounded on its own)
  * Each contender starts clean: the simulator's peak reset, and the client's server-side sockets
  * from the contender before destroyed (ss -K, TIME_WAIT included) or, on older kernels, expired.
  */
@@ -69,6 +70,8 @@ const named = GROUPS.filter((g) => args.includes(g));
 const runs = (g: (typeof GROUPS)[number]) => named.length === 0 || named.includes(g);
 const rttArgs = args.flatMap((a, i) => (a === '--rtt' ? [Number(args[i + 1])] : []));
 if (rttArgs.some((n) => ![0, 20, 50, 100, 150].includes(n))) throw new Error('--rtt takes 0, 20, 50, 100 or 150');
+const minutesArg = args.flatMap((a, i) => (a === '--minutes' ? [Number(args[i + 1])] : []))[0];
+if (minutesArg !== undefined && !(minutesArg > 0)) throw new Error('--minutes takes a positive number');
 const filesArg = args.flatMap((a, i) => (a === '--files' ? [Number(args[i + 1])] : []))[0];
 if (filesArg !== undefined && !(Number.isInteger(filesArg) && filesArg >= 10 && filesArg <= 10_000))
   throw new Error('--files takes an integer from 10 to 10,000');
@@ -175,6 +178,7 @@ async function main(): Promise<void> {
       // Written as it goes: a run cut short by its bound keeps what it measured.
       writeResults({ partial: true });
     };
+    const over = () => minutesArg !== undefined && Date.now() - started > minutesArg * 60_000;
     /** Each group in its own directory: its manifests' .ftpsync state (timing, closes) is its own. */
     const dir = (name: string) => {
       const d = join(work, name);
@@ -191,6 +195,18 @@ async function main(): Promise<void> {
           dirs: quick ? 20 : 60,
           repeats: repeatArg ?? 1,
           say,
+          over,
+        });
+      if (runs('--mixed'))
+        await mixedRows({
+          lab,
+          work: dir('mixed'),
+          servers: serverArgs.length ? serverArgs : ['vsftpd', 'pure-ftpd', 'proftpd'],
+          files: filesArg ?? 1000,
+          // vsftpd's lftp window comes from the --wan rows (run after these: a bounded run that ends in them keeps these).
+          lftpOn: (['vsftpd', 'pure-ftpd', 'proftpd'] as const).filter((s) => !(s === 'vsftpd' && runs('--wan'))),
+          say,
+          over,
         });
       if (runs('--wan'))
         await wanRows({
@@ -201,16 +217,7 @@ async function main(): Promise<void> {
           files: filesArg ?? 1000,
           repeats: repeatArg ?? 1,
           say,
-        });
-      if (runs('--mixed'))
-        await mixedRows({
-          lab,
-          work: dir('mixed'),
-          servers: serverArgs.length ? serverArgs : ['vsftpd', 'pure-ftpd', 'proftpd'],
-          files: filesArg ?? 1000,
-          // vsftpd's lftp window comes from the --wan rows when they ran.
-          lftpOn: (['vsftpd', 'pure-ftpd', 'proftpd'] as const).filter((s) => !(s === 'vsftpd' && runs('--wan'))),
-          say,
+          over,
         });
       for (const limit of runs('--classic') ? limits : []) {
         const every = Math.floor(limit * HEADROOM);

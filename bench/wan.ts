@@ -31,6 +31,8 @@ export interface WanOptions {
   files: number;
   repeats: number;
   say: (r: Row) => void;
+  /** True once the bench's time is up: the rows not started yet are left out. */
+  over: () => boolean;
 }
 
 const limitLabel = (limit: number) => (limit >= NO_LIMIT ? 'none' : String(limit));
@@ -76,6 +78,7 @@ export async function wanRows(o: WanOptions): Promise<void> {
             })),
           );
         const theirs = async (scenario: string, direction: 'upload' | 'download', sessions: number) =>
+          !o.over() &&
           o.say(
             await attempt({ scenario, contender: `lftp mirror${direction === 'upload' ? ' -R' : ''} -P ${sessions}`, ...tag }, async () => ({
               ...(await lftp(lab, {
