@@ -88,6 +88,11 @@ export async function mixedRows(o: MixedOptions): Promise<void> {
               }
             ).results[0]!;
             const s = res.syncs[0];
+            const back = compareTrees(previous, join(root, 'www'), ignoreOurs);
+            if (!back.equal)
+              console.log(
+                `${server}: after rollback the tree differs from the previous release: missing ${JSON.stringify(back.missing.slice(0, 5))}, extra ${JSON.stringify(back.extra.slice(0, 5))}, different ${JSON.stringify(back.different.slice(0, 5))}; rollback said: ${r.out.slice(-800)}`,
+              );
             return {
               ...tag,
               contender: ROLLBACK,
@@ -102,7 +107,7 @@ export async function mixedRows(o: MixedOptions): Promise<void> {
               tStarMs: null,
               etaMs: null,
               rollback: { elapsedMs: s?.elapsedMs ?? 0, restored: s?.restored ?? 0, removed: s?.removed ?? 0, ...res.connections },
-              complete: r.code === 0 && compareTrees(previous, join(root, 'www'), ignoreOurs).equal,
+              complete: r.code === 0 && back.equal,
             };
           }),
         );
