@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import type { Lab, LabServerName } from '../lab/lab-client.js';
+import type { Lab, LabServerName, SocketCount } from '../lab/lab-client.js';
 import { runLftpScenario } from '../lab/lftp-baseline.js';
 
 export const REPO = join(import.meta.dirname, '..');
@@ -59,6 +59,8 @@ export interface Row {
   linkRttMs?: number;
   /** Rollback rows: what `ftpsync rollback --json` reported (its own time, files, connections). */
   rollback?: { elapsedMs: number; restored: number; removed: number; control: number; data: number };
+  /** ftpsync: the server-side sockets by state in the fullest sample taken every 500 ms during apply. */
+  fullest?: Record<string, number>;
   /** FTPS rows: the manifest's tls. */
   tls?: 'none' | 'explicit' | 'implicit';
   complete: boolean;
@@ -204,6 +206,9 @@ export async function ftpsync(
   const file = manifestFile(o.work, o.scenario, o.server, o.contender);
   writeFileSync(file, o.yaml);
   const env = { LAB_PASSWORD: lab.servers[o.server].password, CI: 'true' };
+  // A run the simulator blocked leaves sessions hanging (ESTABLISHED, CLOSE_WAIT) that never
+  // drain by themselves: reset them, as lftp's scenarios do, before waiting for a quiet start.
+  await lab.dropClientSockets();
   await lab.armFirewall({ limit: o.limit, blockMs: 60_000, intervalMs: 200 }, 0);
   await settle();
   const planStarted = Date.now();
@@ -245,8 +250,20 @@ export async function ftpsync(
   await settle();
   const started = Date.now();
   const cpuAtStart = machineCpuNow();
+  // The server-side sockets by state, sampled: the fullest sample says what the peak was made of.
+  let fullest: SocketCount | null = null;
+  let applying = true;
+  const sampling = (async () => {
+    while (applying) {
+      const c = await lab.serverSockets().catch(() => null);
+      if (c && (!fullest || c.total > fullest.total)) fullest = c;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  })();
   const r = await run(process.execPath, [CLI, 'apply', '-c', file, '--json'], env, o.timeoutMs ?? 40 * 60_000);
   const wallMs = Date.now() - started;
+  applying = false;
+  await sampling;
   const cpu = cpuSince(cpuAtStart);
   const stats = await lab.firewall.stats();
   const summary = r.out
@@ -292,6 +309,7 @@ export async function ftpsync(
     ...(sp.rttMs !== undefined ? { rttMs: sp.rttMs } : {}),
     ...(sp.parallel !== undefined ? { parallel: sp.parallel } : {}),
     ...(cpu ? { cpu } : {}),
+    ...(fullest ? { fullest: (fullest as SocketCount).byState } : {}),
     complete: r.code === 0 && o.check(),
   };
 }

@@ -113,7 +113,17 @@ export function ftpsTable(all: Row[]): string {
     const wallRatio = p ? x(ratio(r.wallMs, p.wallMs)) : '—';
     const etaRatio = p ? x(ratio(r.etaMs, p.etaMs)) : '—';
     const e = overEta(r);
-    return `| ${r.scenario.slice(5)} | ${r.server} | ${r.contender} | ${r.files} | ${r.blocked ? '**blocked**' : 'never blocked'} | ${r.peak} | ${r.peakTimeWait} | ${r.opened} | ${secs(r.wallMs)} | ${secs(r.etaMs)}${e !== null ? ` (wall/ETA ${e.toFixed(2)})` : ''} | ${wallRatio} | ${etaRatio} | ${r.complete ? 'yes' : 'no'} |`;
+    return `| ${r.scenario.slice(5)} | ${r.server} | ${r.contender} | ${r.files} | ${
+      r.blocked
+        ? `**blocked**${
+            r.fullest
+              ? ` (fullest sample: ${Object.entries(r.fullest)
+                  .map(([k, v]) => `${v} ${k}`)
+                  .join(', ')})`
+              : ''
+          }`
+        : 'never blocked'
+    } | ${r.peak} | ${r.peakTimeWait} | ${r.opened} | ${secs(r.wallMs)} | ${secs(r.etaMs)}${e !== null ? ` (wall/ETA ${e.toFixed(2)})` : ''} | ${wallRatio} | ${etaRatio} | ${r.complete ? 'yes' : 'no'} |`;
   });
   return [
     `Limit ${LIMIT}, timeWait ${TIME_WAIT_S}s (init's), headroom 0.8, parallel 2.`,

@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     const say = (r: Row) => {
       rows.push(r);
       console.log(
-        `${r.scenario} ${r.server} @${r.limit} ${r.contender}${r.parallel ? ` (parallel ${r.parallel})` : ''}: ${r.blocked ? 'BLOCKED' : 'not blocked'}, peak ${r.peak} (${r.peakTimeWait} TIME_WAIT), ${(r.wallMs / 1000).toFixed(1)} s${r.etaMs !== null ? `, ETA ${(r.etaMs / 1000).toFixed(1)} s` : ''}${r.mixedMs !== undefined && r.mixedMs !== null ? `, window ${r.mixedMs} ms` : ''}, complete ${r.complete}`,
+        `${r.scenario} ${r.server} @${r.limit} ${r.contender}${r.parallel ? ` (parallel ${r.parallel})` : ''}: ${r.blocked ? 'BLOCKED' : 'not blocked'}, peak ${r.peak} (${r.peakTimeWait} TIME_WAIT), ${(r.wallMs / 1000).toFixed(1)} s${r.etaMs !== null ? `, ETA ${(r.etaMs / 1000).toFixed(1)} s` : ''}${r.mixedMs !== undefined && r.mixedMs !== null ? `, window ${r.mixedMs} ms` : ''}${r.blocked && r.fullest ? `, fullest sample ${JSON.stringify(r.fullest)}` : ''}, complete ${r.complete}`,
       );
       // Written as it goes: a run cut short by its bound keeps what it measured.
       writeResults({ partial: true });
