@@ -55,6 +55,8 @@ export interface Row {
   rttMs?: number;
   /** ftpsync: the sessions the plan used (its `parallel`); lftp: its -P. */
   parallel?: number;
+  /** ftpsync with parallel: auto: why the plan chose that many sessions. */
+  parallelChosen?: string;
   /** The lab link's round trip during the run (lab.setRtt), ms; absent: 0. */
   linkRttMs?: number;
   /** Rollback rows: what `ftpsync rollback --json` reported (its own time, files, connections). */
@@ -221,6 +223,7 @@ export async function ftpsync(
       theoreticalMinMs: number;
       rttMs?: number;
       parallel?: number;
+      parallelChosen?: string;
       listing: { dataConnections: number };
       actions: unknown[];
     }>;
@@ -308,6 +311,7 @@ export async function ftpsync(
     etaMs: sp.etaMs,
     ...(sp.rttMs !== undefined ? { rttMs: sp.rttMs } : {}),
     ...(sp.parallel !== undefined ? { parallel: sp.parallel } : {}),
+    ...(sp.parallelChosen !== undefined ? { parallelChosen: sp.parallelChosen } : {}),
     ...(cpu ? { cpu } : {}),
     ...(fullest ? { fullest: (fullest as SocketCount).byState } : {}),
     complete: r.code === 0 && o.check(),

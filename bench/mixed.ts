@@ -151,7 +151,7 @@ export function mixedTable(all: Row[]): string {
   const lines = deploys.map((d) => {
     const rb = all.find((r) => isMixed(r) && r.server === d.server && r.contender === ROLLBACK);
     const l = lftpWindow(all, d.server);
-    return `| ${d.server} | ${d.files} | ${d.parallel ?? '?'} | ${twoDecimals(d.mixedMs)} | ${secs(d.wallMs)} | ${d.opened} | ${rb ? twoDecimals(rb.wallMs) : '—'} | ${rb?.rollback ? twoDecimals(rb.rollback.elapsedMs) : '—'} | ${rb?.rollback ? `${rb.rollback.restored} back, ${rb.rollback.removed} removed` : '—'} | ${rb?.opened ?? '—'} | ${rb ? (rb.complete ? 'yes' : '**no**') : '—'} | ${l ? `${secs(l.wallMs)} (${l.contender}${l.complete ? '' : ', incomplete'})` : '—'} |`;
+    return `| ${d.server} | ${d.files} | ${d.parallel ?? '?'}${d.parallelChosen ? ` (${d.parallelChosen})` : ''} | ${twoDecimals(d.mixedMs)} | ${secs(d.wallMs)} | ${d.opened} | ${rb ? twoDecimals(rb.wallMs) : '—'} | ${rb?.rollback ? twoDecimals(rb.rollback.elapsedMs) : '—'} | ${rb?.rollback ? `${rb.rollback.restored} back, ${rb.rollback.removed} removed` : '—'} | ${rb?.opened ?? '—'} | ${rb ? (rb.complete ? 'yes' : '**no**') : '—'} | ${l ? `${secs(l.wallMs)} (${l.contender}${l.complete ? '' : ', incomplete'})` : '—'} |`;
   });
   return [
     `Link RTT ${RTT} ms, limit ${LIMIT}; a release of N files on the server, every file changed locally; deploy = apply with twoPhase (default) and no parallel in the manifest.`,

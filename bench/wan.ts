@@ -146,7 +146,7 @@ export function wanTable(all: Row[]): string {
     const e = overEta(r);
     const peer = r.contender.startsWith('ftpsync parallel') ? lftpPeer(rows, r) : undefined;
     const vsLftp = peer && !peer.blocked && peer.complete ? `${(r.wallMs / peer.wallMs).toFixed(2)}` : peer ? 'lftp blocked/incomplete' : '—';
-    return `| ${r.linkRttMs ?? 0} | ${r.scenario.replace(/^RTT \d+ /, '')} | ${limitLabel(r.limit)} | ${r.contender} | ${sessionsOf(r) ?? '?'} | ${r.blocked ? `**yes** (${r.filesAtBlock ?? '?'} files)` : 'no'} | ${r.peak} (${r.peakTimeWait}) | ${secs(r.wallMs)} | ${secs(f)} | ${f ? (r.wallMs / f).toFixed(2) : '—'} | ${r.etaMs !== null && e !== null ? `${secs(r.etaMs)} (${((e - 1) * 100).toFixed(0)} %)` : '—'} | ${vsLftp} | ${r.mixedMs !== undefined && r.mixedMs !== null && r.contender.startsWith('ftpsync') ? `${(r.mixedMs / 1000).toFixed(2)} s` : '—'} | ${r.complete ? 'yes' : 'no'} |`;
+    return `| ${r.linkRttMs ?? 0} | ${r.scenario.replace(/^RTT \d+ /, '')} | ${limitLabel(r.limit)} | ${r.contender} | ${sessionsOf(r) ?? '?'}${r.parallelChosen ? ` (${r.parallelChosen})` : ''} | ${r.blocked ? `**yes** (${r.filesAtBlock ?? '?'} files)` : 'no'} | ${r.peak} (${r.peakTimeWait}) | ${secs(r.wallMs)} | ${secs(f)} | ${f ? (r.wallMs / f).toFixed(2) : '—'} | ${r.etaMs !== null && e !== null ? `${secs(r.etaMs)} (${((e - 1) * 100).toFixed(0)} %)` : '—'} | ${vsLftp} | ${r.mixedMs !== undefined && r.mixedMs !== null && r.contender.startsWith('ftpsync') ? `${(r.mixedMs / 1000).toFixed(2)} s` : '—'} | ${r.complete ? 'yes' : 'no'} |`;
   });
   return [
     `vsftpd, plain FTP, ${rows[0]?.files ?? '?'} files of 1 B–4 KB in ${DIRS} directories; floor = files × ${FLOOR_ROUND_TRIPS} round trips × RTT / sessions.`,
