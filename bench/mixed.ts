@@ -7,7 +7,7 @@
  * compared byte for byte. lftp's mixed window, for contrast, is its whole upload (each file lands
  * as it is sent): from the latency rows where they ran (vsftpd), else `lftp mirror -R -P 4` here.
  */
-import { appendFileSync, cpSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab, LabServerName } from '../lab/lab-client.js';
 import { compareTrees, generateTree } from '../lab/fixtures.js';
@@ -91,6 +91,10 @@ export async function mixedRows(o: MixedOptions): Promise<void> {
             const back = compareTrees(previous, join(root, 'www'), ignoreOurs);
             if (!back.equal)
               console.log(
+                `${server}: left under ${join(root, 'www', '.ftpsync-releases')}: ${JSON.stringify(leftIn(join(root, 'www', '.ftpsync-releases')))}; a differing file's previous copy anywhere in the root: ${JSON.stringify(findAll(root, back.different[0] ?? '').slice(0, 5))}`,
+              );
+            if (!back.equal)
+              console.log(
                 `${server}: after rollback the tree differs from the previous release: missing ${JSON.stringify(back.missing.slice(0, 5))}, extra ${JSON.stringify(back.extra.slice(0, 5))}, different ${JSON.stringify(back.different.slice(0, 5))}; rollback said: ${r.out.slice(-800)}`,
               );
             return {
@@ -138,12 +142,41 @@ export async function mixedRows(o: MixedOptions): Promise<void> {
   }
 }
 
+/** Files under a directory, by its first-level entries (what a rollback left in the releases directory). */
+function leftIn(dir: string): Record<string, number> {
+  const count = (d: string): number => readdirSync(d, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? count(join(d, e.name)) : 1), 0);
+  try {
+    return Object.fromEntries(readdirSync(dir, { withFileTypes: true }).map((e) => [e.name, e.isDirectory() ? count(join(dir, e.name)) : 1]));
+  } catch {
+    return {};
+  }
+}
+
+/** Every path under root that ends with rel (a file's copies: live, staged, moved aside). */
+function findAll(root: string, rel: string): string[] {
+  const base = rel.split('/').pop() ?? '';
+  const out: string[] = [];
+  const walk = (d: string, depth: number) => {
+    if (depth > 8) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p, depth + 1);
+      else if (e.name.includes(base)) out.push(p.slice(root.length));
+    }
+  };
+  if (base) walk(root, 0);
+  return out;
+}
+
 const isMixed = (r: Row) => r.scenario.startsWith(`RTT ${RTT} deploy over a release`);
 /** lftp's window: its whole upload at RTT 50, here or in the latency rows (vsftpd, -P 4 preferred). */
 const lftpWindow = (all: Row[], server: LabServerName): Row | undefined =>
   all.find((r) => isMixed(r) && r.server === server && r.contender.startsWith('lftp')) ??
   all.find((r) => r.scenario === `RTT ${RTT} upload` && r.server === server && r.contender === 'lftp mirror -R -P 4') ??
-  all.find((r) => r.scenario === `RTT ${RTT} upload` && r.server === server && r.contender.startsWith('lftp'));
+  all.find((r) => r.scenario === `RTT ${RTT} upload` && r.server === server && r.contender.startsWith('lftp')) ??
+  // lftp's upload is the same whatever the server (each file lands as sent): vsftpd's from --wan.
+  all.find((r) => r.scenario === `RTT ${RTT} upload` && r.contender === 'lftp mirror -R -P 4') ??
+  all.find((r) => r.scenario === `RTT ${RTT} upload` && r.contender.startsWith('lftp'));
 const twoDecimals = (ms: number | null | undefined) => (ms === null || ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s`);
 
 export function mixedTable(all: Row[]): string {
@@ -151,7 +184,7 @@ export function mixedTable(all: Row[]): string {
   const lines = deploys.map((d) => {
     const rb = all.find((r) => isMixed(r) && r.server === d.server && r.contender === ROLLBACK);
     const l = lftpWindow(all, d.server);
-    return `| ${d.server} | ${d.files} | ${d.parallel ?? '?'}${d.parallelChosen ? ` (${d.parallelChosen})` : ''} | ${twoDecimals(d.mixedMs)} | ${secs(d.wallMs)} | ${d.opened} | ${rb ? twoDecimals(rb.wallMs) : '—'} | ${rb?.rollback ? twoDecimals(rb.rollback.elapsedMs) : '—'} | ${rb?.rollback ? `${rb.rollback.restored} back, ${rb.rollback.removed} removed` : '—'} | ${rb?.opened ?? '—'} | ${rb ? (rb.complete ? 'yes' : '**no**') : '—'} | ${l ? `${secs(l.wallMs)} (${l.contender}${l.complete ? '' : ', incomplete'})` : '—'} |`;
+    return `| ${d.server} | ${d.files} | ${d.parallel ?? '?'}${d.parallelChosen ? ` (${d.parallelChosen})` : ''} | ${twoDecimals(d.mixedMs)} | ${secs(d.wallMs)} | ${d.opened} | ${rb ? twoDecimals(rb.wallMs) : '—'} | ${rb?.rollback ? twoDecimals(rb.rollback.elapsedMs) : '—'} | ${rb?.rollback ? `${rb.rollback.restored} back, ${rb.rollback.removed} removed` : '—'} | ${rb?.opened ?? '—'} | ${rb ? (rb.complete ? 'yes' : '**no**') : '—'} | ${l ? `${secs(l.wallMs)} (${l.contender}${l.server === d.server ? '' : `, ${l.server}`}${l.complete ? '' : ', incomplete'})` : '—'} |`;
   });
   return [
     `Link RTT ${RTT} ms, limit ${LIMIT}; a release of N files on the server, every file changed locally; deploy = apply with twoPhase (default) and no parallel in the manifest.`,
