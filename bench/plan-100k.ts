@@ -55,6 +55,7 @@ export async function planBench(files = 100_000, perDir = 100): Promise<Plan100k
   const session = {
     listTree: () => Promise.resolve({ tree: remote, strategy: 'stat' as const, dataConnections: 0 }),
     roundTripMs: () => Promise.resolve(0.1),
+    facts: () => Promise.resolve({ listing: ['stat'], mfmt: true, mdtmSet: false }),
   } as unknown as RemoteSession;
   const pool = {
     server: 'bench',
@@ -92,6 +93,9 @@ export async function planBench(files = 100_000, perDir = 100): Promise<Plan100k
         include: [],
         compare: 'size-mtime',
         last: [],
+        protect: [],
+        twoPhase: true,
+        keepReleases: 1,
       },
     ],
     rollout: { stages: [{ name: 'all', servers: ['bench'] }], haltOnFailure: true },
