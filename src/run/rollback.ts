@@ -52,13 +52,14 @@ export interface ServerRollback {
 /**
  * Items over the pool's sessions in batches, each batch's commands pipelined (remote/pipeline.ts):
  * a batch costs about one round trip. A batch whose session failed is sent once more (`again`:
- * its commands may have been carried out). The items `ok` refuses, with their replies.
+ * its commands may have been carried out, so `linesFor` must send nothing that undoes them). The
+ * items `ok` refuses, with their replies.
  */
 async function inBatches<T>(
   items: T[],
   pool: RemotePool,
   sessions: number,
-  linesFor: (item: T) => string[],
+  linesFor: (item: T, again: boolean) => string[],
   ok: (replies: Reply[], again: boolean) => boolean,
 ): Promise<Array<{ item: T; replies: Reply[] }>> {
   const per = Math.max(1, Math.min(SWITCH_BATCH, Math.ceil(items.length / Math.max(1, sessions))));
@@ -66,7 +67,7 @@ async function inBatches<T>(
   for (let i = 0; i < items.length; i += per) queue.push(items.slice(i, i + per));
   const refused: Array<{ item: T; replies: Reply[] }> = [];
   const send = async (batch: T[], again: boolean) => {
-    const lines = batch.map(linesFor);
+    const lines = batch.map((item) => linesFor(item, again));
     const replies = await pool.withSession((s) => pipelined(s, lines.flat()));
     let at = 0;
     for (const [k, item] of batch.entries()) {
@@ -121,12 +122,17 @@ export async function rollbackSync(pool: RemotePool, sync: SyncConfig, sessions:
   const parents = [...new Set(steps.restore.flatMap(parentDirs))].filter((d) => live.get(d)?.type !== 'dir');
   if (parents.length) await pool.withSession((s) => makeDirs(s, root, parents));
   const added = new Set(steps.removeFiles);
-  // A live file the deploy replaced: deleted, and the release's copy takes its place (never renamed onto it).
+  // A live file the deploy replaced: deleted, and the release's copy takes its place (never renamed
+  // onto it). Sent again after a failed session, no DELE: the live file may be the copy put back.
   const unrestored = await inBatches(
     steps.restore,
     pool,
     sessions,
-    (p) => [...(liveFile(p) && !added.has(p) ? [`DELE ${remoteJoin(root, p)}`] : []), `RNFR ${remoteJoin(dir, p)}`, `RNTO ${remoteJoin(root, p)}`],
+    (p, again) => [
+      ...(liveFile(p) && !added.has(p) && !again ? [`DELE ${remoteJoin(root, p)}`] : []),
+      `RNFR ${remoteJoin(dir, p)}`,
+      `RNTO ${remoteJoin(root, p)}`,
+    ],
     (r, again) => r.at(-1)!.code < 300 || (again && r.at(-2)!.code === 550),
   );
   if (unrestored.length)

@@ -9,6 +9,8 @@ import { FtpsyncError } from '../../src/errors.js';
 import type { SyncConfig } from '../../src/manifest/types.js';
 import type { RemoteSession } from '../../src/remote/types.js';
 import { Release } from '../../src/run/release.js';
+import { rollbackSync } from '../../src/run/rollback.js';
+import type { RemotePool } from '../../src/remote/types.js';
 
 /** Files and directories by absolute path; RNTO onto an existing name is refused (550). */
 function memoryServer(files: Record<string, string>) {
@@ -264,5 +266,28 @@ describe('the switch of a batch (the commands pipelined on our sessions, one by 
     expect(m.fs.has(`${rel}/c.js`)).toBe(false);
     // Never a rename onto an existing name: the server here refuses those, and none was refused.
     expect(m.refusedOverwrites()).toBe(0);
+  });
+});
+
+describe('rollback', () => {
+  it('a batch whose session died half-way is sent again without its DELEs: a file already put back stays', async () => {
+    const rel = '/www/.ftpsync-releases/20260101T000000Z-ab';
+    const m = memoryServer({ '/www/a.js': 'new-a', '/www/b.js': 'new-b', [`${rel}/a.js`]: 'old-a', [`${rel}/b.js`]: 'old-b' });
+    // The first session dies after its fourth command (a.js deleted and put back, b.js deleted).
+    let sent = 0;
+    const dying = {
+      ...m.session,
+      command: async (line: string) => {
+        if (++sent > 4 && sent < 100) throw new Error('Client is closed');
+        return m.session.command(line);
+      },
+    } as RemoteSession;
+    // The first session lists the release and the live tree; the second sends the batch that puts files back.
+    let uses = 0;
+    const pool = { withSession: (fn: (s: RemoteSession) => Promise<unknown>) => fn(uses++ === 1 ? dying : m.session) } as unknown as RemotePool;
+    const r = await rollbackSync(pool, sync, 1, 'mem');
+    expect(r.restored).toBe(2);
+    expect(m.fs.get('/www/a.js')).toBe('old-a');
+    expect(m.fs.get('/www/b.js')).toBe('old-b');
   });
 });
