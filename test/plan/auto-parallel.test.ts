@@ -6,46 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { chooseParallel, parallelCandidates } from '../../src/budget/auto-parallel.js';
 import type { LocalEntry } from '../../src/core/tree.js';
-import type { ServerConfig, SyncConfig } from '../../src/manifest/types.js';
+import type { ServerConfig } from '../../src/manifest/types.js';
+import { serverConfig, syncConfig } from './configs.js';
 import { planServer } from '../../src/plan/build.js';
 import { formatText } from '../../src/plan/format.js';
 
-const server: ServerConfig = {
-  name: 'prod',
-  host: 'ftp.example.com',
-  port: 21,
-  user: 'deploy',
-  tls: 'explicit',
-  verifyCertificate: true,
-  mode: 'passive',
-  timeouts: { connectMs: 15_000, dataMs: 30_000 },
-  dataClose: 'auto',
-  listing: 'auto',
-  firewall: {
-    maxConnections: 100,
-    timeWaitMs: 240_000,
-    headroom: 0.8,
-    parallel: 2,
-    parallelAuto: true,
-    maxSessions: 4,
-    onBlock: { policy: 'stop', maxWaitMs: 60_000 },
-  },
-};
-const sync: SyncConfig = {
-  name: 'site',
-  servers: ['prod'],
-  direction: 'upload',
-  localPath: '/srv/site',
-  remotePath: '/www',
-  delete: false,
-  exclude: [],
-  include: [],
-  compare: 'size-mtime',
-  last: [],
-  protect: [],
-  twoPhase: false,
-  keepReleases: 1,
-};
+const server = serverConfig({ firewall: { parallelAuto: true } });
+const sync = syncConfig();
 
 function planFiles(s: ServerConfig, files: number, rttMs: number) {
   const local = new Map<string, LocalEntry>(Array.from({ length: files }, (_, i) => [`f${i}.html`, { type: 'file', size: 2000, mtimeMs: 0 }]));

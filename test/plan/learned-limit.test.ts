@@ -2,37 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { withLearnedLimit } from '../../src/budget/block-diagnosis.js';
 import type { LocalEntry } from '../../src/core/tree.js';
-import type { ServerConfig, SyncConfig } from '../../src/manifest/types.js';
+import type { ServerConfig } from '../../src/manifest/types.js';
+import { serverConfig, syncConfig } from './configs.js';
 import { planServer } from '../../src/plan/build.js';
 
-const server: ServerConfig = {
-  name: 'prod',
-  host: 'ftp.example.com',
-  port: 21,
-  user: 'deploy',
-  tls: 'explicit',
-  verifyCertificate: true,
-  mode: 'passive',
-  timeouts: { connectMs: 15_000, dataMs: 30_000 },
-  dataClose: 'normal',
-  listing: 'auto',
-  firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 60_000 } },
-};
-const sync: SyncConfig = {
-  name: 'logs',
-  servers: ['prod'],
-  direction: 'download',
-  localPath: '/srv/logs',
-  remotePath: '/logs',
-  delete: false,
-  exclude: [],
-  include: [],
-  compare: 'size-mtime',
-  last: [],
-  protect: [],
-  twoPhase: false,
-  keepReleases: 1,
-};
+const server = serverConfig({ dataClose: 'normal', firewall: { timeWaitMs: 60_000 } });
+const sync = syncConfig({ name: 'logs', direction: 'download', localPath: '/srv/logs', remotePath: '/logs' });
 const learned = { maxConnections: 20, at: '2026-12-02T00:40:00.000Z', limitAtLeast: 20, limitBelow: 31 };
 
 function plan(s: ServerConfig) {

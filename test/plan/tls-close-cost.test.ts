@@ -10,38 +10,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { actionCost, tlsDataCountedMs } from '../../src/budget/cost.js';
 import { ConnectionLedger } from '../../src/budget/ledger.js';
 import type { LocalEntry } from '../../src/core/tree.js';
-import type { Manifest, ObservedTlsCloses, ServerConfig, SyncConfig } from '../../src/manifest/types.js';
+import type { Manifest, ObservedTlsCloses, ServerConfig } from '../../src/manifest/types.js';
+import { serverConfig, syncConfig } from './configs.js';
 import { planServer } from '../../src/plan/build.js';
 import { closeStorePath, readTlsCloses, recordTlsCloses, tallyCloses, withObservedTlsCloses } from '../../src/run/close-store.js';
 
-const server: ServerConfig = {
-  name: 'prod',
-  host: 'ftp.example.com',
-  port: 21,
-  user: 'deploy',
-  tls: 'explicit',
-  verifyCertificate: true,
-  mode: 'passive',
-  timeouts: { connectMs: 15_000, dataMs: 30_000 },
-  dataClose: 'auto',
-  listing: 'auto',
-  firewall: { maxConnections: 100, timeWaitMs: 240_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 60_000 } },
-};
-const sync: SyncConfig = {
-  name: 'site',
-  servers: ['prod'],
-  direction: 'upload',
-  localPath: '/srv/site',
-  remotePath: '/www',
-  delete: false,
-  exclude: [],
-  include: [],
-  compare: 'size-mtime',
-  last: [],
-  protect: [],
-  twoPhase: false,
-  keepReleases: 1,
-};
+const server = serverConfig();
+const sync = syncConfig();
 const FULL = 245_000; // timeWait 240 s + the ledger's 5 s slack
 const seen = (o: Partial<ObservedTlsCloses>): ObservedTlsCloses => ({ reset: 0, server: 0, client: 0, unknown: 0, at: '2026-12-02T03:00:00.000Z', ...o });
 
