@@ -255,10 +255,7 @@ export class DemoFtpServer {
       }
       case 'RETR': {
         const real = await this.fs.fileReal(s.cwd, arg);
-        return this.transfer(s, async (data) => {
-          await pipeToSocket(createReadStream(real), data);
-          if (this.opts.rejectTransfer?.('RETR', this.fs.virtual(s.cwd, arg))) throw new Reply(426, 'Transfer aborted');
-        });
+        return this.transfer(s, (data) => pipeToSocket(createReadStream(real), data), ['RETR', this.fs.virtual(s.cwd, arg)]);
       }
       case 'STOR':
       case 'APPE': {
@@ -266,10 +263,7 @@ export class DemoFtpServer {
         if (v === '/') throw new Reply(553, 'Could not create file');
         await this.fs.statDir(path.posix.dirname(v));
         const real = this.fs.real(v);
-        return this.transfer(s, async (data) => {
-          this.quirks.stored(await receiveFromSocket(data, real, cmd === 'APPE', this.quirks.quotaLeft()));
-          if (this.opts.rejectTransfer?.(cmd, v)) throw new Reply(426, 'Transfer aborted');
-        });
+        return this.transfer(s, async (data) => this.quirks.stored(await receiveFromSocket(data, real, cmd === 'APPE', this.quirks.quotaLeft())), [cmd, v]);
       }
       case 'SIZE': {
         const st = await this.fs.statFile(this.fs.virtual(s.cwd, arg));
@@ -336,7 +330,8 @@ export class DemoFtpServer {
     return port;
   }
 
-  private async transfer(s: Session, work: (data: net.Socket) => Promise<void>): Promise<void> {
+  /** One data transfer; a file transfer (`file`) that rejectTransfer picks is answered 426 after its data. */
+  private async transfer(s: Session, work: (data: net.Socket) => Promise<void>, file?: ['RETR' | 'STOR' | 'APPE', string]): Promise<void> {
     const passive = s.passive;
     s.passive = null;
     if (!passive) throw new Reply(425, 'Use PASV or EPSV first');
@@ -345,7 +340,10 @@ export class DemoFtpServer {
       reply: (code, text) => this.send(s, code, text),
       controlClosed: () => new Promise((resolve) => s.socket.once('close', resolve)),
       dropAll: () => this.dropAll(),
-      work,
+      work: async (data) => {
+        await work(data);
+        if (file && this.opts.rejectTransfer?.(...file)) throw new Reply(426, 'Transfer aborted');
+      },
     });
   }
 }
