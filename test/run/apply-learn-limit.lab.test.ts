@@ -1,8 +1,10 @@
 /**
  * Issue 23 in the lab, scaled down: a manifest that says maxConnections 60 against a firewall that
  * blocks past 24 sockets (TIME_WAIT included), 46 downloads the server closes (Linux TIME_WAIT 60 s).
- * The ramp from 24 to the budget (46) leaves the simulator several samples to catch it, even when
- * one comes late on a busy machine (a CI run with a limit of 30 finished the ramp between samples).
+ * The lab runs at RTT 20 ms so that a download takes a few round trips, not a few milliseconds:
+ * the ramp from 24 to the budget (46) then spans many samples on any machine, and the range the
+ * block leaves is narrow. On the LAN a fast machine ramped from 2 to 37 within two samples: the
+ * range (2..36) was honest but too wide to learn a usable limit from.
  * (a) policy stop: exit 1, a range that holds the real limit, no advice the run did not show;
  * (c) the next plan uses the learned limit and says how to reset it; (d) confirmed: true keeps the
  * manifest's; (b) policy wait: one block, resumed with the learned limit, below the firewall's
@@ -22,8 +24,10 @@ const LIMIT = 24;
 /** What the manifest says: an overstated guess. */
 const MANIFEST_LIMIT = 60;
 const BLOCK_MS = 70_000;
-/** The simulator samples often enough to catch the downloads' ramp (about 250 ms on the lab's LAN) midway. */
+/** The simulator samples often enough to catch the downloads' ramp (over a second at RTT 20) midway. */
 const SAMPLE_MS = 50;
+/** Internet-like latency, so the ramp is paced by round trips rather than by the machine's speed. */
+const RTT_MS = 20;
 const FILES = 46;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,6 +49,7 @@ describeLab('apply after a block: an honest range, a learned limit, never blocke
   const work = mkdtempSync(join(tmpdir(), 'ftpsync-learn-'));
   const env = { LAB_PASSWORD: lab.servers.vsftpd.password, CI: 'true' };
   const remote = join(lab.servers.vsftpd.root, 'dl');
+  let rttBefore = 0;
   /** A manifest in its own directory (its own .ftpsync/ store), with `parallel` sessions. */
   function manifest(dir: string, firewall: string, parallel = 2): { file: string; local: string } {
     const d = join(work, dir);
@@ -66,6 +71,8 @@ describeLab('apply after a block: an honest range, a learned limit, never blocke
 
   beforeAll(async () => {
     ensureBuilt();
+    rttBefore = lab.rttMs();
+    await lab.setRtt(RTT_MS);
     await lab.resetRoot('vsftpd');
     generateTree(remote, { seed: 23, files: FILES, dirs: 2, depth: 1, maxSmall: 4_000 });
     await lab.chownRoot('vsftpd');
@@ -77,6 +84,7 @@ describeLab('apply after a block: an honest range, a learned limit, never blocke
     // idle timeout, which the next file's waitQuiet would wait out. Close them on the server.
     await lab.dropClientSockets().catch(() => undefined);
     await lab.clearTimeWait();
+    await lab.setRtt(rttBefore);
   }, 60_000);
 
   it('(a) stop: exit 1, the range holds the limit, no guess from the count at detection; (c) the next plan uses the learned limit; (d) confirmed keeps the manifest value', async () => {
