@@ -8,7 +8,8 @@
 import { FtpsyncError } from '../errors.js';
 import type { RemoteSession } from './types.js';
 
-function refused(s: RemoteSession, op: string, path: string, reply: { code: number; message: string }, hint?: string): FtpsyncError {
+/** The error for a reply that refused an operation on a path. */
+export function refused(s: RemoteSession, op: string, path: string, reply: { code: number; message: string }, hint?: string): FtpsyncError {
   return new FtpsyncError('E_FTP', `${s.server} ${path}: ${op} refused: ${reply.code} ${reply.message}`, hint, {
     server: s.server,
     remotePath: path,

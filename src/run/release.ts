@@ -23,8 +23,8 @@ import {
   parseAddedMarker,
   type ReleaseName,
 } from '../plan/release.js';
-import { deleteIfPresent, makeDir, removeDir, renameExact, sourceMissing } from '../remote/control-ops.js';
-import { pipelined, type Reply } from '../remote/pipeline.js';
+import { deleteIfPresent, makeDir, refused, removeDir, renameExact, sourceMissing } from '../remote/control-ops.js';
+import { pipelined } from '../remote/pipeline.js';
 import { remoteJoin } from '../remote/safe-names.js';
 import type { RemoteSession } from '../remote/types.js';
 import type { WithSession } from './state-checkpoints.js';
@@ -220,7 +220,7 @@ export class Release {
       mkd.map((p) => `MKD ${p}`),
     );
     made.forEach((r, i) => {
-      if (r.code >= 300 && r.code !== 550 && r.code !== 521) throw refusedReply(s, 'mkdir', mkd[i]!, r);
+      if (r.code >= 300 && r.code !== 550 && r.code !== 521) throw refused(s, 'mkdir', mkd[i]!, r);
     });
     for (const d of ordered) this.madeDirs.add(d);
     // Per file: [aside...] then RNFR staged, RNTO live.
@@ -265,7 +265,7 @@ export class Release {
               'Run apply again: it stages that file again.',
               { server: s.server, remotePath: this.live(a.staged!), ftpCode: 550 },
             )
-          : refusedReply(s, `rename into place (${rnfr.code === 350 ? 'RNTO' : 'RNFR'})`, this.live(a.path), rnfr.code === 350 ? rnto : rnfr),
+          : refused(s, `rename into place (${rnfr.code === 350 ? 'RNTO' : 'RNFR'})`, this.live(a.path), rnfr.code === 350 ? rnto : rnfr),
       );
     }
     return out;
@@ -302,12 +302,4 @@ export class Release {
       if (this.sync.keepReleases === 0 && !this.sync.releasesDir) await removeDir(s, releasesPath(this.sync));
     });
   }
-}
-
-function refusedReply(s: RemoteSession, op: string, path: string, r: Reply): FtpsyncError {
-  return new FtpsyncError('E_FTP', `${s.server} ${path}: ${op} refused: ${r.code} ${r.message}`, undefined, {
-    server: s.server,
-    remotePath: path,
-    ftpCode: r.code,
-  });
 }

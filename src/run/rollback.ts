@@ -13,13 +13,14 @@ import type { Manifest, SyncConfig } from '../manifest/types.js';
 import { planOrder } from '../plan/build.js';
 import { parentDirs, rollbackSteps } from '../plan/release.js';
 import { SWITCH_BATCH } from '../budget/cost.js';
-import { makeDir, removeDir } from '../remote/control-ops.js';
+import { refused, removeDir } from '../remote/control-ops.js';
 import { pipelined, type Reply } from '../remote/pipeline.js';
 import { remoteJoin } from '../remote/safe-names.js';
 import type { RemotePool, RemoteSession } from '../remote/types.js';
 import { planningContext, type FtpTrace } from './context.js';
 import type { Reporter } from './progress.js';
 import { listReleases, releasesPath } from './release.js';
+import { listTreeOver } from './tree-walk.js';
 import { LOCK_NAME, releaseSyncLocks, takeSyncLocks } from './remote-lock.js';
 
 export interface RollbackOptions {
@@ -91,19 +92,19 @@ export async function rollbackSync(pool: RemotePool, sync: SyncConfig, sessions:
   const started = performance.now();
   const root = sync.remotePath;
   const base = { server, sync: sync.name };
-  const found = await pool.withSession(async (s) => {
-    const newest = (await listReleases(s, releasesPath(sync)))[0];
-    if (!newest) return null;
-    const dir = remoteJoin(releasesPath(sync), newest.name);
-    const [release, live] = [(await s.listTree(dir)).tree, (await s.listTree(root, (p) => p === LOCK_NAME || p === RELEASES_DIR)).tree];
-    return { newest, dir, release, live };
-  });
-  if (!found) return { ...base, release: null, partial: false, restored: 0, removed: 0, elapsedMs: Math.round(performance.now() - started) };
-  const { newest, dir, release, live } = found;
+  const newest = (await pool.withSession((s) => listReleases(s, releasesPath(sync))))[0];
+  if (!newest) return { ...base, release: null, partial: false, restored: 0, removed: 0, elapsedMs: Math.round(performance.now() - started) };
+  const dir = remoteJoin(releasesPath(sync), newest.name);
+  // The live tree only for a switch an interrupted apply left (its staged files are deleted too);
+  // after a complete one, what a DELE or MKD finds there already is answered 550 and let be.
+  const [release, live] = await Promise.all([
+    listTreeOver(pool, dir, sessions),
+    newest.partial ? listTreeOver(pool, root, sessions, (p) => p === LOCK_NAME || p === RELEASES_DIR) : null,
+  ]);
   const steps = rollbackSteps(release);
-  const liveFile = (p: string) => live.get(p)?.type === 'file';
+  const liveFile = (p: string) => live === null || live.get(p)?.type === 'file';
   // What the deploy added, and staged files an interrupted staging left: deleted (DELE).
-  const temps = [...live].filter(([p, e]) => e.type === 'file' && isTempName(p.split('/').pop()!)).map(([p]) => p);
+  const temps = live ? [...live].filter(([p, e]) => e.type === 'file' && isTempName(p.split('/').pop()!)).map(([p]) => p) : [];
   const doomed = [...steps.removeFiles.filter(liveFile), ...temps];
   const undeleted = await inBatches(
     doomed,
@@ -118,8 +119,8 @@ export async function rollbackSync(pool: RemotePool, sync: SyncConfig, sessions:
       'delete',
       undeleted.map((u) => ({ path: remoteJoin(root, u.item), reply: u.replies[0]! })),
     );
-  // Parents first (one session: a directory is made once), then every file back, in parallel.
-  const parents = [...new Set(steps.restore.flatMap(parentDirs))].filter((d) => live.get(d)?.type !== 'dir');
+  // Parents first, outermost first, on one session (a directory is made once); 550: there already.
+  const parents = [...new Set(steps.restore.flatMap(parentDirs))].filter((d) => live?.get(d)?.type !== 'dir');
   if (parents.length) await pool.withSession((s) => makeDirs(s, root, parents));
   const added = new Set(steps.removeFiles);
   // A live file the deploy replaced: deleted, and the release's copy takes its place (never renamed
@@ -178,7 +179,14 @@ function refusedAll(server: string, op: string, refused: Array<{ path: string; r
 }
 
 async function makeDirs(s: RemoteSession, root: string, dirs: string[]): Promise<void> {
-  for (const d of dirs) await makeDir(s, remoteJoin(root, d));
+  const ordered = [...dirs].sort((a, b) => a.split('/').length - b.split('/').length);
+  const replies = await pipelined(
+    s,
+    ordered.map((d) => `MKD ${remoteJoin(root, d)}`),
+  );
+  replies.forEach((r, i) => {
+    if (r.code >= 300 && r.code !== 550 && r.code !== 521) throw refused(s, 'mkdir', remoteJoin(root, ordered[i]!), r);
+  });
 }
 
 export async function rollbackManifest(o: RollbackOptions): Promise<ServerRollback[]> {
@@ -195,11 +203,14 @@ export async function rollbackManifest(o: RollbackOptions): Promise<ServerRollba
       const result: ServerRollback = { server: name, ok: true, syncs: [], connections: { control: 0, data: 0 } };
       results.push(result);
       try {
-        pool.warm(server.firewall.parallel);
+        // Renames only, no data connection: every session the server allows (maxSessions) unless
+        // the manifest sets parallel.
+        const sessions = server.firewall.parallelAuto ? server.firewall.maxSessions : server.firewall.parallel;
+        pool.warm(sessions);
         const held = await takeSyncLocks(pool, name, syncs, reporter);
         try {
           for (const sync of syncs) {
-            const r = await rollbackSync(pool, sync, server.firewall.parallel, name);
+            const r = await rollbackSync(pool, sync, sessions, name);
             result.syncs.push(r);
             reporter.note(
               name,
