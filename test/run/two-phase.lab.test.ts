@@ -1,10 +1,11 @@
 /**
- * Two-phase uploads against the lab's servers. On each: a 300-file deploy while a reader (its own
+ * Two-phase uploads against the lab's servers. On each: a 1,006-file deploy while a reader (its own
  * FTP session) keeps fetching a page and the assets it names: every fetch that ends before the
  * switch sees the old release whole, every fetch that starts after it the new one; then rollback
- * puts the old tree back byte for byte with no data connection. On vsftpd: kill -9 at seeded
+ * puts the old tree back byte for byte with no data connection. On each too: kill -9 at seeded
  * moments of the staging (the live site never changes), in the switch (rollback undoes the part
- * done; another apply finishes it), converging with no temporary file left.
+ * done; another apply finishes it), converging with no temporary file left. (At RTT 50 the same
+ * deploy is in the bench: `npm run bench -- --mixed`.)
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { CLI, ensureBuilt, REPO, runCliAsync } from '../cli/helpers.js';
 import { describeLab, type Lab, type LabServerName } from '../lab/harness.js';
 import { ours, serverYaml } from './lab-manifest.js';
 
-const FILLER = 300;
+const FILLER = 1000;
 
 /** A site of one release: a page naming five assets (three with the release in their names), and filler pages. */
 function writeSite(dir: string, release: string, seed: number): void {
@@ -225,63 +226,66 @@ describeLab('two-phase uploads', (lab) => {
     expect(readdirSync(join(root, 'releases', 'site'))).toEqual([]);
   }, 120_000);
 
-  it('vsftpd: kill -9 at seeded moments of the staging and of the switch: the site never changes during the staging; rollback undoes a part-done switch; another apply finishes it; no temporary file left', async () => {
-    const name = 'vsftpd';
-    await lab.resetRoot(name);
-    const remote = join(lab.servers[name].root, 'www');
-    expect((await runCliAsync(['apply', '-c', manifest(name, 'v1')], { env, timeoutMs: 60_000 })).code).toBe(0);
-    const v3 = manifest(name, 'v3');
-    const temps = () => walk(remote).filter((p) => isTempName(p.split('/').pop()!));
-    const rand = rng(20);
-    const kills: string[] = [];
-    /** Start apply --json and kill it once `when` says so (bounded), returning what it printed. */
-    const killWhen = async (when: (stdout: string) => boolean, label: string) => {
-      const child = spawn(process.execPath, [CLI, 'apply', '-c', v3, '--json'], { cwd: REPO, env: { PATH: process.env.PATH, NO_COLOR: '1', ...env } });
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      let exited = false;
-      const exit = new Promise<void>((res) => child.on('exit', () => res(void (exited = true))));
-      const deadline = Date.now() + 60_000;
-      while (!exited && !when(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
-      child.kill('SIGKILL');
-      await exit;
-      expect(exited && !/"event":"summary"/.test(stdout), `${label}: the run ended before the kill`).toBe(true);
-      kills.push(label);
-      return stdout;
-    };
+  it.each(['vsftpd', 'pure-ftpd', 'proftpd'] as const)(
+    '%s: kill -9 at seeded moments of the staging and of the switch: the site never changes during the staging; rollback undoes a part-done switch; another apply finishes it; no temporary file left',
+    async (name) => {
+      await lab.resetRoot(name);
+      const remote = join(lab.servers[name].root, 'www');
+      expect((await runCliAsync(['apply', '-c', manifest(name, 'v1')], { env, timeoutMs: 60_000 })).code).toBe(0);
+      const v3 = manifest(name, 'v3');
+      const temps = () => walk(remote).filter((p) => isTempName(p.split('/').pop()!));
+      const rand = rng(20);
+      const kills: string[] = [];
+      /** Start apply --json and kill it once `when` says so (bounded), returning what it printed. */
+      const killWhen = async (when: (stdout: string) => boolean, label: string) => {
+        const child = spawn(process.execPath, [CLI, 'apply', '-c', v3, '--json'], { cwd: REPO, env: { PATH: process.env.PATH, NO_COLOR: '1', ...env } });
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        let exited = false;
+        const exit = new Promise<void>((res) => child.on('exit', () => res(void (exited = true))));
+        const deadline = Date.now() + 60_000;
+        while (!exited && !when(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+        child.kill('SIGKILL');
+        await exit;
+        expect(exited && !/"event":"summary"/.test(stdout), `${label}: the run ended before the kill`).toBe(true);
+        kills.push(label);
+        return stdout;
+      };
 
-    // Staging: killed after a seeded number of staged files; the live site is still v1, whole.
-    for (let k = 0; k < 2; k++) {
-      const target = Math.min(temps().length + 20 + Math.floor(rand() * 120), FILLER - 10);
-      await killWhen(() => temps().length >= target, `staging after ${target} staged`);
-      expect(compareTrees(join(work, 'v1'), remote, (p) => ours(p) || isTempName(p.split('/').pop()!)).equal).toBe(true);
-    }
-    const staged = temps().length;
-    // The switch: killed a seeded few ms after it began; rollback undoes the part done.
-    let ms = 3 + Math.floor(rand() * 12);
-    await killWhen(switchBegun(remote, ms), `switch +${ms} ms`);
-    expect(readdirSync(join(remote, RELEASES_DIR)).filter((n) => n.endsWith('.partial'))).toHaveLength(1);
-    const back = await runCliAsync(['rollback', '-c', v3], { env, timeoutMs: 60_000 });
-    expect(back.code, back.stdout + back.stderr).toBe(0);
-    expect(compareTrees(join(work, 'v1'), remote, ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
-    // Again, killed in the switch; the next apply finishes that switch (the staged files reused).
-    await killWhen(() => temps().length >= 100, 'staging after 100 staged');
-    ms = 3 + Math.floor(rand() * 12);
-    await killWhen(switchBegun(remote, ms), `switch +${ms} ms`);
-    const r = await runCliAsync(['apply', '-c', v3], { env, timeoutMs: 90_000 });
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/going on with the unfinished release/);
-    const uploaded = Number(/(\d+) upload/.exec(r.stdout)?.[1] ?? 0);
-    console.log(`[measure] kill -9 at ${kills.join(', ')}: ${staged} staged files before the first switch; the converging run uploaded ${uploaded}`);
-    expect(uploaded).toBeLessThan(FILLER);
-    expect(compareTrees(join(work, 'v3'), remote, ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
-    expect(temps()).toEqual([]);
-    expect(readdirSync(join(remote, RELEASES_DIR)).filter((n) => n.endsWith('.partial'))).toEqual([]);
-    // The release the interrupted deploy and its completion share holds v1 whole.
-    const back2 = await runCliAsync(['rollback', '-c', v3], { env, timeoutMs: 60_000 });
-    expect(back2.code, back2.stdout + back2.stderr).toBe(0);
-    expect(compareTrees(join(work, 'v1'), remote, ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
-  }, 180_000);
+      // Staging: killed after a seeded number of staged files; the live site is still v1, whole.
+      for (let k = 0; k < 2; k++) {
+        const target = Math.min(temps().length + 20 + Math.floor(rand() * 120), FILLER - 10);
+        await killWhen(() => temps().length >= target, `staging after ${target} staged`);
+        expect(compareTrees(join(work, 'v1'), remote, (p) => ours(p) || isTempName(p.split('/').pop()!)).equal).toBe(true);
+      }
+      const staged = temps().length;
+      // The switch: killed a seeded few ms after it began; rollback undoes the part done.
+      let ms = 3 + Math.floor(rand() * 12);
+      await killWhen(switchBegun(remote, ms), `switch +${ms} ms`);
+      expect(readdirSync(join(remote, RELEASES_DIR)).filter((n) => n.endsWith('.partial'))).toHaveLength(1);
+      const back = await runCliAsync(['rollback', '-c', v3], { env, timeoutMs: 60_000 });
+      expect(back.code, back.stdout + back.stderr).toBe(0);
+      expect(compareTrees(join(work, 'v1'), remote, ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
+      // Again, killed in the switch; the next apply finishes that switch (the staged files reused).
+      await killWhen(() => temps().length >= 100, 'staging after 100 staged');
+      ms = 3 + Math.floor(rand() * 12);
+      await killWhen(switchBegun(remote, ms), `switch +${ms} ms`);
+      const r = await runCliAsync(['apply', '-c', v3], { env, timeoutMs: 90_000 });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/going on with the unfinished release/);
+      const uploaded = Number(/(\d+) upload/.exec(r.stdout)?.[1] ?? 0);
+      console.log(`[measure] ${name}: kill -9 at ${kills.join(', ')}: ${staged} staged files before the first switch; the converging run uploaded ${uploaded}`);
+      expect(uploaded).toBeLessThan(FILLER);
+      expect(compareTrees(join(work, 'v3'), remote, ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
+      expect(temps()).toEqual([]);
+      expect(readdirSync(join(remote, RELEASES_DIR)).filter((n) => n.endsWith('.partial'))).toEqual([]);
+      // The release the interrupted deploy and its completion share holds v1 whole.
+      const back2 = await runCliAsync(['rollback', '-c', v3], { env, timeoutMs: 60_000 });
+      expect(back2.code, back2.stdout + back2.stderr).toBe(0);
+      expect(compareTrees(join(work, 'v1'), remote, ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
+    },
+    180_000,
+  );
 });
 
 /** A condition: the switch's release exists on the server (its first renames are under way) since at least `ms`. */
