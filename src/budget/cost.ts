@@ -33,11 +33,18 @@ export interface TimingModel {
 export const ROUND_TRIPS = { download: 4, upload: 7, control: 1 } as const;
 
 /**
- * An upload's round trips: EPSV, connect, STOR..150, 226; RNFR and RNTO unless it is staged (a
- * two-phase upload is renamed by the switch, pipelined); MFMT when it sets the time (size-mtime).
+ * An upload's round trips: EPSV, connect, STOR..150, 226 — or, where the data goes with the STOR
+ * (plain passive: remote/basic-ftp-internals.ts sendDataWithStore), EPSV, connect, STOR..226; RNFR
+ * and RNTO unless it is staged (a two-phase upload is renamed by the switch, pipelined); MFMT when
+ * it sets the time (size-mtime).
  */
-export function uploadRoundTrips(a: { staged?: string | undefined; mtimeMs?: number | undefined }): number {
-  return 4 + (a.staged ? 0 : 2) + (a.mtimeMs !== undefined ? 1 : 0);
+export function uploadRoundTrips(a: { staged?: string | undefined; mtimeMs?: number | undefined }, server: Pick<ServerConfig, 'tls' | 'mode'>): number {
+  return (dataGoesWithStore(server) ? 3 : 4) + (a.staged ? 0 : 2) + (a.mtimeMs !== undefined ? 1 : 0);
+}
+
+/** Plain FTP, passive: the data connection is open when the STOR goes, so the data goes with it. */
+export function dataGoesWithStore(server: Pick<ServerConfig, 'tls' | 'mode'>): boolean {
+  return server.tls === 'none' && server.mode === 'passive';
 }
 
 /** Used when no round trip was measured (unit tests, an old plan file). */

@@ -140,7 +140,7 @@ export function planServer(
     stage: a.stage,
     connections: a.cost.connections,
     countedMs: a.cost.countedMs,
-    durationMs: durationOf(a, timing),
+    durationMs: durationOf(a, timing, server),
   }));
   // Listing data connections made at plan time may still count when apply starts: reserve them.
   const scheduleWith = (parallel: number) => {
@@ -162,7 +162,7 @@ export function planServer(
   // and takes its lock: what planning measured, plus the round trips planning did not make.
   const readMs = inputs.reduce((t, x) => t + (x.readMs ?? [...x.remote.values()].filter((e) => e.type === 'dir').length * (timing.rttMs + 1)), 0);
   const setupMs = actions.length > 0 ? applySetupMs(timing, processStartMs + readMs) : 0;
-  const twoPhase = twoPhaseSteps(actions, timing, parallel, sched.etaMs + setupMs);
+  const twoPhase = twoPhaseSteps(actions, timing, server, parallel, sched.etaMs + setupMs);
   if (sched.etaMs > 3 * 3_600_000)
     warnings.push(
       `${server.name}: the budget (${budget} connections per ${Math.round(server.firewall.timeWaitMs / 1000)} s) makes this take about ${Math.round(sched.etaMs / 3_600_000)} h; consider dataClose: reset (see probe), or ask the host for a higher limit`,
@@ -206,8 +206,8 @@ export function planServer(
 }
 
 /** An action's estimated duration; a switch that replaces a live file moves it aside first (four commands, not two). */
-function durationOf(a: Pick<PlannedAction, 'kind' | 'size' | 'reason' | 'staged' | 'mtimeMs'>, timing: TimingModel): number {
-  const d = actionDuration(a.kind, a.size, timing, a.kind === 'upload' ? uploadRoundTrips(a) : undefined);
+function durationOf(a: Pick<PlannedAction, 'kind' | 'size' | 'reason' | 'staged' | 'mtimeMs'>, timing: TimingModel, server: ServerConfig): number {
+  const d = actionDuration(a.kind, a.size, timing, a.kind === 'upload' ? uploadRoundTrips(a, server) : undefined);
   return a.kind === 'switch' && a.reason === 'changed' ? 2 * d : d;
 }
 
@@ -216,10 +216,10 @@ function durationOf(a: Pick<PlannedAction, 'kind' | 'size' | 'reason' | 'staged'
  * spread over the parallel sessions, pipelined in batches, with no pause; the staging is the rest
  * of the estimate.
  */
-function twoPhaseSteps(actions: PlannedAction[], timing: TimingModel, parallel: number, etaMs: number): TwoPhaseSteps | undefined {
+function twoPhaseSteps(actions: PlannedAction[], timing: TimingModel, server: ServerConfig, parallel: number, etaMs: number): TwoPhaseSteps | undefined {
   const switches = actions.filter((a) => a.kind === 'switch');
   if (!switches.length) return undefined;
-  const switchMs = Math.round(switches.reduce((t, a) => t + durationOf(a, timing), 0) / Math.max(1, parallel));
+  const switchMs = Math.round(switches.reduce((t, a) => t + durationOf(a, timing, server), 0) / Math.max(1, parallel));
   return {
     staging: { uploads: actions.filter((a) => a.kind === 'upload' && a.staged).length, etaMs: Math.max(0, Math.round(etaMs - switchMs)) },
     switch: { files: switches.length, replaced: switches.filter((a) => a.reason === 'changed').length, etaMs: switchMs },

@@ -6,6 +6,7 @@
  * node_modules/basic-ftp/dist/{Client,FtpContext}.js for each entry and update its version.
  */
 import type { Socket } from 'node:net';
+import { pipeline, type Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Client, FTPContext, FTPResponse } from 'basic-ftp';
 
@@ -88,5 +89,57 @@ export function detachControlReader(socket: Socket): () => void {
   socket.removeAllListeners('data');
   return () => {
     for (const l of saved) socket.on('data', l);
+  };
+}
+
+// 6.2.6: Client.uploadFrom (transfer.js uploadFrom) pipes the source into the data socket only on
+// the server's 150/125, one round trip after the STOR. A passive plain data connection is open
+// before the STOR is sent, so ours sends the data with it: the server reads it once it accepts,
+// and its 150 and 226 come back together. The data socket's errors still go through basic-ftp's
+// handlers (the context closes); the STOR's reply settles the upload: an error reply rejects it, a
+// 2xx resolves it once every byte is written.
+export function sendDataWithStore(client: Client): void {
+  client.uploadFrom = async (source: Readable | string, remotePath: string) => {
+    if (typeof source === 'string') throw new Error('sendDataWithStore: a stream, not a file name');
+    const ftp = client.ftp;
+    const onSourceError = (err: Error) => ftp.closeWithError(err);
+    source.once('error', onSourceError);
+    try {
+      const path = await client.protectWhitespace(remotePath);
+      await client.prepareTransfer(ftp);
+      const data = ftp.dataSocket;
+      if (!data) throw new Error('Upload should begin but no data connection is available.');
+      let written = false;
+      let reply: FTPResponse | undefined;
+      let settle: (() => void) | undefined;
+      const stored = ftp.handle(`STOR ${path}`, (res, task) => {
+        if (res instanceof Error) {
+          ftp.dataSocket = undefined;
+          task.reject(res);
+        } else if (res.code >= 200 && res.code < 300) {
+          reply = res;
+          settle = () => {
+            ftp.dataSocket = undefined;
+            task.resolve(reply);
+          };
+          if (written) settle();
+        } else if (res.code >= 300) {
+          ftp.closeWithError(new Error(`Unexpected FTP response is requesting an answer: ${res.message}`));
+        }
+      });
+      // The control connection sits idle while the data goes: the data socket's timeout watches it.
+      ftp.socket.setTimeout(0);
+      data.setTimeout(ftp.timeout);
+      pipeline(source, data, (err) => {
+        if (err) return; // the data socket's error reached basic-ftp's handler, which closed the context
+        data.setTimeout(0);
+        ftp.socket.setTimeout(ftp.timeout);
+        written = true;
+        settle?.();
+      });
+      return (await stored) as FTPResponse;
+    } finally {
+      source.removeListener('error', onSourceError);
+    }
   };
 }

@@ -19,7 +19,7 @@ import { tempNameFor } from '../core/names.js';
 import type { RemoteEntry } from '../core/tree.js';
 import { FtpsyncError } from '../errors.js';
 import type { ServerConfig } from '../manifest/types.js';
-import { traceControl, setControlSocketFactory, setTransferStrategy, withoutTaskStacks } from './basic-ftp-internals.js';
+import { sendDataWithStore, traceControl, setControlSocketFactory, setTransferStrategy, withoutTaskStacks } from './basic-ftp-internals.js';
 import { dataStrategyFor } from './data-connection.js';
 import { ServerHasher, type HashCommand } from './file-hash.js';
 import { toFtpsyncError } from './errors.js';
@@ -80,6 +80,7 @@ export class FtpSession implements RemoteSession {
     const strategy = { ledger: deps.ledger, gate: deps.gate, now: this.now, purpose: () => this.purpose, onOpen, ...tlsCloseControls(config, this.shared) };
     setTransferStrategy(this.client, dataStrategyFor(config, strategy));
     guardTransfers(this.client, config, this.shared);
+    if (config.tls === 'none' && config.mode === 'passive') sendDataWithStore(this.client);
     withoutTaskStacks(this.client.ftp);
     if (deps.trace) traceControl(this.client.ftp, deps.trace);
     this.strayTemps = new StrayTemps(this.client, this.shared);

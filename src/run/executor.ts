@@ -301,7 +301,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
                   span.lastEndMs = now();
                   span.idleMs = idleMs - span.idleAtStart;
                   span.count++;
-                  if (a.kind === 'upload') span.trips = (span.trips ?? 0) + uploadRoundTrips(a);
+                  if (a.kind === 'upload') span.trips = (span.trips ?? 0) + uploadRoundTrips(a, d.server);
                   result.bytes += a.size;
                 }
                 successes++;

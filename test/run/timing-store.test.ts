@@ -61,14 +61,19 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
   });
 
   it('an upload costs the round trips of its path; what a run learned subtracts the same, so the next plan adds back what it took', () => {
-    expect(uploadRoundTrips({ staged: '.ftpsync-tmp-s1-a.js' })).toBe(4);
-    expect(uploadRoundTrips({})).toBe(6);
-    expect(uploadRoundTrips({ mtimeMs: 1 })).toBe(7);
+    const ftps = { tls: 'explicit', mode: 'passive' } as const;
+    const plain = { tls: 'none', mode: 'passive' } as const;
+    expect(uploadRoundTrips({ staged: '.ftpsync-tmp-s1-a.js' }, ftps)).toBe(4);
+    expect(uploadRoundTrips({}, ftps)).toBe(6);
+    expect(uploadRoundTrips({ mtimeMs: 1 }, ftps)).toBe(7);
+    // Plain passive: the data goes with the STOR (its 150 and 226 come back together).
+    expect(uploadRoundTrips({ staged: '.ftpsync-tmp-s1-a.js' }, plain)).toBe(3);
+    expect(uploadRoundTrips({ staged: '.ftpsync-tmp-s1-a.js' }, { tls: 'none', mode: 'active' })).toBe(4);
     // Two-phase uploads at RTT 50 took 212 ms each: 4 round trips and 12 ms of work.
     const learned = learnedFrom({ upload: { eachMs: 212, samples: 500, tripsEach: 4 } }, 50);
     expect(learned).toEqual({ upload: { workMs: 12, samples: 500, rttMs: 50 } });
     const t = timingFor(50, { uploadWorkMs: 12, uploadRttMs: 50 });
-    expect(actionDuration('upload', 0, t, uploadRoundTrips({ staged: 'x' }))).toBe(212);
+    expect(actionDuration('upload', 0, t, uploadRoundTrips({ staged: 'x' }, ftps))).toBe(212);
     // Before: 7 round trips for every upload, 350 ms of a 212 ms transfer, and nothing to learn (the work came out below zero).
     expect(learnedFrom({ upload: { eachMs: 212, samples: 500 } }, 50)).toEqual({ upload: { workMs: 0, samples: 500, rttMs: 50 } });
   });
