@@ -3,6 +3,7 @@
  * successes look like a silent drop. The explanation says what the ledger saw and what to change.
  */
 import type { BlockDiagnosis } from '../budget/block-diagnosis.js';
+import { FtpsyncError } from '../errors.js';
 import { formatDuration } from '../manifest/duration.js';
 import type { ServerConfig } from '../manifest/types.js';
 import type { ErrorClass } from '../remote/errors.js';
@@ -83,4 +84,15 @@ export function blockExplanation(server: ServerConfig, lesson: BlockLesson, erro
     'Ask the host for its per-IP connection limit (CSF CT_LIMIT) or to whitelist your IP, then set maxConnections to it with firewall.confirmed: true.',
   );
   return lines.join('\n');
+}
+
+/** A failure that looked like a block while the server still answered: a stalled transfer, said so. */
+export function stalledError(err: FtpsyncError): FtpsyncError {
+  return new FtpsyncError(
+    err.code,
+    `${err.message} (the server still answers: a stalled transfer, not a firewall block)`,
+    err.hint ?? 'The server stopped moving data on this transfer. If its transfers are slow rather than stuck, raise timeouts.data.',
+    err.details,
+    { cause: err },
+  );
 }

@@ -6,29 +6,27 @@
  * only once every staged file of their sync landed, and then switch all of them (release.ts).
  * The caller holds the remote lock (remote-lock.ts) for the run.
  */
-import { mkdir, rm, rmdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { BudgetGate } from '../budget/gate.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import { SWITCH_BATCH, uploadRoundTrips } from '../budget/cost.js';
 import { LINGER_MS, lingers } from '../budget/schedule.js';
 import type { PlannedAction } from '../core/actions.js';
 import { isTempName } from '../core/names.js';
-import { FtpsyncError, isFtpsyncError } from '../errors.js';
+import { isFtpsyncError } from '../errors.js';
 import type { ServerConfig, SyncConfig } from '../manifest/types.js';
 import type { ServerPlan } from '../plan/types.js';
 import { classify, toFtpsyncError } from '../remote/errors.js';
-import { localJoin, remoteJoin } from '../remote/safe-names.js';
-import type { RemotePool, RemoteSession } from '../remote/types.js';
-import { looksBlocked, retriedFirst } from './block-detect.js';
+import type { RemotePool } from '../remote/types.js';
+import { looksBlocked, retriedFirst, stalledError } from './block-detect.js';
 import { learnFromBlock } from './block-learn.js';
 import { BlockWait } from './block-wait.js';
 import type { Journal } from './journal.js';
 import type { Reporter } from './progress.js';
 import type { PendingStates } from './pending-state.js';
-import { Release } from './release.js';
+import { finishReleases, Release, switchedSummary } from './release.js';
+import { runAction } from './run-action.js';
 import { StateCheckpoints } from './state-checkpoints.js';
-import { perTransferMs, type TransferSpan, type TransferTimes } from './timing-store.js';
+import { transferTimesOf, type TransferSpan, type TransferTimes } from './timing-store.js';
 
 export interface ServerRunDeps {
   server: ServerConfig;
@@ -82,29 +80,6 @@ export interface ServerResult {
 }
 
 const MAX_TRIES = 3;
-
-/** Effective time per upload and download, from each kind's span (see perTransferMs). */
-/** A failure that looked like a block while the server still answered: a stalled transfer, said so. */
-function stalled(err: FtpsyncError): FtpsyncError {
-  return new FtpsyncError(
-    err.code,
-    `${err.message} (the server still answers: a stalled transfer, not a firewall block)`,
-    err.hint ?? 'The server stopped moving data on this transfer. If its transfers are slow rather than stuck, raise timeouts.data.',
-    err.details,
-    { cause: err },
-  );
-}
-
-function transferTimes(spans: Partial<Record<'upload' | 'download', TransferSpan>>, sessions: number): TransferTimes {
-  const out: TransferTimes = {};
-  for (const kind of ['upload', 'download'] as const) {
-    const span = spans[kind];
-    if (!span) continue;
-    out[kind] = { eachMs: Math.round(perTransferMs(span, sessions) * 100) / 100, samples: span.count };
-    if (kind === 'upload' && span.trips !== undefined) out.upload!.tripsEach = Math.round((span.trips / Math.max(1, span.count)) * 100) / 100;
-  }
-  return out;
-}
 
 export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise<ServerResult> {
   const now = d.now ?? Date.now;
@@ -318,7 +293,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
                     continue;
                   }
                   if (outcome === 'stop') break;
-                  err = stalled(err);
+                  err = stalledError(err);
                 }
                 if (cls === 'session-limit' && attempt < MAX_TRIES) {
                   d.pool.setMaxSessions(Math.max(1, plan.parallel - attempt));
@@ -341,13 +316,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
         await Promise.all(Array.from({ length: Math.max(1, plan.parallel) }, worker));
       }
     }
-    // A switch that ended completes its release (and prunes old ones); an unfinished one is
-    // taken up by the next apply, or undone by rollback.
-    if (!blocks.halted)
-      for (const [name, release] of releases) {
-        if (failedSyncs.has(name)) continue;
-        await release.finish().catch((e: unknown) => d.reporter.note(plan.server, `${name}: could not complete the release: ${(e as Error).message}`));
-      }
+    if (!blocks.halted) await finishReleases(releases, failedSyncs, (m) => d.reporter.note(plan.server, m));
     // A run that did not finish keeps what landed (not after a block: nothing more is sent then).
     if (!blocks.halted) await states.checkpoint();
     else states.keepLocally();
@@ -359,20 +328,9 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   result.connections = d.ledger.totals();
   result.peakCounted = Math.max(result.peakCounted, d.ledger.counted(now()));
   result.elapsedMs = now() - started;
-  result.transferTimes = transferTimes(spans, plan.parallel);
+  result.transferTimes = transferTimesOf(spans, plan.parallel);
   if (blocks.noticed) result.blocked = true;
-  if (window.files > 0) {
-    const all = [...releases.values()];
-    const [first, last] = [Math.min(...all.map((r) => r.renames.first)), Math.max(...all.map((r) => r.renames.last))];
-    result.switched = {
-      files: window.files,
-      windowMs: last >= first ? Math.round((last - first) * 10) / 10 : 0,
-      releases: [...releases]
-        .filter(([name]) => syncByName.get(name)!.keepReleases > 0)
-        .map(([, r]) => r.id)
-        .filter((id): id is string => id !== null),
-    };
-  }
+  if (window.files > 0) result.switched = switchedSummary(releases, syncByName, window.files);
   const halted = blocks.halted;
   if (halted) {
     result.ok = false;
@@ -385,62 +343,4 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
   if (result.ok) d.journal.clear();
   else d.journal.close();
   return result;
-}
-
-interface ActionContext {
-  sync: SyncConfig;
-  plan: ServerPlan;
-  states: StateCheckpoints;
-  /** The sync's release: two-phase uploads (absent otherwise). */
-  release: Release | undefined;
-  /** An earlier attempt of this action failed (its server session may still hold the file). */
-  retry: boolean;
-}
-
-async function runAction(s: RemoteSession, a: PlannedAction, { sync, plan, states, release, retry }: ActionContext): Promise<void> {
-  const remote = () => remoteJoin(sync.remotePath, a.path, { server: plan.server });
-  const local = () => localJoin(sync.localPath, a.path, { server: plan.server });
-  const mtime = a.mtimeMs !== undefined ? { mtimeMs: a.mtimeMs } : {};
-  switch (a.kind) {
-    case 'mkdir':
-      // Parents come from earlier stages and the lock made the sync root: one MKD, not one per
-      // ancestor from / (a round trip each); the walk only when that MKD is refused (exists already).
-      if (!(await s.mkdirExclusive(remote()))) await s.mkdir(remote());
-      if (release) await release.markAdded(s, 'd', a.path);
-      return;
-    case 'upload':
-      // Staged: stored under its staged name (not visible as the live file); the switch renames it.
-      // A retry goes through a temp name of its own: the failed attempt's server session may still
-      // hold the staged name (vsftpd locks a file while it is uploaded; a block hides our close).
-      if (a.staged) return s.upload(local(), remoteJoin(sync.remotePath, a.staged, { server: plan.server }), { atomic: retry, ...mtime });
-      return s.upload(local(), remote(), { atomic: true, ...mtime });
-    case 'switch':
-      if (!release) throw new FtpsyncError('E_INTERNAL', `${plan.server} ${remote()}: a switch action in a sync without twoPhase`);
-      return release.switchFile(s, a);
-    case 'delete':
-      // Two-phase: a deleted file goes into the release (rollback puts it back); leftovers are deleted.
-      if (release && !isTempName(a.path.split('/').pop()!)) {
-        await release.moveAside(s, a.path);
-        return;
-      }
-      return s.remove(remote());
-    case 'rmdir':
-      return s.rmdir(remote());
-    case 'download': {
-      const target = local();
-      await mkdir(dirname(target), { recursive: true });
-      return s.download(remote(), target, a.mtimeMs);
-    }
-    case 'mkdir-local':
-      await mkdir(local(), { recursive: true });
-      return;
-    case 'delete-local':
-      await rm(local(), { force: true });
-      return;
-    case 'rmdir-local':
-      await rmdir(local()).catch(() => undefined);
-      return;
-    case 'write-state':
-      return states.final(s, sync.name, release ? (session, path) => release.beforeStateWrite(session, path) : undefined);
-  }
 }

@@ -303,3 +303,35 @@ export class Release {
     });
   }
 }
+
+/**
+ * What apply reports of the switch: the files renamed into place, the mixed window (from the first
+ * rename onto a live name to the last answered, over every sync's release), and the releases kept.
+ */
+export function switchedSummary(
+  releases: ReadonlyMap<string, Release>,
+  syncs: ReadonlyMap<string, Pick<SyncConfig, 'keepReleases'>>,
+  files: number,
+): { files: number; windowMs: number; releases: string[] } {
+  const all = [...releases.values()];
+  const [first, last] = [Math.min(...all.map((r) => r.renames.first)), Math.max(...all.map((r) => r.renames.last))];
+  return {
+    files,
+    windowMs: last >= first ? Math.round((last - first) * 10) / 10 : 0,
+    releases: [...releases]
+      .filter(([name]) => syncs.get(name)!.keepReleases > 0)
+      .map(([, r]) => r.id)
+      .filter((id): id is string => id !== null),
+  };
+}
+
+/**
+ * After the run: a switch that ended completes its release (and prunes old ones); one whose sync
+ * failed stays unfinished, for the next apply to take up or rollback to undo.
+ */
+export async function finishReleases(releases: ReadonlyMap<string, Release>, failedSyncs: ReadonlySet<string>, note: (text: string) => void): Promise<void> {
+  for (const [name, release] of releases) {
+    if (failedSyncs.has(name)) continue;
+    await release.finish().catch((e: unknown) => note(`${name}: could not complete the release: ${(e as Error).message}`));
+  }
+}

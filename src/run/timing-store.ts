@@ -196,3 +196,15 @@ export function recordLearnedWork(file: string, key: string, measured: MeasuredW
   writeFileSync(tmp, `${JSON.stringify(all, null, 2)}\n`);
   renameSync(tmp, file);
 }
+
+/** A run's time per upload and download, from each kind's span (see perTransferMs), with the upload's round trips each. */
+export function transferTimesOf(spans: Partial<Record<'upload' | 'download', TransferSpan>>, sessions: number): TransferTimes {
+  const out: TransferTimes = {};
+  for (const kind of ['upload', 'download'] as const) {
+    const span = spans[kind];
+    if (!span) continue;
+    out[kind] = { eachMs: Math.round(perTransferMs(span, sessions) * 100) / 100, samples: span.count };
+    if (kind === 'upload' && span.trips !== undefined) out.upload!.tripsEach = Math.round((span.trips / Math.max(1, span.count)) * 100) / 100;
+  }
+  return out;
+}
