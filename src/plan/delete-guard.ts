@@ -5,7 +5,7 @@
  * nobody reads the plan before apply runs it.
  */
 import { FtpsyncError } from '../errors.js';
-import type { DeleteLimit } from '../manifest/types.js';
+import type { DeleteLimit, SyncConfig } from '../manifest/types.js';
 import type { Plan, SyncDeletions, SyncSummary } from './types.js';
 
 /** Without maxDelete: refuse more than half of the target's files, when that is more than 10 files. */
@@ -46,16 +46,23 @@ export interface GuardTrip {
   sync: SyncSummary;
   reason: GuardReason;
   limit: DeleteLimit | undefined;
+  /** Kept releases of that many deploys hold what it deletes (two-phase uploads), for `ftpsync rollback`; 0: no copy is kept. */
+  keptReleases: number;
 }
 
-/** Every sync of the plan the guard refuses. `limitOf`: the sync's maxDelete from the manifest. */
-export function guardTrips(plan: Pick<Plan, 'servers'>, limitOf: (sync: string) => DeleteLimit | undefined): GuardTrip[] {
+/** What the guard reads of a sync's manifest entry. */
+export type GuardedSync = { name: string; maxDelete?: DeleteLimit } & Partial<Pick<SyncConfig, 'direction' | 'twoPhase' | 'keepReleases'>>;
+
+/** Every sync of the plan the guard refuses. `syncOf`: the sync's manifest entry (maxDelete, and whether a release keeps what it deletes). */
+export function guardTrips(plan: Pick<Plan, 'servers'>, syncOf: (sync: string) => Omit<GuardedSync, 'name'> | undefined): GuardTrip[] {
   const trips: GuardTrip[] = [];
   for (const sp of plan.servers) {
     for (const sy of sp.syncs) {
-      const limit = limitOf(sy.name);
+      const config = syncOf(sy.name);
+      const limit = config?.maxDelete;
       const reason = guardReason(sy.deletions, limit);
-      if (reason) trips.push({ server: sp.server, sync: sy, reason, limit });
+      const keptReleases = config?.direction === 'upload' && config.twoPhase ? (config.keepReleases ?? 0) : 0;
+      if (reason) trips.push({ server: sp.server, sync: sy, reason, limit, keptReleases });
     }
   }
   return trips;
@@ -73,6 +80,12 @@ function tripLine(t: GuardTrip): string {
   return `${head}: the plan deletes ${d.files} of the ${d.targetFiles} files of the target (${target}), ${percentOfTarget(d)} %, over ${limitText(t.limit)}; source: ${source}`;
 }
 
+function recoverability(t: GuardTrip): string {
+  return t.keptReleases > 0
+    ? `What it deletes is moved into this deploy's release on the server (twoPhase): \`ftpsync rollback\` puts it back while the release is kept (keepReleases ${t.keptReleases}).`
+    : `What it deletes cannot be restored: ftpsync keeps no copy of it (${t.sync.direction === 'download' ? 'a download deletes local files' : 'twoPhase is off or keepReleases is 0'}).`;
+}
+
 export interface RefusalContext {
   manifestFile: string;
   /** The saved plan's file when apply was given one (made without --allow-delete). */
@@ -85,9 +98,8 @@ export function guardRefusal(trips: GuardTrip[], ctx: RefusalContext): FtpsyncEr
   const syncs = [...new Set(trips.map((t) => `"${t.sync.name}"`))].join(', ');
   const message = [
     `mass-delete guard: refused; nothing was changed on ${servers}:`,
-    ...trips.map((t) => `  - ${tripLine(t)}`),
-    // No copy is kept of what a sync deletes (remote or local): say so before anyone allows it.
-    'Files ftpsync deletes cannot be restored: it keeps no copy of them.',
+    // Whether what it deletes can come back: say so before anyone allows it.
+    ...trips.map((t) => `  - ${tripLine(t)}\n    ${recoverability(t)}`),
   ].join('\n');
   const oneRun = ctx.savedPlan
     ? `the plan ${ctx.savedPlan} was made without --allow-delete: review it and run \`ftpsync apply ${ctx.savedPlan} --allow-delete\`, or make it again with \`ftpsync plan --allow-delete --out ${ctx.savedPlan}\``
@@ -102,10 +114,10 @@ export function guardRefusal(trips: GuardTrip[], ctx: RefusalContext): FtpsyncEr
  */
 export function checkDeleteGuard(
   plan: Pick<Plan, 'servers' | 'allowDelete'>,
-  syncs: ReadonlyArray<{ name: string; maxDelete?: DeleteLimit }>,
+  syncs: ReadonlyArray<GuardedSync>,
   o: RefusalContext & { allowDelete: boolean },
 ): void {
   if (o.allowDelete || plan.allowDelete) return;
-  const trips = guardTrips(plan, (name) => syncs.find((s) => s.name === name)?.maxDelete);
+  const trips = guardTrips(plan, (name) => syncs.find((s) => s.name === name));
   if (trips.length > 0) throw guardRefusal(trips, o);
 }

@@ -68,13 +68,15 @@ describe('the refusal', () => {
       server('mirror', [summary('backup', 'download', del(60, 100))]),
     ],
   };
-  const trips = guardTrips(plan, (s) => (s === 'backup' ? { percent: 50 } : undefined));
+  const trips = guardTrips(plan, (s) =>
+    s === 'backup' ? { maxDelete: { percent: 50 }, direction: 'download' } : { direction: 'upload', twoPhase: false, keepReleases: 1 },
+  );
 
   it('trips exactly the syncs over their limit', () => {
     expect(trips.map((t) => `${t.server}/${t.sync.name}:${t.reason}`)).toEqual(['prod/site:empty-source', 'mirror/backup:over-limit']);
   });
 
-  it('names each sync, its numbers, its source and both ways out; says deletions cannot be restored', () => {
+  it('names each sync, its numbers, its source and both ways out; says deletions cannot be restored without a release', () => {
     const e = guardRefusal(trips, { manifestFile: '/work/ftpsync.yml' });
     expect(e.code).toBe('E_DELETE_GUARD');
     expect(e.message).toContain(
@@ -84,9 +86,21 @@ describe('the refusal', () => {
       'sync "backup" on mirror (download): the plan deletes 60 of the 100 files of the target (local /work/backup), 60 %, over maxDelete "50%" of the target\'s files; source: /www/backup on mirror',
     );
     expect(e.message).toContain('nothing was changed on prod, mirror');
-    expect(e.message).toContain('cannot be restored');
+    expect(e.message).toContain('What it deletes cannot be restored: ftpsync keeps no copy of it (twoPhase is off or keepReleases is 0).');
+    expect(e.message).toContain('What it deletes cannot be restored: ftpsync keeps no copy of it (a download deletes local files).');
     expect(e.hint).toContain('run again with --allow-delete (this run only)');
     expect(e.hint).toContain('set maxDelete on sync "site", "backup" in /work/ftpsync.yml');
+  });
+
+  it('a two-phase upload that keeps releases: says rollback puts the deleted files back', () => {
+    const kept = guardTrips(plan, (s) => (s === 'site' ? { direction: 'upload', twoPhase: true, keepReleases: 2 } : { maxDelete: { percent: 50 } }));
+    const e = guardRefusal(kept, { manifestFile: 'f' });
+    expect(e.message).toMatch(
+      /sync "site" on prod \(upload\):.*\n {4}What it deletes is moved into this deploy's release on the server \(twoPhase\): `ftpsync rollback` puts it back while the release is kept \(keepReleases 2\)\./,
+    );
+    expect(e.message).toMatch(/sync "backup" on mirror \(download\):.*\n {4}What it deletes cannot be restored/);
+    const none = guardTrips(plan, () => ({ direction: 'upload', twoPhase: true, keepReleases: 0 }));
+    expect(guardRefusal(none, { manifestFile: 'f' }).message).not.toContain('ftpsync rollback');
   });
 
   it('for a saved plan, says it was made without --allow-delete and how to allow it', () => {

@@ -76,14 +76,15 @@ describeLab('mass-delete guard and protected paths (vsftpd)', (lab) => {
   }
 
   /** A refusal: exit 1, names the sync and the ways out, and the target is exactly as before. */
-  function expectRefused(r: CliRun, target: string, before: Map<string, string>, numbers: RegExp): void {
+  function expectRefused(r: CliRun, target: string, before: Map<string, string>, numbers: RegExp, direction: 'upload' | 'download'): void {
     expect(r.code, text(r)).toBe(1);
     expect(text(r)).toContain('mass-delete guard: refused');
     expect(text(r)).toContain('sync "site" on vsftpd');
     expect(text(r)).toMatch(numbers);
     expect(text(r)).toContain('--allow-delete');
     expect(text(r)).toContain('set maxDelete on sync "site"');
-    expect(text(r)).toContain('cannot be restored');
+    // A two-phase upload (the default) moves what it deletes into its release; a download keeps no copy.
+    expect(text(r)).toContain(direction === 'upload' ? '`ftpsync rollback` puts it back while the release is kept (keepReleases 1)' : 'cannot be restored');
     expect(readTree(target)).toEqual(before);
   }
 
@@ -102,10 +103,10 @@ describeLab('mass-delete guard and protected paths (vsftpd)', (lab) => {
       // An empty source (a failed build): plan and apply refuse, nothing is deleted.
       await setSource([]);
       const plan0 = cli(['plan', '-c', file]);
-      expectRefused(plan0, target, full, /the source \(.*\) has no files while the target \(.*\) has 20; the plan deletes 20 of them/);
+      expectRefused(plan0, target, full, /the source \(.*\) has no files while the target \(.*\) has 20; the plan deletes 20 of them/, direction);
       expect(plan0.stdout).toContain('!! 20 deletion(s) of 20 target file(s), 100 %: more than half of the target');
       const apply0 = cli(['apply', '-c', file]);
-      expectRefused(apply0, target, full, /has no files while the target/);
+      expectRefused(apply0, target, full, /has no files while the target/, direction);
       console.log(
         `[refusal] ${direction} plan, empty source (stderr):\n${plan0.stderr}[refusal] ${direction} apply, empty source (stdout, summary):\n${apply0.stdout.split('Summary:')[1]}`,
       );
@@ -122,12 +123,12 @@ describeLab('mass-delete guard and protected paths (vsftpd)', (lab) => {
       // 60 % (12 of 20): refused live, and as a saved plan made without the flag.
       await setSource(SITE.slice(0, 8));
       const sixty = /the plan deletes 12 of the 20 files of the target \(.*\), 60 %, over the default/;
-      expectRefused(cli(['apply', '-c', file]), target, full, sixty);
+      expectRefused(cli(['apply', '-c', file]), target, full, sixty, direction);
       const saved = cli(['plan', '-c', file, '--out', planFile]);
-      expectRefused(saved, target, full, sixty);
+      expectRefused(saved, target, full, sixty, direction);
       expect((JSON.parse(readFileSync(planFile, 'utf8')) as { allowDelete: boolean }).allowDelete).toBe(false);
       const applySaved = cli(['apply', planFile, '-c', file]);
-      expectRefused(applySaved, target, full, sixty);
+      expectRefused(applySaved, target, full, sixty, direction);
       expect(text(applySaved)).toContain(`the plan ${planFile} was made without --allow-delete`);
       console.log(`[refusal] ${direction} apply of a saved plan, 60 % (stderr):\n${applySaved.stderr}`);
 
