@@ -5,10 +5,10 @@
  * (RNFR/RNTO, MKD, DELE); the caller checks every reply. Servers read commands from the socket in
  * order; basic-ftp's reader is detached meanwhile (basic-ftp-internals.ts). Not every server
  * answers pipelined commands: the first use on a server sends a rename of a name that does not
- * exist and a NOOP at once and waits a moment; a server that does not answer them all (or later leaves a
- * batch unanswered) gets every command one by one for the rest of the run,
- * and the session that waited is closed (late replies would confuse it). A session that is not
- * ours (tests' fakes) gets the commands one by one.
+ * exist and a NOOP at once and waits a moment; a server that does not answer them all (or later
+ * leaves a batch unanswered) gets every command one by one for the rest of the run, and the
+ * session that waited is closed (late replies would confuse it). A session that is not ours
+ * (tests' fakes) gets the commands one by one.
  */
 import type { Socket } from 'node:net';
 import { detachControlReader } from './basic-ftp-internals.js';
@@ -65,8 +65,7 @@ export async function pipelined(session: RemoteSession, lines: string[]): Promis
  * Commands in flight at once: a window, not the whole batch. Bounded in bytes as well as in lines:
  * proftpd reads its control socket in chunks of about 4 KB and takes a CR at the end of one chunk
  * and the LF at the start of the next for no line end, so it merges two commands into one and
- * answers one reply short (seen in the lab at 128 lines of ~100 bytes in flight, never at 3 KB).
- * Each window is about one round trip (docs/benchmarks.md, "Pipelining").
+ * answers one reply short. Each window is about one round trip (docs/benchmarks.md, "Pipelining").
  */
 export const PIPELINE_WINDOW = { lines: 128, bytes: 3000 };
 /** One write at most this long (whole lines), so a TCP segment rarely ends inside a line. */
