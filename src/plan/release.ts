@@ -76,6 +76,8 @@ export interface RollbackSteps {
 
 const depth = (p: string) => p.split('/').length;
 const deepestFirst = (a: string, b: string) => depth(b) - depth(a) || (a < b ? -1 : a > b ? 1 : 0);
+/** Parents before their children (a directory is made after the one it goes in). */
+export const outermostFirst = (a: string, b: string) => depth(a) - depth(b);
 
 /** From a listing of one release directory (paths relative to it): what rollback does. */
 export function rollbackSteps(release: Map<string, Pick<RemoteEntry, 'type'>>): RollbackSteps {

@@ -110,17 +110,15 @@ export function sendDataWithStore(client: Client): void {
       const data = ftp.dataSocket;
       if (!data) throw new Error('Upload should begin but no data connection is available.');
       let written = false;
-      let reply: FTPResponse | undefined;
       let settle: (() => void) | undefined;
       const stored = ftp.handle(`STOR ${path}`, (res, task) => {
         if (res instanceof Error) {
           ftp.dataSocket = undefined;
           task.reject(res);
         } else if (res.code >= 200 && res.code < 300) {
-          reply = res;
           settle = () => {
             ftp.dataSocket = undefined;
-            task.resolve(reply);
+            task.resolve(res);
           };
           if (written) settle();
         } else if (res.code >= 300) {

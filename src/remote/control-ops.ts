@@ -42,10 +42,15 @@ export async function deleteIfPresent(s: RemoteSession, path: string): Promise<b
   return true;
 }
 
+/** An MKD reply that leaves the directory there: made, or existing already (550/521). */
+export function dirThere(code: number): boolean {
+  return code < 300 || code === 550 || code === 521;
+}
+
 /** MKD; an existing directory is fine (550/521). */
 export async function makeDir(s: RemoteSession, path: string): Promise<void> {
   const r = await s.command(`MKD ${path}`);
-  if (r.code >= 300 && r.code !== 550 && r.code !== 521) throw refused(s, 'mkdir', path, r);
+  if (!dirThere(r.code)) throw refused(s, 'mkdir', path, r);
 }
 
 /** RMD; false when the server refused (not empty, or gone). */

@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { Client, FTPError } from 'basic-ftp';
+import { dataGoesWithStore } from '../budget/cost.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import { formatFtpTime } from '../core/ftp-time.js';
 import { tempNameFor } from '../core/names.js';
@@ -80,7 +81,7 @@ export class FtpSession implements RemoteSession {
     const strategy = { ledger: deps.ledger, gate: deps.gate, now: this.now, purpose: () => this.purpose, onOpen, ...tlsCloseControls(config, this.shared) };
     setTransferStrategy(this.client, dataStrategyFor(config, strategy));
     guardTransfers(this.client, config, this.shared);
-    if (config.tls === 'none' && config.mode === 'passive') sendDataWithStore(this.client);
+    if (dataGoesWithStore(config)) sendDataWithStore(this.client);
     withoutTaskStacks(this.client.ftp);
     if (deps.trace) traceControl(this.client.ftp, deps.trace);
     this.strayTemps = new StrayTemps(this.client, this.shared);

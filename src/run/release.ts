@@ -15,6 +15,7 @@ import {
   ADDED_DIR,
   addedMarker,
   deployId,
+  outermostFirst,
   parentDirs,
   PARTIAL_SUFFIX,
   releasesIn,
@@ -23,7 +24,7 @@ import {
   parseAddedMarker,
   type ReleaseName,
 } from '../plan/release.js';
-import { deleteIfPresent, makeDir, refused, removeDir, renameExact, sourceMissing } from '../remote/control-ops.js';
+import { deleteIfPresent, dirThere, makeDir, refused, removeDir, renameExact, sourceMissing } from '../remote/control-ops.js';
 import { pipelined } from '../remote/pipeline.js';
 import { remoteJoin } from '../remote/safe-names.js';
 import type { RemoteSession } from '../remote/types.js';
@@ -213,15 +214,8 @@ export class Release {
       for (const d of parentDirs(a.path)) if (!this.madeDirs.has(d)) dirs.add(d);
     }
     // Outermost first, on this session (the server takes its commands in order); 550: there already.
-    const ordered = [...dirs].sort((x, y) => x.split('/').length - y.split('/').length);
-    const mkd = [...ordered.map((d) => this.inRelease(d)), ...markers];
-    const made = await pipelined(
-      s,
-      mkd.map((p) => `MKD ${p}`),
-    );
-    made.forEach((r, i) => {
-      if (r.code >= 300 && r.code !== 550 && r.code !== 521) throw refused(s, 'mkdir', mkd[i]!, r);
-    });
+    const ordered = [...dirs].sort(outermostFirst);
+    await makeDirsPipelined(s, [...ordered.map((d) => this.inRelease(d)), ...markers]);
     for (const d of ordered) this.madeDirs.add(d);
     // Per file: [aside...] then RNFR staged, RNTO live.
     const lines: string[] = [];
@@ -334,4 +328,15 @@ export async function finishReleases(releases: ReadonlyMap<string, Release>, fai
     if (failedSyncs.has(name)) continue;
     await release.finish().catch((e: unknown) => note(`${name}: could not complete the release: ${(e as Error).message}`));
   }
+}
+
+/** MKD of each path, pipelined in the order given (parents first); one there already (550/521) is fine. */
+export async function makeDirsPipelined(s: RemoteSession, paths: string[]): Promise<void> {
+  const made = await pipelined(
+    s,
+    paths.map((p) => `MKD ${p}`),
+  );
+  made.forEach((r, i) => {
+    if (!dirThere(r.code)) throw refused(s, 'mkdir', paths[i]!, r);
+  });
 }

@@ -11,15 +11,15 @@ import { FtpsyncError } from '../errors.js';
 import { assertKnownServers } from '../manifest/servers.js';
 import type { Manifest, SyncConfig } from '../manifest/types.js';
 import { planOrder } from '../plan/build.js';
-import { parentDirs, rollbackSteps } from '../plan/release.js';
+import { outermostFirst, parentDirs, rollbackSteps } from '../plan/release.js';
 import { SWITCH_BATCH } from '../budget/cost.js';
-import { refused, removeDir } from '../remote/control-ops.js';
+import { removeDir } from '../remote/control-ops.js';
 import { pipelined, type Reply } from '../remote/pipeline.js';
 import { remoteJoin } from '../remote/safe-names.js';
-import type { RemotePool, RemoteSession } from '../remote/types.js';
+import type { RemotePool } from '../remote/types.js';
 import { planningContext, type FtpTrace } from './context.js';
 import type { Reporter } from './progress.js';
-import { listReleases, releasesPath } from './release.js';
+import { listReleases, makeDirsPipelined, releasesPath } from './release.js';
 import { listTreeOver } from './tree-walk.js';
 import { LOCK_NAME, releaseSyncLocks, takeSyncLocks } from './remote-lock.js';
 
@@ -121,7 +121,13 @@ export async function rollbackSync(pool: RemotePool, sync: SyncConfig, sessions:
     );
   // Parents first, outermost first, on one session (a directory is made once); 550: there already.
   const parents = [...new Set(steps.restore.flatMap(parentDirs))].filter((d) => live?.get(d)?.type !== 'dir');
-  if (parents.length) await pool.withSession((s) => makeDirs(s, root, parents));
+  if (parents.length)
+    await pool.withSession((s) =>
+      makeDirsPipelined(
+        s,
+        [...parents].sort(outermostFirst).map((d) => remoteJoin(root, d)),
+      ),
+    );
   const added = new Set(steps.removeFiles);
   // A live file the deploy replaced: deleted, and the release's copy takes its place (never renamed
   // onto it). Sent again after a failed session, no DELE: the live file may be the copy put back.
@@ -176,17 +182,6 @@ function refusedAll(server: string, op: string, refused: Array<{ path: string; r
     'Nothing was lost: what was not put back is still in the release directory. Fix the cause and run rollback again.',
     { server, remotePath: first.path, ftpCode: first.reply.code },
   );
-}
-
-async function makeDirs(s: RemoteSession, root: string, dirs: string[]): Promise<void> {
-  const ordered = [...dirs].sort((a, b) => a.split('/').length - b.split('/').length);
-  const replies = await pipelined(
-    s,
-    ordered.map((d) => `MKD ${remoteJoin(root, d)}`),
-  );
-  replies.forEach((r, i) => {
-    if (r.code >= 300 && r.code !== 550 && r.code !== 521) throw refused(s, 'mkdir', remoteJoin(root, ordered[i]!), r);
-  });
 }
 
 export async function rollbackManifest(o: RollbackOptions): Promise<ServerRollback[]> {
