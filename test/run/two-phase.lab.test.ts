@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
-import { Client } from 'basic-ftp';
+import { Client, FTPError } from 'basic-ftp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isTempName, RELEASES_DIR } from '../../src/core/names.js';
 import { STATE_FILE } from '../../src/plan/state.js';
@@ -60,7 +60,7 @@ function startReader(lab: Lab, name: LabServerName, dir: string) {
     await client.access({ host: s.host, port: s.port, user: s.user, password: s.password });
     connected = true;
   };
-  const get = async (path: string): Promise<string | null> => {
+  const get = async (path: string, retried = false): Promise<string | null> => {
     if (!connected || client.closed) await connect();
     const chunks: Buffer[] = [];
     const sink = new Writable({
@@ -72,9 +72,12 @@ function startReader(lab: Lab, name: LabServerName, dir: string) {
     try {
       await client.downloadTo(sink, `${dir}/${path}`);
       return Buffer.concat(chunks).toString('utf8');
-    } catch {
+    } catch (e) {
       // 550: not there (proftpd also resets the data connection then): a new session for the next fetch.
       client.close();
+      if (e instanceof FTPError && e.code === 550) return null;
+      // The reader's own session failed (not the site): the same file once more on a new one.
+      if (!retried) return get(path, true);
       return null;
     }
   };
@@ -298,9 +301,16 @@ function switchBegun(remote: string, ms: number): () => boolean {
   };
 }
 
+/** The files under dir; the server may remove a directory (the lock's) while it is read: read again. */
 function walk(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)));
+  for (let attempt = 1; ; attempt++) {
+    if (!existsSync(dir)) return [];
+    try {
+      return readdirSync(dir, { withFileTypes: true, recursive: true })
+        .filter((e) => e.isFile())
+        .map((e) => relative(dir, join(e.parentPath, e.name)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw e;
+    }
+  }
 }
