@@ -29,17 +29,36 @@ export interface TimingModel {
   controlOpWorkMs: number;
 }
 
-/** Round trips per action: a download is EPSV, connect, RETR..150, 226; an upload at most adds RNFR, RNTO, MFMT (uploadRoundTrips). */
+/** Round trips per action: a download is EPSV, connect, RETR..150, 226 (downloadRoundTrips); an upload at most adds RNFR, RNTO, MFMT (uploadRoundTrips). */
 export const ROUND_TRIPS = { download: 4, upload: 7, control: 1 } as const;
 
 /**
- * An upload's round trips: EPSV, connect, STOR..150, 226 — or, where the data goes with the STOR
- * (plain passive: remote/basic-ftp-internals.ts sendDataWithStore), EPSV, connect, STOR..226; RNFR
- * and RNTO unless it is staged (a two-phase upload is renamed by the switch, pipelined); MFMT when
- * it sets the time (size-mtime).
+ * An upload's round trips: EPSV, connect, STOR..150, 226 — or plain passive, where the EPSV went
+ * with the previous transfer command and the data goes with the STOR (remote/basic-ftp-internals.ts
+ * ownPlainTransfers): connect, STOR..226, and the round trip vsftpd waits for the ACK of its FIN
+ * before the 226 (pure-ftpd and proftpd take 2: docs/benchmarks.md, "Look-ahead EPSV"); RNFR and
+ * RNTO unless it is staged (a two-phase upload is renamed by the switch, pipelined); MFMT when it
+ * sets the time (size-mtime).
  */
 export function uploadRoundTrips(a: { staged?: string | undefined; mtimeMs?: number | undefined }, server: Pick<ServerConfig, 'tls' | 'mode'>): number {
   return (dataGoesWithStore(server) ? 3 : 4) + (a.staged ? 0 : 2) + (a.mtimeMs !== undefined ? 1 : 0);
+}
+
+/**
+ * A download's round trips: EPSV, connect, RETR..150, 226 — or plain passive: connect, RETR..226
+ * and the round trip vsftpd and proftpd wait for the close before the 226 (pure-ftpd takes 2).
+ */
+export function downloadRoundTrips(server: Pick<ServerConfig, 'tls' | 'mode'>): number {
+  return dataGoesWithStore(server) ? 3 : ROUND_TRIPS.download;
+}
+
+/** An upload's or a download's round trips on this server. */
+export function transferRoundTrips(
+  a: { kind: ActionKind; staged?: string | undefined; mtimeMs?: number | undefined },
+  server: Pick<ServerConfig, 'tls' | 'mode'>,
+): number | undefined {
+  if (a.kind === 'upload') return uploadRoundTrips(a, server);
+  return a.kind === 'download' ? downloadRoundTrips(server) : undefined;
 }
 
 /** Plain FTP, passive: the data connection is open when the STOR goes, so the data goes with it. */
@@ -165,13 +184,13 @@ export function actionCost(kind: ActionKind, server: ServerConfig, rttMs = DEFAU
 export const SWITCH_BATCH = 100;
 
 /** Milliseconds, not rounded: on a LAN a transfer takes 2–3 ms, and rounding each one adds up. `uploadTrips`: uploadRoundTrips of the upload. */
-export function actionDuration(kind: ActionKind, size: number, t: TimingModel = DEFAULT_TIMING, uploadTrips: number = ROUND_TRIPS.upload): number {
+export function actionDuration(kind: ActionKind, size: number, t: TimingModel = DEFAULT_TIMING, trips?: number): number {
   switch (kind) {
     case 'download':
-      return ROUND_TRIPS.download * t.rttMs + t.downloadWorkMs + size / t.bytesPerMs;
+      return (trips ?? ROUND_TRIPS.download) * t.rttMs + t.downloadWorkMs + size / t.bytesPerMs;
     case 'upload':
     case 'write-state':
-      return uploadTrips * t.rttMs + t.uploadWorkMs + size / t.bytesPerMs;
+      return (trips ?? ROUND_TRIPS.upload) * t.rttMs + t.uploadWorkMs + size / t.bytesPerMs;
     case 'mkdir':
     case 'delete':
     case 'rmdir':

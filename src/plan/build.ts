@@ -9,7 +9,7 @@ import {
   DEFAULT_RTT_MS,
   serverClosedCountedMs,
   timingFor,
-  uploadRoundTrips,
+  transferRoundTrips,
   type LearnedWork,
   type TimingModel,
 } from '../budget/cost.js';
@@ -207,7 +207,7 @@ export function planServer(
 
 /** An action's estimated duration; a switch that replaces a live file moves it aside first (four commands, not two). */
 function durationOf(a: Pick<PlannedAction, 'kind' | 'size' | 'reason' | 'staged' | 'mtimeMs'>, timing: TimingModel, server: ServerConfig): number {
-  const d = actionDuration(a.kind, a.size, timing, a.kind === 'upload' ? uploadRoundTrips(a, server) : undefined);
+  const d = actionDuration(a.kind, a.size, timing, transferRoundTrips(a, server));
   return a.kind === 'switch' && a.reason === 'changed' ? 2 * d : d;
 }
 

@@ -6,9 +6,9 @@
  * node_modules/basic-ftp/dist/{Client,FtpContext}.js for each entry and update its version.
  */
 import type { Socket } from 'node:net';
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, type Readable, type Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { Client, FTPContext, FTPResponse } from 'basic-ftp';
+import { FTPError, type Client, type FTPContext, type FTPResponse, type TaskResolver } from 'basic-ftp';
 
 /** The basic-ftp version every override below was checked against. */
 export const BASIC_FTP_CHECKED = '6.2.6';
@@ -73,8 +73,9 @@ export function traceControl(ftp: FTPContext, line: (text: string) => void): voi
   ftp.log = (message: string) => {
     if (!TRACED.test(message)) return;
     const [first = '', ...rest] = message.split(/\r?\n/).filter((l) => l.trim() !== '');
-    // A reply chunk of several lines: each is marked as a reply.
-    for (const l of [first, ...rest.map((r) => (first.startsWith('< ') ? `< ${r}` : r))]) if (l.trim() !== '<') line(redactPass(l));
+    // A reply chunk of several lines, or commands sent in one write: each line is marked.
+    const mark = /^[<>] /.exec(first)?.[0] ?? '';
+    for (const l of [first, ...rest.map((r) => `${mark}${r}`)]) if (l.trim() !== '<') line(redactPass(l));
   };
 }
 
@@ -92,52 +93,128 @@ export function detachControlReader(socket: Socket): () => void {
   };
 }
 
-// 6.2.6: Client.uploadFrom (transfer.js uploadFrom) pipes the source into the data socket only on
-// the server's 150/125, one round trip after the STOR. A passive plain data connection is open
-// before the STOR is sent, so ours sends the data with it: the server reads it once it accepts,
-// and its 150 and 226 come back together. The data socket's errors still go through basic-ftp's
-// handlers (the context closes); the STOR's reply settles the upload: an error reply rejects it, a
-// 2xx resolves it once every byte is written.
-export function sendDataWithStore(client: Client): void {
+/** The next passive port asked for with a transfer command (data-connection.ts PassiveLookahead). */
+export interface TransferLookahead {
+  /** Send EPSV with this transfer command. */
+  wanted(): boolean;
+  /** The server's answer to that EPSV; `midTransfer`: it came before the transfer's final reply. */
+  answered(reply: FTPResponse | Error, midTransfer: boolean): void;
+}
+
+// 6.2.6: Client.uploadFrom and Client.downloadTo (transfer.js) wait for the server's 150/125 before
+// the data moves, one round trip after the STOR. A passive plain data connection is open before the
+// command, so ours sends the data with the STOR (the server reads it once it accepts) and reads a
+// RETR's data as it comes. Both send the next transfer's EPSV in the same write as the command: the
+// servers read it with the command and answer it after the transfer's final reply, which saves the
+// EPSV's round trip on the next file (docs/benchmarks.md, "Look-ahead EPSV"). The data socket's
+// errors still go through basic-ftp's handlers (the context closes).
+export function ownPlainTransfers(client: Client, lookahead: TransferLookahead): void {
   client.uploadFrom = async (source: Readable | string, remotePath: string) => {
-    if (typeof source === 'string') throw new Error('sendDataWithStore: a stream, not a file name');
+    if (typeof source === 'string') throw new Error('ownPlainTransfers: a stream, not a file name');
     const ftp = client.ftp;
     const onSourceError = (err: Error) => ftp.closeWithError(err);
     source.once('error', onSourceError);
     try {
-      const path = await client.protectWhitespace(remotePath);
-      await client.prepareTransfer(ftp);
-      const data = ftp.dataSocket;
-      if (!data) throw new Error('Upload should begin but no data connection is available.');
-      let written = false;
-      let settle: (() => void) | undefined;
-      const stored = ftp.handle(`STOR ${path}`, (res, task) => {
-        if (res instanceof Error) {
-          ftp.dataSocket = undefined;
-          task.reject(res);
-        } else if (res.code >= 200 && res.code < 300) {
-          settle = () => {
-            ftp.dataSocket = undefined;
-            task.resolve(res);
-          };
-          if (written) settle();
-        } else if (res.code >= 300) {
-          ftp.closeWithError(new Error(`Unexpected FTP response is requesting an answer: ${res.message}`));
-        }
-      });
-      // The control connection sits idle while the data goes: the data socket's timeout watches it.
-      ftp.socket.setTimeout(0);
-      data.setTimeout(ftp.timeout);
+      const data = await openData(client);
+      const task = transferCommand(ftp, `STOR ${await client.protectWhitespace(remotePath)}`, lookahead);
       pipeline(source, data, (err) => {
-        if (err) return; // the data socket's error reached basic-ftp's handler, which closed the context
-        data.setTimeout(0);
-        ftp.socket.setTimeout(ftp.timeout);
-        written = true;
-        settle?.();
+        if (!err) task.dataDone(); // an error reached basic-ftp's handler, which closed the context
       });
-      return (await stored) as FTPResponse;
+      return await task.reply;
     } finally {
       source.removeListener('error', onSourceError);
     }
   };
+  client.downloadTo = async (destination: Writable | string, remotePath: string, startAt = 0) => {
+    if (typeof destination === 'string' || startAt !== 0) throw new Error('ownPlainTransfers: a stream from the start');
+    const ftp = client.ftp;
+    const data = await openData(client);
+    const task = transferCommand(ftp, `RETR ${await client.protectWhitespace(remotePath)}`, lookahead);
+    pipeline(data, destination, (err) => {
+      if (!err) task.dataDone();
+      else if (!task.settled()) ftp.closeWithError(err);
+    });
+    return task.reply;
+  };
+}
+
+async function openData(client: Client): Promise<Socket> {
+  await client.prepareTransfer(client.ftp);
+  const data = client.ftp.dataSocket;
+  if (!data) throw new Error('A transfer should begin but no data connection is available.');
+  return data;
+}
+
+/**
+ * A transfer command and its replies: the 1xx, the final reply, then (look-ahead) the EPSV's. A
+ * server that reads commands during a transfer answers the EPSV before the final reply (proftpd
+ * 450, pure-ftpd 500, when it comes in a later segment) or opens a port then: either goes to the
+ * look-ahead, which stops asking. The transfer settles on its final reply once the data is done.
+ */
+function transferCommand(ftp: FTPContext, command: string, lookahead: TransferLookahead): TransferTask {
+  let awaitingAhead = lookahead.wanted();
+  let preliminary = false;
+  let final: FTPResponse | Error | undefined;
+  let dataDone = false;
+  let settled = false;
+  let task: TaskResolver | undefined;
+  const settle = () => {
+    if (!task || final === undefined || awaitingAhead || (!(final instanceof Error) && !dataDone)) return;
+    settled = true;
+    ftp.dataSocket = undefined;
+    if (final instanceof Error) task.reject(final);
+    else task.resolve(final);
+  };
+  const answerAhead = (res: FTPResponse | Error, midTransfer: boolean) => {
+    awaitingAhead = false;
+    lookahead.answered(res, midTransfer);
+  };
+  // Checked as basic-ftp's send() checks every command: no line breaks smuggled in by a name.
+  if (/[\r\n\0]/.test(command)) throw new Error(`Invalid command: Contains control characters. (${command})`);
+  const reply = ftp.handle(undefined, (res, t) => {
+    task = t;
+    if (!(res instanceof FTPError) && res instanceof Error) {
+      // The connection failed or timed out: no more replies. A finished transfer stays finished.
+      if (awaitingAhead) answerAhead(res, final === undefined);
+      if (final === undefined || final instanceof Error || !dataDone) final = res;
+    } else if (final === undefined) {
+      if (res.code < 200) {
+        preliminary = true;
+        return;
+      }
+      if (awaitingAhead && preliminary && answersEpsv(res.code, res.message)) return answerAhead(res, true);
+      if (res.code < 400 && res.code >= 300) return ftp.closeWithError(new Error(`Unexpected FTP response is requesting an answer: ${res.message}`));
+      final = res;
+    } else if (awaitingAhead) answerAhead(res, false);
+    settle();
+  });
+  const lines = awaitingAhead ? [command, 'EPSV'] : [command];
+  for (const l of lines) ftp.log(`> ${l}`);
+  if (!ftp.closed) ftp.socket.write(`${lines.join('\r\n')}\r\n`, ftp.encoding);
+  // The control connection sits idle while the data goes: the data socket's timeout watches it.
+  ftp.socket.setTimeout(0);
+  ftp.dataSocket?.setTimeout(ftp.timeout);
+  return {
+    reply: reply as Promise<FTPResponse>,
+    settled: () => settled,
+    dataDone: () => {
+      dataDone = true;
+      ftp.dataSocket?.setTimeout(0);
+      ftp.socket.setTimeout(ftp.timeout);
+      settle();
+    },
+  };
+}
+
+interface TransferTask {
+  reply: Promise<FTPResponse>;
+  /** The reply has settled the transfer (a refusal closes the data connection: not an error then). */
+  settled: () => boolean;
+  /** Every byte is written (upload) or received and stored (download). */
+  dataDone: () => void;
+}
+
+/** A reply between a transfer's 1xx and its final reply that answers the look-ahead EPSV, not the transfer. */
+function answersEpsv(code: number, message: string): boolean {
+  return code === 229 || (code >= 500 && code <= 503) || /\bEPSV\b/i.test(message);
 }

@@ -1,6 +1,6 @@
 /**
- * Transfer strategies for basic-ftp's Client.prepareTransfer: passive (EPSV, then PASV) and
- * active (EPRT/PORT), both asking the budget gate before opening, reporting every data
+ * Transfer strategies for basic-ftp's Client.prepareTransfer: passive (the port asked for ahead
+ * with the previous transfer, else EPSV, then PASV) and active (EPRT/PORT), both asking the budget gate before opening, reporting every data
  * connection to the ledger, and applying the close policy:
  *  - plain FTP, 'reset': the data socket is opened half-open; when the server's FIN arrives (all
  *    data read) we answer with RST, so the server goes straight to CLOSED and keeps no TIME_WAIT.
@@ -11,13 +11,16 @@
 import net, { type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
-import type { FTPContext, FTPResponse } from 'basic-ftp';
+import type { Client, FTPContext, FTPResponse } from 'basic-ftp';
+import { dataGoesWithStore } from '../budget/cost.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import type { ServerConfig } from '../manifest/types.js';
-import type { ConnectionGate } from './types.js';
-import { dataTlsParams, rememberTlsSession, type TransferStrategy } from './basic-ftp-internals.js';
+import type { ConnectionGate, SharedServerFacts } from './types.js';
+import { dataTlsParams, ownPlainTransfers, rememberTlsSession, setTransferStrategy, type TransferStrategy } from './basic-ftp-internals.js';
+import { guardTransfers } from './close-fallback.js';
+import { epsvPort, PassiveLookahead } from './passive-lookahead.js';
 import { trackSocket, type TrackedSocket } from './socket-tracking.js';
-import { tlsOverRaw, type TlsCloseSequence } from './tls-close.js';
+import { tlsCloseControls, tlsOverRaw, type TlsCloseSequence } from './tls-close.js';
 
 export interface DataConnectionOptions {
   ledger: ConnectionLedger;
@@ -42,12 +45,30 @@ export interface DataConnectionOptions {
   active?: { address?: string; portRange?: [number, number] };
   /** Told about every data connection as it opens (socket: TLS or raw, as transfers use it). */
   onOpen?: (socket: Socket) => void;
+  /** Passive: a port the previous transfer command asked for ahead (plain FTP, basic-ftp-internals.ts). */
+  lookahead?: PassiveLookahead | undefined;
+}
+
+/**
+ * A session's transfers: its data strategy, the fallback from the TLS reset close, and for plain
+ * passive our own STOR and RETR with the look-ahead EPSV.
+ */
+export function setUpTransfers(
+  client: Client,
+  config: ServerConfig,
+  shared: SharedServerFacts,
+  o: Pick<DataConnectionOptions, 'ledger' | 'gate' | 'now' | 'purpose' | 'onOpen'>,
+): void {
+  const lookahead = dataGoesWithStore(config) ? new PassiveLookahead(() => client.ftp.socket, shared) : undefined;
+  setTransferStrategy(client, dataStrategyFor(config, { ...o, lookahead, ...tlsCloseControls(config, shared) }));
+  guardTransfers(client, config, shared);
+  if (lookahead) ownPlainTransfers(client, lookahead);
 }
 
 /** The strategy a session's data connections use: passive or active, with the server's close policy and timeouts. */
 export function dataStrategyFor(
   config: ServerConfig,
-  o: Pick<DataConnectionOptions, 'ledger' | 'gate' | 'now' | 'purpose' | 'onOpen' | 'tlsClose' | 'onTlsHeldTooLong'>,
+  o: Pick<DataConnectionOptions, 'ledger' | 'gate' | 'now' | 'purpose' | 'onOpen' | 'tlsClose' | 'onTlsHeldTooLong' | 'lookahead'>,
 ): TransferStrategy {
   const options: DataConnectionOptions = {
     ...o,
@@ -86,9 +107,9 @@ function instrument(ftp: FTPContext, raw: Socket, o: DataConnectionOptions, rese
 }
 
 function parseEpsv(message: string): number {
-  const m = /[|!]{3}(\d+)[|!]/.exec(message);
-  if (!m) throw new Error(`Can't parse EPSV response: ${message}`);
-  return Number(m[1]);
+  const port = epsvPort(message);
+  if (port === undefined) throw new Error(`Can't parse EPSV response: ${message}`);
+  return port;
 }
 
 function parsePasv(message: string): { host: string; port: number } {
@@ -103,7 +124,7 @@ function connectData(ftp: FTPContext, host: string, port: number, o: DataConnect
     const raw = new net.Socket({ allowHalfOpen: o.closePolicy === 'reset' || ftp.socket instanceof TLSSocket });
     const fail = (err: Error) => {
       raw.destroy();
-      reject(new Error(`Can't open data connection to ${host}:${port}: ${err.message}`));
+      reject(new Error(`Can't open data connection to ${host}:${port}: ${err.message}`, { cause: err }));
     };
     const connectMs = Math.min(o.timeoutMs, o.connectTimeoutMs ?? o.timeoutMs);
     raw.setTimeout(connectMs, () => fail(new Error(`timeout: no answer to the connect within ${connectMs} ms`)));
@@ -125,6 +146,18 @@ export function passiveStrategy(o: DataConnectionOptions): TransferStrategy {
     try {
       const controlHost = ftp.socket.remoteAddress;
       if (!controlHost) throw new Error('The control connection is closed.');
+      const ahead = o.lookahead?.take();
+      if (ahead !== undefined) {
+        try {
+          await connectData(ftp, controlHost, ahead, o, reservation);
+          return { code: 229, message: `look-ahead port ${ahead}` };
+        } catch (e) {
+          // A port the server no longer listens on: it dropped the look-ahead; ask as usual.
+          if ((e as { cause?: { code?: string } }).cause?.code !== 'ECONNREFUSED') throw e;
+          o.lookahead?.refuse(`connecting to its port ${ahead} was refused`);
+        }
+      }
+      if (o.lookahead) o.lookahead.epsv = useEpsv;
       if (useEpsv) {
         try {
           const res = await ftp.request('EPSV');
@@ -133,6 +166,7 @@ export function passiveStrategy(o: DataConnectionOptions): TransferStrategy {
         } catch (e) {
           if (!(e instanceof Error) || !/^5\d\d|EPSV/.test(`${(e as { code?: number }).code ?? ''} ${e.message}`)) throw e;
           useEpsv = false;
+          if (o.lookahead) o.lookahead.epsv = false;
         }
       }
       const res = await ftp.request('PASV');

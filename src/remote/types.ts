@@ -134,6 +134,8 @@ export interface SharedServerFacts {
   strayTemps?: Set<string>;
   /** The close sequence for TLS data connections, once set for this run (a server that rejected 'reset' gets 'normal'). */
   tlsClose?: TlsCloseSequence;
+  /** Why the server is not sent the next EPSV with a transfer command (data-connection.ts PassiveLookahead). */
+  lookaheadRefused?: string;
   /** Transfers each way checked for a short file under the reset close so far (close-fallback.ts). */
   closeChecked?: { upload: number; download: number };
 }

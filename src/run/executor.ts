@@ -8,7 +8,7 @@
  */
 import type { BudgetGate } from '../budget/gate.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
-import { SWITCH_BATCH, uploadRoundTrips } from '../budget/cost.js';
+import { SWITCH_BATCH, transferRoundTrips } from '../budget/cost.js';
 import { LINGER_MS, lingers } from '../budget/schedule.js';
 import type { PlannedAction } from '../core/actions.js';
 import { isTempName } from '../core/names.js';
@@ -276,7 +276,7 @@ export async function runServerPlan(plan: ServerPlan, d: ServerRunDeps): Promise
                   span.lastEndMs = now();
                   span.idleMs = idleMs - span.idleAtStart;
                   span.count++;
-                  if (a.kind === 'upload') span.trips = (span.trips ?? 0) + uploadRoundTrips(a, d.server);
+                  span.trips = (span.trips ?? 0) + (transferRoundTrips(a, d.server) ?? 0);
                   result.bytes += a.size;
                 }
                 successes++;

@@ -41,7 +41,7 @@ export function recentRuns(runs: WorkFigure[]): WorkFigure[] {
 export interface TransferTimes {
   /** Effective time per successful action of that kind in one session (perTransferMs), ms; how many. */
   upload?: { eachMs: number; samples: number; tripsEach?: number };
-  download?: { eachMs: number; samples: number };
+  download?: { eachMs: number; samples: number; tripsEach?: number };
 }
 
 /** One run's work per transfer beyond its round trips, ms, how many transfers showed it, and the round trip plan measured for it. */
@@ -64,7 +64,7 @@ export interface TransferSpan {
   count: number;
   /** Time between the two when no session worked: pauses for the budget, a block waited out. */
   idleMs: number;
-  /** Round trips the model gives them, summed (uploads: uploadRoundTrips; absent: the kind's fixed count). */
+  /** Round trips the model gives them, summed (transferRoundTrips; absent: the kind's fixed count). */
   trips?: number;
 }
 
@@ -127,8 +127,8 @@ export function readLearnedWork(file: string, key: string): LearnedWork {
 export function learnedFrom(times: TransferTimes, rttMs: number): MeasuredWork {
   const work = (t: { eachMs: number; samples: number } | undefined, trips: number): WorkFigure | undefined =>
     t && t.samples >= MIN_SAMPLES ? { workMs: Math.max(0, t.eachMs - trips * rttMs), samples: t.samples, rttMs } : undefined;
-  const download = work(times.download, ROUND_TRIPS.download);
-  // What this run's uploads took in round trips (staged, renamed, timed), so the model adds back the same.
+  // What this run's transfers took in round trips (the server's kind; staged, renamed, timed), so the model adds back the same.
+  const download = work(times.download, times.download?.tripsEach ?? ROUND_TRIPS.download);
   const upload = work(times.upload, times.upload?.tripsEach ?? ROUND_TRIPS.upload);
   return { ...(download ? { download } : {}), ...(upload ? { upload } : {}) };
 }
@@ -197,14 +197,14 @@ export function recordLearnedWork(file: string, key: string, measured: MeasuredW
   renameSync(tmp, file);
 }
 
-/** A run's time per upload and download, from each kind's span (see perTransferMs), with the upload's round trips each. */
+/** A run's time per upload and download, from each kind's span (see perTransferMs), with their round trips each. */
 export function transferTimesOf(spans: Partial<Record<'upload' | 'download', TransferSpan>>, sessions: number): TransferTimes {
   const out: TransferTimes = {};
   for (const kind of ['upload', 'download'] as const) {
     const span = spans[kind];
     if (!span) continue;
     out[kind] = { eachMs: Math.round(perTransferMs(span, sessions) * 100) / 100, samples: span.count };
-    if (kind === 'upload' && span.trips !== undefined) out.upload!.tripsEach = Math.round((span.trips / Math.max(1, span.count)) * 100) / 100;
+    if (span.trips !== undefined) out[kind]!.tripsEach = Math.round((span.trips / Math.max(1, span.count)) * 100) / 100;
   }
   return out;
 }

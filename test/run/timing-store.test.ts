@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { actionDuration, applySetupMs, timingFor, uploadRoundTrips } from '../../src/budget/cost.js';
+import { actionDuration, applySetupMs, downloadRoundTrips, timingFor, transferRoundTrips, uploadRoundTrips } from '../../src/budget/cost.js';
 import {
   learnedFrom,
   MAX_RUNS,
@@ -60,14 +60,21 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     expect(learnedFrom({ upload: { eachMs: 20, samples: 500 } }, 10)).toEqual({ upload: { workMs: 0, samples: 500, rttMs: 10 } });
   });
 
-  it('an upload costs the round trips of its path; what a run learned subtracts the same, so the next plan adds back what it took', () => {
+  it('a transfer costs the round trips of its path; what a run learned subtracts the same, so the next plan adds back what it took', () => {
     const ftps = { tls: 'explicit', mode: 'passive' } as const;
     const plain = { tls: 'none', mode: 'passive' } as const;
     expect(uploadRoundTrips({ staged: '.ftpsync-tmp-s1-a.js' }, ftps)).toBe(4);
     expect(uploadRoundTrips({}, ftps)).toBe(6);
     expect(uploadRoundTrips({ mtimeMs: 1 }, ftps)).toBe(7);
-    // Plain passive: the data goes with the STOR (its 150 and 226 come back together).
+    // Plain passive: the EPSV went with the previous transfer, the data goes with the STOR (its 150
+    // and 226 come back together); vsftpd's close adds one.
     expect(uploadRoundTrips({ staged: '.ftpsync-tmp-s1-a.js' }, plain)).toBe(3);
+    expect(downloadRoundTrips(plain)).toBe(3);
+    expect(downloadRoundTrips(ftps)).toBe(4);
+    expect(transferRoundTrips({ kind: 'download' }, plain)).toBe(3);
+    expect(transferRoundTrips({ kind: 'upload', staged: 'x' }, ftps)).toBe(4);
+    expect(transferRoundTrips({ kind: 'mkdir' }, plain)).toBeUndefined();
+    expect(learnedFrom({ download: { eachMs: 160, samples: 500, tripsEach: 3 } }, 50)).toEqual({ download: { workMs: 10, samples: 500, rttMs: 50 } });
     expect(uploadRoundTrips({ staged: '.ftpsync-tmp-s1-a.js' }, { tls: 'none', mode: 'active' })).toBe(4);
     // Two-phase uploads at RTT 50 took 212 ms each: 4 round trips and 12 ms of work.
     const learned = learnedFrom({ upload: { eachMs: 212, samples: 500, tripsEach: 4 } }, 50);
