@@ -4,8 +4,10 @@
  * from vsftpd over plain FTP, with no limit and at a simulator limit of 100. ftpsync with
  * `parallel: 1` and `parallel: 4` against `lftp mirror [-R] -P 1` and `-P 4` (the same sessions),
  * and ftpsync with no `parallel` in the manifest (its own choice, printed from the plan).
- * The round-trip floor: a passive upload or download needs ~2 round trips per file (EPSV/229,
- * then STOR or RETR…226 with the data connect), so floor = files × 2 × RTT / sessions.
+ * The round-trip floor per file and session (floorRoundTrips): the data connect and the STOR or
+ * RETR…226, the EPSV asked for ahead with the previous transfer; plus the round trip the server
+ * itself waits before its 226 (vsftpd both ways, proftpd on downloads). floor = files × that × RTT
+ * / sessions.
  */
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,8 +21,17 @@ const SERVER = 'vsftpd' as const;
 const DIRS = 10;
 const SEED = 1900;
 const MAX_SMALL = 4096;
-/** Round trips per file a passive transfer cannot do without. */
+/** Round trips per file a passive transfer cannot do without: the data connect, the command…226. */
 export const FLOOR_ROUND_TRIPS = 2;
+
+/**
+ * The floor on this server: vsftpd closes the data connection with SO_LINGER and answers 226 once
+ * its FIN is acknowledged; proftpd answers a RETR's 226 once the client has closed (docs/benchmarks.md,
+ * "Look-ahead EPSV"). Any client waits that round trip.
+ */
+export function floorRoundTrips(server: string, direction: 'upload' | 'download'): number {
+  return FLOOR_ROUND_TRIPS + (server === 'vsftpd' || (server === 'proftpd' && direction === 'download') ? 1 : 0);
+}
 export const DEFAULT_PARALLEL = 'ftpsync (default parallel)';
 
 export interface WanOptions {
@@ -133,8 +144,9 @@ export async function wanRows(o: WanOptions): Promise<void> {
 }
 
 const isWan = (r: Row) => /^RTT \d+ (upload|download)$/.test(r.scenario);
-/** files × 2 round trips × RTT / sessions. */
-export const floorMs = (r: Row): number | null => (r.linkRttMs && r.parallel ? (r.files * FLOOR_ROUND_TRIPS * r.linkRttMs) / r.parallel : null);
+/** files × the server's floor round trips × RTT / sessions. */
+export const floorMs = (r: Row): number | null =>
+  r.linkRttMs && r.parallel ? (r.files * floorRoundTrips(r.server, r.scenario.endsWith('upload') ? 'upload' : 'download') * r.linkRttMs) / r.parallel : null;
 const sessionsOf = (r: Row) => r.parallel ?? null;
 const lftpPeer = (rows: Row[], r: Row) =>
   rows.find((l) => l.contender.startsWith('lftp') && l.scenario === r.scenario && l.limit === r.limit && l.parallel === r.parallel);
@@ -149,7 +161,7 @@ export function wanTable(all: Row[]): string {
     return `| ${r.linkRttMs ?? 0} | ${r.scenario.replace(/^RTT \d+ /, '')} | ${limitLabel(r.limit)} | ${r.contender} | ${sessionsOf(r) ?? '?'}${r.parallelChosen ? ` (${r.parallelChosen})` : ''} | ${r.blocked ? `**yes** (${r.filesAtBlock ?? '?'} files)` : 'no'} | ${r.peak} (${r.peakTimeWait}) | ${secs(r.wallMs)} | ${secs(f)} | ${f ? (r.wallMs / f).toFixed(2) : '—'} | ${r.etaMs !== null && e !== null ? `${secs(r.etaMs)} (${((e - 1) * 100).toFixed(0)} %)` : '—'} | ${vsLftp} | ${r.mixedMs !== undefined && r.mixedMs !== null && r.contender.startsWith('ftpsync') ? `${(r.mixedMs / 1000).toFixed(2)} s` : '—'} | ${r.complete ? 'yes' : 'no'} |`;
   });
   return [
-    `vsftpd, plain FTP, ${rows[0]?.files ?? '?'} files of 1 B–4 KB in ${DIRS} directories; floor = files × ${FLOOR_ROUND_TRIPS} round trips × RTT / sessions.`,
+    `vsftpd, plain FTP, ${rows[0]?.files ?? '?'} files of 1 B–4 KB in ${DIRS} directories; floor = files × ${floorRoundTrips(SERVER, 'upload')} round trips (vsftpd: ${FLOOR_ROUND_TRIPS} and its close) × RTT / sessions.`,
     '',
     '| RTT ms | direction | limit | contender | sessions | blocked | peak counted (TIME_WAIT) | wall | round-trip floor | wall/floor | plan ETA (wall off by) | wall / lftp same -P | switch window | complete |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
