@@ -14,7 +14,7 @@
  */
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import type { ServerConfig } from '../manifest/types.js';
 import type { TrackedSocket } from './socket-tracking.js';
 import type { SharedServerFacts } from './types.js';
@@ -35,13 +35,24 @@ export interface TlsDataOptions {
 /** Open TLS on `raw` with the close `sequence`; returns the TLS socket transfers use. */
 export function tlsOverRaw(raw: Socket, options: ConnectionOptions, session: Buffer | undefined, o: TlsDataOptions): TLSSocket {
   const pipe = new RawPipe(raw, o);
-  const tls = tlsConnect({ ...options, socket: pipe, ...(session ? { session } : {}) });
+  const tls = tlsConnect({ ...options, secureContext: secureContextFor(options), socket: pipe, ...(session ? { session } : {}) });
   // TLS takes allowHalfOpen from the stream it runs over (ours is half-open, to hold the FIN):
   // answer the server's close_notify with ours, as Node does by default (vsftpd waits for it).
   tls.on('end', () => {
     if (!tls.writableEnded) tls.end();
   });
   return tls;
+}
+
+/**
+ * One secure context per session's TLS options: without it Node builds one per data connection
+ * (the CA store, the cipher lists), a cost paid on every file (docs/benchmarks.md, "FTPS").
+ */
+const contexts = new WeakMap<ConnectionOptions, SecureContext>();
+function secureContextFor(options: ConnectionOptions): SecureContext {
+  let ctx = contexts.get(options);
+  if (!ctx) contexts.set(options, (ctx = createSecureContext(options)));
+  return ctx;
 }
 
 class RawPipe extends Duplex {
