@@ -183,7 +183,7 @@ export function actionCost(kind: ActionKind, server: ServerConfig, rttMs = DEFAU
 /** Files whose switch renames one session sends at once, pipelined (run/release.ts). */
 export const SWITCH_BATCH = 100;
 
-/** Milliseconds, not rounded: on a LAN a transfer takes 2–3 ms, and rounding each one adds up. `uploadTrips`: uploadRoundTrips of the upload. */
+/** Milliseconds, not rounded: on a LAN a transfer takes 2–3 ms, and rounding each one adds up. `trips`: transferRoundTrips of an upload or download. */
 export function actionDuration(kind: ActionKind, size: number, t: TimingModel = DEFAULT_TIMING, trips?: number): number {
   switch (kind) {
     case 'download':

@@ -198,6 +198,7 @@ function transferCommand(ftp: FTPContext, command: string, lookahead: TransferLo
     reply: reply as Promise<FTPResponse>,
     settled: () => settled,
     dataDone: () => {
+      if (settled) return;
       dataDone = true;
       ftp.dataSocket?.setTimeout(0);
       ftp.socket.setTimeout(ftp.timeout);

@@ -1,7 +1,8 @@
 /**
  * Transfer strategies for basic-ftp's Client.prepareTransfer: passive (the port asked for ahead
- * with the previous transfer, else EPSV, then PASV) and active (EPRT/PORT), both asking the budget gate before opening, reporting every data
- * connection to the ledger, and applying the close policy:
+ * with the previous transfer, else EPSV, then PASV) and active (EPRT/PORT), both asking the
+ * budget gate before opening, reporting every data connection to the ledger, and applying the
+ * close policy:
  *  - plain FTP, 'reset': the data socket is opened half-open; when the server's FIN arrives (all
  *    data read) we answer with RST, so the server goes straight to CLOSED and keeps no TIME_WAIT.
  *  - TLS: the sequence of tls-close.ts ('reset' unless dataClose is 'normal' or the server

@@ -127,7 +127,7 @@ export function readLearnedWork(file: string, key: string): LearnedWork {
 export function learnedFrom(times: TransferTimes, rttMs: number): MeasuredWork {
   const work = (t: { eachMs: number; samples: number } | undefined, trips: number): WorkFigure | undefined =>
     t && t.samples >= MIN_SAMPLES ? { workMs: Math.max(0, t.eachMs - trips * rttMs), samples: t.samples, rttMs } : undefined;
-  // What this run's transfers took in round trips (the server's kind; staged, renamed, timed), so the model adds back the same.
+  // What this run's transfers took in round trips (plain passive or not; staged, renamed, timed), so the model adds back the same.
   const download = work(times.download, times.download?.tripsEach ?? ROUND_TRIPS.download);
   const upload = work(times.upload, times.upload?.tripsEach ?? ROUND_TRIPS.upload);
   return { ...(download ? { download } : {}), ...(upload ? { upload } : {}) };
