@@ -201,11 +201,14 @@ export class FtpSession implements RemoteSession {
   async download(remotePath: string, localFile: string, mtimeMs?: number): Promise<void> {
     const tmp = join(dirname(localFile), tempNameFor(basename(localFile), randomBytes(4).toString('hex')));
     this.purpose = `RETR ${remotePath}`;
+    const out = createWriteStream(tmp);
     try {
-      await this.client.downloadTo(createWriteStream(tmp), remotePath);
+      await this.client.downloadTo(out, remotePath);
       if (mtimeMs !== undefined) await utimes(tmp, new Date(mtimeMs), new Date(mtimeMs));
       await rename(tmp, localFile);
     } catch (e) {
+      // A refusal can come before the file is even open: remove it once the stream is closed.
+      if (!out.closed) await new Promise<void>((closed) => out.destroy().once('close', () => closed()));
       await rm(tmp, { force: true });
       throw this.fail(e, 'download', remotePath);
     }
