@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BudgetGate } from '../src/budget/gate.js';
 import { ConnectionLedger } from '../src/budget/ledger.js';
-import { makeSecret } from '../src/manifest/secret.js';
 import { FtpSession } from '../src/remote/ftp-session.js';
 import { getLab, LAB_SERVERS } from './lab-client.js';
+import { labServerConfig } from './lab-config.js';
 
 const files = Number(process.argv[2] ?? 50);
 const lab = getLab();
@@ -25,23 +25,7 @@ try {
     const s = lab.servers[name];
     await lab.resetRoot(name);
     const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });
-    const session = await FtpSession.open(
-      {
-        name,
-        host: s.host,
-        port: s.port,
-        user: s.user,
-        password: makeSecret(s.password, 'lab'),
-        tls: 'none',
-        verifyCertificate: true,
-        mode: 'passive',
-        timeouts: { connectMs: 10_000, dataMs: 15_000 },
-        dataClose: 'reset',
-        listing: 'auto',
-        firewall: { maxConnections: 1000, timeWaitMs: 60_000, headroom: 0.8, parallel: 1, maxSessions: 1, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
-      },
-      { ledger, gate: new BudgetGate(ledger, 1000) },
-    );
+    const session = await FtpSession.open(labServerConfig(s, { dataClose: 'reset' }), { ledger, gate: new BudgetGate(ledger, 1000) });
     try {
       const rtt = await session.roundTripMs(5);
       let t = performance.now();

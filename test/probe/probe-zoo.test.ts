@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoFtpServer } from '../../src/demo/ftp-server.js';
 import type { QuirkProfile } from '../../src/demo/quirks.js';
-import { makeSecret } from '../../src/manifest/secret.js';
-import type { Manifest, ServerConfig } from '../../src/manifest/types.js';
+import type { Manifest } from '../../src/manifest/types.js';
 import { probeServer } from '../../src/probe/probe.js';
 import { recommend } from '../../src/probe/report.js';
+import { loopbackConfig } from '../remote/loopback-config.js';
 
 let root: string;
 beforeAll(() => {
@@ -20,22 +20,13 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function config(port: number): ServerConfig {
-  return {
-    name: 'zoo',
-    host: '127.0.0.1',
-    port,
+const config = (port: number) =>
+  loopbackConfig('zoo', port, {
     user: 'demo',
-    password: makeSecret('pw', 'test'),
-    tls: 'none',
-    verifyCertificate: true,
-    mode: 'passive',
     timeouts: { connectMs: 5_000, dataMs: 3_000 },
-    dataClose: 'normal',
     listing: 'auto',
-    firewall: { maxConnections: 100, timeWaitMs: 1_000, headroom: 1, parallel: 1, maxSessions: 2, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
-  };
-}
+    firewall: { timeWaitMs: 1_000, headroom: 1, parallel: 1, maxSessions: 2 },
+  });
 
 const CASES: Array<{ profile: QuirkProfile | null; epsv: string; atomicRename: string; mfmt: string; stat: string; listing: string; says: RegExp[] }> = [
   { profile: null, epsv: 'yes', atomicRename: 'yes', mfmt: 'yes', stat: 'works', listing: 'stat', says: [] },

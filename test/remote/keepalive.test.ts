@@ -7,11 +7,10 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetGate } from '../../src/budget/gate.js';
 import { ConnectionLedger } from '../../src/budget/ledger.js';
-import { makeSecret } from '../../src/manifest/secret.js';
-import type { ServerConfig } from '../../src/manifest/types.js';
 import { DEFAULT_KEEPALIVE_MS, KeepaliveSchedule, MIN_KEEPALIVE_MS, idleTimeoutFromReply } from '../../src/remote/keepalive.js';
 import { createRemotePool } from '../../src/remote/pool.js';
 import type { RemotePool } from '../../src/remote/types.js';
+import { loopbackConfig } from './loopback-config.js';
 
 describe('KeepaliveSchedule', () => {
   it('reads the idle timeout servers show in their 421', () => {
@@ -106,22 +105,7 @@ async function idleTimeoutServer(idleMs: number): Promise<IdleServer> {
   };
 }
 
-function config(port: number): ServerConfig {
-  return {
-    name: 'idle',
-    host: '127.0.0.1',
-    port,
-    user: 'u',
-    password: makeSecret('p', 'test'),
-    tls: 'none',
-    verifyCertificate: true,
-    mode: 'passive',
-    timeouts: { connectMs: 5_000, dataMs: 5_000 },
-    dataClose: 'normal',
-    listing: 'auto',
-    firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
-  };
-}
+const config = (port: number) => loopbackConfig('idle', port);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const until = async (ok: () => boolean, ms = 3000) => {

@@ -14,9 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BudgetGate } from '../../src/budget/gate.js';
 import { ConnectionLedger } from '../../src/budget/ledger.js';
 import { DemoFtpServer } from '../../src/demo/ftp-server.js';
-import { makeSecret } from '../../src/manifest/secret.js';
-import type { ServerConfig } from '../../src/manifest/types.js';
 import { FtpSession } from '../../src/remote/ftp-session.js';
+import { loopbackConfig } from './loopback-config.js';
 
 let dir: string;
 beforeAll(() => {
@@ -25,22 +24,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function config(port: number): ServerConfig {
-  return {
-    name: 'la',
-    host: '127.0.0.1',
-    port,
-    user: 'u',
-    password: makeSecret('pw', 'test'),
-    tls: 'none',
-    verifyCertificate: true,
-    mode: 'passive',
-    timeouts: { connectMs: 5_000, dataMs: 5_000 },
-    dataClose: 'reset',
-    listing: 'auto',
-    firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 2, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
-  };
-}
+const config = (port: number) => loopbackConfig('la', port, { dataClose: 'reset' });
 
 async function open(port: number): Promise<{ session: FtpSession; sent: string[] }> {
   const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });

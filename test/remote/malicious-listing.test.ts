@@ -15,6 +15,7 @@ import { makeSecret } from '../../src/manifest/secret.js';
 import type { ServerConfig } from '../../src/manifest/types.js';
 import { createRemotePool } from '../../src/remote/pool.js';
 import { CLI, ensureBuilt } from '../cli/helpers.js';
+import { loopbackConfig } from './loopback-config.js';
 
 const GOOD = { name: 'ok.txt', content: 'fine\n' };
 const T = 'Jan 02 03:04';
@@ -129,22 +130,8 @@ async function hostileServer(names: { root: string[]; sub?: string[] }, o: { sta
   };
 }
 
-function config(port: number, listing: ServerConfig['listing']): ServerConfig {
-  return {
-    name: 'hostile',
-    host: '127.0.0.1',
-    port,
-    user: 'u',
-    password: makeSecret('pw-not-printed', 'test'),
-    tls: 'none',
-    verifyCertificate: true,
-    mode: 'passive',
-    timeouts: { connectMs: 5_000, dataMs: 5_000 },
-    dataClose: 'normal',
-    listing,
-    firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 1, maxSessions: 2, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
-  };
-}
+const config = (port: number, listing: ServerConfig['listing']) =>
+  loopbackConfig('hostile', port, { password: makeSecret('pw-not-printed', 'test'), listing, firewall: { parallel: 1, maxSessions: 2 } });
 
 const CASES: Array<{ what: string; name: string; rejected: boolean }> = [
   { what: 'parent traversal', name: '../escape.txt', rejected: true },

@@ -8,9 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetGate } from '../../src/budget/gate.js';
 import { ConnectionLedger } from '../../src/budget/ledger.js';
 import { makeSecret } from '../../src/manifest/secret.js';
-import type { ServerConfig } from '../../src/manifest/types.js';
 import { createRemotePool } from '../../src/remote/pool.js';
 import type { RemotePool } from '../../src/remote/types.js';
+import { loopbackConfig } from './loopback-config.js';
 
 interface CountingServer {
   port: number;
@@ -80,22 +80,7 @@ async function countingServer(password: string): Promise<CountingServer> {
   };
 }
 
-function config(port: number, password: string): ServerConfig {
-  return {
-    name: 'counting',
-    host: '127.0.0.1',
-    port,
-    user: 'u',
-    password: makeSecret(password, 'test'),
-    tls: 'none',
-    verifyCertificate: true,
-    mode: 'passive',
-    timeouts: { connectMs: 5_000, dataMs: 5_000 },
-    dataClose: 'normal',
-    listing: 'auto',
-    firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 3, maxSessions: 4, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
-  };
-}
+const config = (port: number, password: string) => loopbackConfig('counting', port, { password: makeSecret(password, 'test'), firewall: { parallel: 3 } });
 
 const until = async (ok: () => boolean, ms = 3000) => {
   for (const end = Date.now() + ms; !ok() && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));

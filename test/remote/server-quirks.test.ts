@@ -21,6 +21,7 @@ import { isStatListing, parseListingText } from '../../src/remote/listing.js';
 import { createRemotePool } from '../../src/remote/pool.js';
 import { replaceFile } from '../../src/remote/replace-file.js';
 import type { RemotePool } from '../../src/remote/types.js';
+import { loopbackConfig } from './loopback-config.js';
 
 let root: string;
 let server: DemoFtpServer | null = null;
@@ -45,22 +46,13 @@ async function start(quirks: QuirkOptions): Promise<number> {
   return server.listen();
 }
 
-function config(port: number, listing: ServerConfig['listing']): ServerConfig {
-  return {
-    name: 'zoo',
-    host: '127.0.0.1',
-    port,
+const config = (port: number, listing: ServerConfig['listing']) =>
+  loopbackConfig('zoo', port, {
     user: 'demo',
-    password: makeSecret('pw', 'test'),
-    tls: 'none',
-    verifyCertificate: true,
-    mode: 'passive',
     timeouts: { connectMs: 5_000, dataMs: 3_000 },
-    dataClose: 'normal',
     listing,
-    firewall: { maxConnections: 100, timeWaitMs: 1_000, headroom: 1, parallel: 1, maxSessions: 2, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
-  };
-}
+    firewall: { timeWaitMs: 1_000, headroom: 1, parallel: 1, maxSessions: 2 },
+  });
 
 function poolFor(port: number, listing: ServerConfig['listing']): RemotePool {
   const ledger = new ConnectionLedger({ timeWaitMs: 1_000 });

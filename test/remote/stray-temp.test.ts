@@ -13,9 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BudgetGate } from '../../src/budget/gate.js';
 import { ConnectionLedger } from '../../src/budget/ledger.js';
 import { TEMP_PREFIX } from '../../src/core/names.js';
-import { makeSecret } from '../../src/manifest/secret.js';
-import type { ServerConfig } from '../../src/manifest/types.js';
 import { createRemotePool } from '../../src/remote/pool.js';
+import { loopbackConfig } from './loopback-config.js';
 
 interface MemoryServer {
   port: number;
@@ -111,22 +110,7 @@ async function memoryServer(dropStor: (path: string) => boolean): Promise<Memory
   };
 }
 
-function config(port: number): ServerConfig {
-  return {
-    name: 'memory',
-    host: '127.0.0.1',
-    port,
-    user: 'u',
-    password: makeSecret('pw', 'test'),
-    tls: 'none',
-    verifyCertificate: true,
-    mode: 'passive',
-    timeouts: { connectMs: 5_000, dataMs: 5_000 },
-    dataClose: 'normal',
-    listing: 'auto',
-    firewall: { maxConnections: 100, timeWaitMs: 60_000, headroom: 0.8, parallel: 1, maxSessions: 2, onBlock: { policy: 'stop', maxWaitMs: 1000 } },
-  };
-}
+const config = (port: number) => loopbackConfig('memory', port, { firewall: { parallel: 1, maxSessions: 2 } });
 
 describe('a temporary upload file left by a dead connection', () => {
   let work: string;

@@ -17,7 +17,7 @@ import type { SyncConfig } from '../../src/manifest/types.js';
 import { createRemotePool } from '../../src/remote/pool.js';
 import type { Reporter } from '../../src/run/progress.js';
 import { LOCK_NAME, releaseSyncLocks, takeSyncLocks, type HeldLocks } from '../../src/run/remote-lock.js';
-import { labServerConfig } from '../remote/lab-config.js';
+import { labServerConfig } from '../../lab/lab-config.js';
 import { ensureBuilt, runCliAsync } from '../cli/helpers.js';
 import { compareTrees, generateTree } from '../../lab/fixtures.js';
 import { describeLab } from '../lab/harness.js';

@@ -1,7 +1,7 @@
 /** ServerConfig for a lab server, as the manifest loader would produce it. */
-import type { ServerConfig } from '../../src/manifest/types.js';
-import { makeSecret } from '../../src/manifest/secret.js';
-import type { LabServer } from '../../lab/lab-client.js';
+import type { ServerConfig } from '../src/manifest/types.js';
+import { makeSecret } from '../src/manifest/secret.js';
+import type { LabServer } from './lab-client.js';
 
 export function labServerConfig(s: LabServer, over: Partial<ServerConfig> = {}): ServerConfig {
   return {
