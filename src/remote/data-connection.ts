@@ -158,7 +158,6 @@ export function passiveStrategy(o: DataConnectionOptions): TransferStrategy {
           o.lookahead?.refuse(`connecting to its port ${ahead} was refused`);
         }
       }
-      if (o.lookahead) o.lookahead.epsv = useEpsv;
       if (useEpsv) {
         try {
           const res = await ftp.request('EPSV');

@@ -12,8 +12,8 @@ import type { TransferLookahead } from './basic-ftp-internals.js';
 import type { SharedServerFacts } from './types.js';
 
 export class PassiveLookahead implements TransferLookahead {
-  /** EPSV (not PASV) opened this session's last passive data connection. */
-  epsv = false;
+  /** The server takes EPSV: turned off when passiveStrategy falls back to PASV. */
+  epsv = true;
   private port: number | undefined;
   private writtenAt = -1;
 

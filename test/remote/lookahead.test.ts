@@ -16,6 +16,7 @@ import { ConnectionLedger } from '../../src/budget/ledger.js';
 import { DemoFtpServer } from '../../src/demo/ftp-server.js';
 import { FtpSession } from '../../src/remote/ftp-session.js';
 import { loopbackConfig } from './loopback-config.js';
+import { loopbackServer } from './loopback-server.js';
 
 let dir: string;
 beforeAll(() => {
@@ -103,11 +104,7 @@ interface Scripted {
 async function scripted(mode: 'answers-during-transfer' | 'drops-port'): Promise<Scripted> {
   const files = new Map<string, Buffer>();
   const commands: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    sockets.add(c);
-    c.on('close', () => sockets.delete(c));
-    c.on('error', () => undefined);
+  const server = await loopbackServer((c, track) => {
     const reply = (s: string) => c.write(`${s}\r\n`);
     let data: Promise<net.Socket> | null = null;
     let queue = Promise.resolve();
@@ -118,8 +115,7 @@ async function scripted(mode: 'answers-during-transfer' | 'drops-port'): Promise
         const l = net.createServer();
         data = new Promise((res) =>
           l.once('connection', (s: net.Socket) => {
-            sockets.add(s);
-            s.on('error', () => undefined);
+            track(s);
             l.close();
             res(s);
           }),
@@ -171,15 +167,7 @@ async function scripted(mode: 'answers-during-transfer' | 'drops-port'): Promise
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    commands,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
+  return { port: server.port, commands, close: server.close };
 }
 
 describe('look-ahead EPSV against servers that do not take it', () => {

@@ -16,6 +16,7 @@ import type { ServerConfig } from '../../src/manifest/types.js';
 import { createRemotePool } from '../../src/remote/pool.js';
 import { CLI, ensureBuilt } from '../cli/helpers.js';
 import { loopbackConfig } from './loopback-config.js';
+import { loopbackServer } from './loopback-server.js';
 
 const GOOD = { name: 'ok.txt', content: 'fine\n' };
 const T = 'Jan 02 03:04';
@@ -37,16 +38,11 @@ interface HostileServer {
  */
 async function hostileServer(names: { root: string[]; sub?: string[] }, o: { statTakesDashA?: boolean } = {}): Promise<HostileServer> {
   const retrieved: string[] = [];
-  const sockets = new Set<net.Socket>();
   const listing = (dir: string): Array<{ name: string; dir: boolean }> => {
     if (dir === '/sub') return (names.sub ?? []).map((name) => ({ name, dir: false }));
     return [...names.root.map((name) => ({ name, dir: false })), { name: GOOD.name, dir: false }, ...(names.sub ? [{ name: 'sub', dir: true }] : [])];
   };
-  const server = net.createServer((c) => {
-    sockets.add(c);
-    c.on('close', () => sockets.delete(c));
-    // Clients may reset connections (ftpsync's reset close, a killed test): not this server's concern.
-    c.on('error', () => undefined);
+  const server = await loopbackServer((c) => {
     let cwd = '/';
     let data: net.Server | null = null;
     let pendingData: Promise<net.Socket> | null = null;
@@ -119,15 +115,7 @@ async function hostileServer(names: { root: string[]; sub?: string[] }, o: { sta
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    retrieved,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
+  return { port: server.port, retrieved, close: server.close };
 }
 
 const config = (port: number, listing: ServerConfig['listing']) =>

@@ -15,6 +15,7 @@ import { ConnectionLedger } from '../../src/budget/ledger.js';
 import { TEMP_PREFIX } from '../../src/core/names.js';
 import { createRemotePool } from '../../src/remote/pool.js';
 import { loopbackConfig } from './loopback-config.js';
+import { loopbackServer } from './loopback-server.js';
 
 interface MemoryServer {
   port: number;
@@ -31,11 +32,7 @@ interface MemoryServer {
 async function memoryServer(dropStor: (path: string) => boolean): Promise<MemoryServer> {
   const files = new Map<string, number>();
   const commands: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    sockets.add(c);
-    c.on('close', () => sockets.delete(c));
-    c.on('error', () => undefined);
+  const server = await loopbackServer((c, track) => {
     let pendingData: Promise<net.Socket> | null = null;
     let rnfr = '';
     const reply = (s: string) => c.write(`${s}\r\n`);
@@ -57,8 +54,7 @@ async function memoryServer(dropStor: (path: string) => boolean): Promise<Memory
           const data = net.createServer();
           pendingData = new Promise((res) =>
             data.once('connection', (sock: net.Socket) => {
-              sock.on('error', () => undefined);
-              sockets.add(sock);
+              track(sock);
               data.close();
               res(sock);
             }),
@@ -98,16 +94,7 @@ async function memoryServer(dropStor: (path: string) => boolean): Promise<Memory
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    files,
-    commands,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
+  return { port: server.port, files, commands, close: server.close };
 }
 
 const config = (port: number) => loopbackConfig('memory', port, { firewall: { parallel: 1, maxSessions: 2 } });
