@@ -62,6 +62,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `ftpsync --help | head`, `ftpsync plan | less` quit early: a reader that went away is not an
+// error, and an apply keeps going (its journal and summary do not depend on the terminal).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

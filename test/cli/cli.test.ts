@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, REPO, runCli } from './helpers.js';
+import { CLI, ensureBuilt, REPO, runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ftpsync-cli-'));
 beforeAll(() => ensureBuilt(), 120_000);
@@ -22,6 +23,16 @@ describe('ftpsync --help / --version', () => {
     expect(r.code).toBe(0);
     for (const c of ['validate', 'init']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
     expect(r.stdout).toContain('Exit codes: 0 ok or nothing to do, 1 error, 2 changes planned');
+  });
+  it('a reader that quits early (`ftpsync --help | head -1`) is not an error', async () => {
+    const child = spawn(process.execPath, [CLI, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the CLI has started: its help goes to a pipe nobody reads (EPIPE).
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
   it('an unknown command is a usage error, exit 1', () => {
     const r = runCli(['deploy']);
