@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 // Round trips per file on each lab server (lab/round-trips.ts), the lab's link at the given RTT.
-//   node scripts/round-trips.mjs [--rtt MS, default 20] [files, default 50]
+//   node scripts/round-trips.mjs [--rtt MS, default 20] [--tls: explicit FTPS] [files, default 50]
 import { runLabExperiment } from './lab-experiment.mjs';
 
 const args = process.argv.slice(2);

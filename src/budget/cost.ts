@@ -35,7 +35,7 @@ export const ROUND_TRIPS = { download: 4, upload: 7, control: 1 } as const;
 /**
  * An upload's round trips: EPSV, connect, STOR..150, 226 — or plain passive, where the EPSV went
  * with the previous transfer command and the data goes with the STOR (remote/basic-ftp-internals.ts
- * ownPlainTransfers): connect, STOR..226, and the round trip vsftpd waits for the ACK of its FIN
+ * ownPassiveTransfers): connect, STOR..226, and the round trip vsftpd waits for the ACK of its FIN
  * before the 226 (pure-ftpd and proftpd take 2: docs/benchmarks.md, "Look-ahead EPSV"); RNFR and
  * RNTO unless it is staged (a two-phase upload is renamed by the switch, pipelined); MFMT when it
  * sets the time (size-mtime).
@@ -59,6 +59,11 @@ export function transferRoundTrips(
 ): number | undefined {
   if (a.kind === 'upload') return uploadRoundTrips(a, server);
   return a.kind === 'download' ? downloadRoundTrips(server) : undefined;
+}
+
+/** Passive mode: each transfer command asks for the next transfer's port (remote/passive-lookahead.ts). */
+export function asksEpsvAhead(server: Pick<ServerConfig, 'mode'>): boolean {
+  return server.mode === 'passive';
 }
 
 /** Plain FTP, passive: the data connection is open when the STOR goes, so the data goes with it. */

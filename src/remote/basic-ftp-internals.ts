@@ -102,15 +102,16 @@ export interface TransferLookahead {
 }
 
 // 6.2.6: Client.uploadFrom and Client.downloadTo (transfer.js) wait for the server's 150/125 before
-// the data moves, one round trip after the STOR. A passive plain data connection is open before the
-// command, so ours sends the data with the STOR (the server reads it once it accepts) and reads a
-// RETR's data as it comes. Both send the next transfer's EPSV in the same write as the command: the
-// servers read it with the command and answer it after the transfer's final reply, which saves the
-// EPSV's round trip on the next file (docs/benchmarks.md, "Look-ahead EPSV"). The data socket's
-// errors still go through basic-ftp's handlers (the context closes).
-export function ownPlainTransfers(client: Client, lookahead: TransferLookahead): void {
+// the data moves, one round trip after the STOR. A passive data connection is open before the
+// command (under TLS its handshake has begun), so ours sends the data with the STOR (the server
+// reads it once it accepts; TLS holds it until the handshake is through) and reads a RETR's data as
+// it comes. Both send the next transfer's EPSV in the same write as the command: the servers read it
+// with the command and answer it after the transfer's final reply, which saves the EPSV's round
+// trip on the next file (docs/benchmarks.md, "Look-ahead EPSV"). The data socket's errors still go
+// through basic-ftp's handlers (the context closes).
+export function ownPassiveTransfers(client: Client, lookahead: TransferLookahead): void {
   client.uploadFrom = async (source: Readable | string, remotePath: string) => {
-    if (typeof source === 'string') throw new Error('ownPlainTransfers: a stream, not a file name');
+    if (typeof source === 'string') throw new Error('ownPassiveTransfers: a stream, not a file name');
     const ftp = client.ftp;
     const onSourceError = (err: Error) => ftp.closeWithError(err);
     source.once('error', onSourceError);
@@ -126,7 +127,7 @@ export function ownPlainTransfers(client: Client, lookahead: TransferLookahead):
     }
   };
   client.downloadTo = async (destination: Writable | string, remotePath: string, startAt = 0) => {
-    if (typeof destination === 'string' || startAt !== 0) throw new Error('ownPlainTransfers: a stream from the start');
+    if (typeof destination === 'string' || startAt !== 0) throw new Error('ownPassiveTransfers: a stream from the start');
     const ftp = client.ftp;
     const data = await openData(client);
     const task = transferCommand(ftp, `RETR ${await client.protectWhitespace(remotePath)}`, lookahead);

@@ -13,11 +13,11 @@ import net, { type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { Client, FTPContext, FTPResponse } from 'basic-ftp';
-import { dataGoesWithStore } from '../budget/cost.js';
+import { asksEpsvAhead } from '../budget/cost.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import type { ServerConfig } from '../manifest/types.js';
 import type { ConnectionGate, SharedServerFacts } from './types.js';
-import { dataTlsParams, ownPlainTransfers, rememberTlsSession, setTransferStrategy, type TransferStrategy } from './basic-ftp-internals.js';
+import { dataTlsParams, ownPassiveTransfers, rememberTlsSession, setTransferStrategy, type TransferStrategy } from './basic-ftp-internals.js';
 import { guardTransfers } from './close-fallback.js';
 import { epsvPort, PassiveLookahead } from './passive-lookahead.js';
 import { trackSocket, type TrackedSocket } from './socket-tracking.js';
@@ -46,13 +46,13 @@ export interface DataConnectionOptions {
   active?: { address?: string; portRange?: [number, number] };
   /** Told about every data connection as it opens (socket: TLS or raw, as transfers use it). */
   onOpen?: (socket: Socket) => void;
-  /** Passive: a port the previous transfer command asked for ahead (plain FTP, basic-ftp-internals.ts). */
+  /** Passive: a port the previous transfer command asked for ahead (basic-ftp-internals.ts ownPassiveTransfers). */
   lookahead?: PassiveLookahead | undefined;
 }
 
 /**
- * A session's transfers: its data strategy, the fallback from the TLS reset close, and for plain
- * passive our own STOR and RETR with the look-ahead EPSV.
+ * A session's transfers: its data strategy, in passive mode our own STOR and RETR with the
+ * look-ahead EPSV, and under TLS the fallback from the reset close around them.
  */
 export function setUpTransfers(
   client: Client,
@@ -60,10 +60,10 @@ export function setUpTransfers(
   shared: SharedServerFacts,
   o: Pick<DataConnectionOptions, 'ledger' | 'gate' | 'now' | 'purpose' | 'onOpen'>,
 ): void {
-  const lookahead = dataGoesWithStore(config) ? new PassiveLookahead(() => client.ftp.socket, shared) : undefined;
+  const lookahead = asksEpsvAhead(config) ? new PassiveLookahead(() => client.ftp.socket, shared) : undefined;
   setTransferStrategy(client, dataStrategyFor(config, { ...o, lookahead, ...tlsCloseControls(config, shared) }));
+  if (lookahead) ownPassiveTransfers(client, lookahead);
   guardTransfers(client, config, shared);
-  if (lookahead) ownPlainTransfers(client, lookahead);
 }
 
 /** The strategy a session's data connections use: passive or active, with the server's close policy and timeouts. */

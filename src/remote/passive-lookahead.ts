@@ -1,6 +1,6 @@
 /**
  * The next passive port, asked for with the previous transfer command (EPSV in the same write as the
- * STOR or RETR: basic-ftp-internals.ts ownPlainTransfers), so the next file starts with its data
+ * STOR or RETR: basic-ftp-internals.ts ownPassiveTransfers), so the next file starts with its data
  * connect (docs/benchmarks.md, "Look-ahead EPSV"). Used only if nothing else went over the control
  * connection since the port arrived; a server that answers the EPSV before the transfer's final
  * reply (it reads commands during transfers) or with anything but 229, or no longer listens on the
