@@ -80,6 +80,9 @@ export interface LearnedWork {
   uploadWorkMs?: number;
   downloadRttMs?: number;
   uploadRttMs?: number;
+  /** Round trips per transfer the learned run's model counted (absent: learned before they were kept; ROUND_TRIPS). */
+  downloadTrips?: number;
+  uploadTrips?: number;
 }
 
 /**
@@ -110,10 +113,12 @@ export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel
     rttMs,
     downloadWorkMs:
       learned.downloadWorkMs !== undefined
-        ? workAt(rttMs, learned.downloadWorkMs, learned.downloadRttMs, ROUND_TRIPS.download)
+        ? workAt(rttMs, learned.downloadWorkMs, learned.downloadRttMs, learned.downloadTrips ?? ROUND_TRIPS.download)
         : FIRST_CONTACT_WORK_MS.download,
     uploadWorkMs:
-      learned.uploadWorkMs !== undefined ? workAt(rttMs, learned.uploadWorkMs, learned.uploadRttMs, ROUND_TRIPS.upload) : FIRST_CONTACT_WORK_MS.upload,
+      learned.uploadWorkMs !== undefined
+        ? workAt(rttMs, learned.uploadWorkMs, learned.uploadRttMs, learned.uploadTrips ?? ROUND_TRIPS.upload)
+        : FIRST_CONTACT_WORK_MS.upload,
     bytesPerMs: 10_000,
     controlOpWorkMs: 1,
   };

@@ -53,6 +53,8 @@ export interface WorkFigure {
   workMs: number;
   samples: number;
   rttMs: number;
+  /** Round trips per transfer the run's model subtracted (TransferTimes' tripsEach); absent: the kind's fixed count. */
+  trips?: number;
 }
 
 /** One kind of transfer in a run, as the executor saw it. */
@@ -119,17 +121,28 @@ export function readLearnedWork(file: string, key: string): LearnedWork {
     out[`${kind}WorkMs`] = work;
     const rtt = finiteWork(e[`${kind}RttMs`]);
     if (rtt !== undefined) out[`${kind}RttMs`] = rtt;
+    const trips = finiteTrips(e[`${kind}Trips`]);
+    if (trips !== undefined) out[`${kind}Trips`] = trips;
   }
   return out;
 }
 
+const finiteTrips = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) && x > 0 && x <= 100 ? x : undefined);
+
 /** The work part of what was measured (pure): the time per transfer minus the round trips the model adds back. */
 export function learnedFrom(times: TransferTimes, rttMs: number): MeasuredWork {
-  const work = (t: { eachMs: number; samples: number } | undefined, trips: number): WorkFigure | undefined =>
-    t && t.samples >= MIN_SAMPLES ? { workMs: Math.max(0, t.eachMs - trips * rttMs), samples: t.samples, rttMs } : undefined;
+  const work = (t: { eachMs: number; samples: number; tripsEach?: number } | undefined, fixed: number): WorkFigure | undefined =>
+    t && t.samples >= MIN_SAMPLES
+      ? {
+          workMs: Math.max(0, t.eachMs - (t.tripsEach ?? fixed) * rttMs),
+          samples: t.samples,
+          rttMs,
+          ...(t.tripsEach !== undefined ? { trips: t.tripsEach } : {}),
+        }
+      : undefined;
   // What this run's transfers took in round trips (plain passive or not; staged, renamed, timed), so the model adds back the same.
-  const download = work(times.download, times.download?.tripsEach ?? ROUND_TRIPS.download);
-  const upload = work(times.upload, times.upload?.tripsEach ?? ROUND_TRIPS.upload);
+  const download = work(times.download, ROUND_TRIPS.download);
+  const upload = work(times.upload, ROUND_TRIPS.upload);
   return { ...(download ? { download } : {}), ...(upload ? { upload } : {}) };
 }
 
@@ -140,7 +153,7 @@ export function learnedFrom(times: TransferTimes, rttMs: number): MeasuredWork {
  * within minutes, and a weighted mean let one slow run move the next ETA (docs/benchmarks.md).
  */
 export function medianRun(runs: WorkFigure[], trips: number): WorkFigure | undefined {
-  const total = (r: WorkFigure) => r.workMs + trips * r.rttMs;
+  const total = (r: WorkFigure) => r.workMs + (r.trips ?? trips) * r.rttMs;
   const weight = (r: WorkFigure) => Math.min(MAX_RUN_WEIGHT, r.samples);
   const sorted = [...runs].sort((a, b) => total(a) - total(b));
   const half = sorted.reduce((w, r) => w + weight(r), 0) / 2;
@@ -152,17 +165,19 @@ export function medianRun(runs: WorkFigure[], trips: number): WorkFigure | undef
     const next = sorted[i + 1];
     if (seen > half || !next) return r;
     const mean = (a: number, b: number) => Math.round(((a + b) / 2) * 1000) / 1000;
-    return { workMs: mean(r.workMs, next.workMs), samples: r.samples + next.samples, rttMs: mean(r.rttMs, next.rttMs) };
+    const bothTrips = r.trips !== undefined && next.trips !== undefined ? { trips: mean(r.trips, next.trips) } : {};
+    return { workMs: mean(r.workMs, next.workMs), samples: r.samples + next.samples, rttMs: mean(r.rttMs, next.rttMs), ...bothTrips };
   }
   return undefined;
 }
 
 /** One stored run, checked: [] when any part is missing, hostile or torn. */
-function storedFigure(work: unknown, rtt: unknown, count: unknown): WorkFigure[] {
+function storedFigure(work: unknown, rtt: unknown, count: unknown, tripsEach?: unknown): WorkFigure[] {
   const workMs = finiteWork(work);
   const rttMs = finiteWork(rtt);
   const samples = typeof count === 'number' && Number.isFinite(count) && count >= 1 ? count : undefined;
-  return workMs !== undefined && rttMs !== undefined && samples !== undefined ? [{ workMs, samples, rttMs }] : [];
+  const trips = finiteTrips(tripsEach);
+  return workMs !== undefined && rttMs !== undefined && samples !== undefined ? [{ workMs, samples, rttMs, ...(trips !== undefined ? { trips } : {}) }] : [];
 }
 
 /** The recent runs as stored (pure): bad entries dropped; a store from before runs were kept counts as one run. */
@@ -171,7 +186,7 @@ function storedRuns(entry: StoredEntry, kind: 'download' | 'upload'): WorkFigure
   if (!Array.isArray(list)) return storedFigure(entry[`${kind}WorkMs`], entry[`${kind}RttMs`], entry[`${kind}Samples`]);
   return list.flatMap((x: unknown) => {
     const r = (x ?? {}) as Partial<Record<keyof WorkFigure, unknown>>;
-    return storedFigure(r.workMs, r.rttMs, r.samples);
+    return storedFigure(r.workMs, r.rttMs, r.samples, r.trips);
   });
 }
 
@@ -188,6 +203,8 @@ export function recordLearnedWork(file: string, key: string, measured: MeasuredW
     entry[`${kind}Runs`] = runs;
     entry[`${kind}WorkMs`] = chosen.workMs;
     entry[`${kind}RttMs`] = chosen.rttMs;
+    if (chosen.trips !== undefined) entry[`${kind}Trips`] = chosen.trips;
+    else delete entry[`${kind}Trips`];
     delete entry[`${kind}Samples`];
   }
   all[key] = entry;

@@ -74,11 +74,11 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     expect(transferRoundTrips({ kind: 'download' }, plain)).toBe(3);
     expect(transferRoundTrips({ kind: 'upload', staged: 'x' }, ftps)).toBe(4);
     expect(transferRoundTrips({ kind: 'mkdir' }, plain)).toBeUndefined();
-    expect(learnedFrom({ download: { eachMs: 160, samples: 500, tripsEach: 3 } }, 50)).toEqual({ download: { workMs: 10, samples: 500, rttMs: 50 } });
+    expect(learnedFrom({ download: { eachMs: 160, samples: 500, tripsEach: 3 } }, 50)).toEqual({ download: { workMs: 10, samples: 500, rttMs: 50, trips: 3 } });
     expect(uploadRoundTrips({ staged: '.ftpsync-tmp-s1-a.js' }, { tls: 'none', mode: 'active' })).toBe(4);
     // Two-phase uploads at RTT 50 took 212 ms each: 4 round trips and 12 ms of work.
     const learned = learnedFrom({ upload: { eachMs: 212, samples: 500, tripsEach: 4 } }, 50);
-    expect(learned).toEqual({ upload: { workMs: 12, samples: 500, rttMs: 50 } });
+    expect(learned).toEqual({ upload: { workMs: 12, samples: 500, rttMs: 50, trips: 4 } });
     const t = timingFor(50, { uploadWorkMs: 12, uploadRttMs: 50 });
     expect(actionDuration('upload', 0, t, uploadRoundTrips({ staged: 'x' }, ftps))).toBe(212);
     // Before: 7 round trips for every upload, 350 ms of a 212 ms transfer, and nothing to learn (the work came out below zero).
@@ -134,6 +134,19 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 4, uploadRttMs: 0.2 });
   });
 
+  it("stores the round trips per transfer each run was learned with, and plans with the chosen run's", () => {
+    const store = timingStorePath(manifestIn());
+    recordLearnedWork(store, 'h:21', { upload: { workMs: 10, samples: 3000, rttMs: 50, trips: 3 } });
+    expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 10, uploadRttMs: 50, uploadTrips: 3 });
+    // A run learned before trips were kept, then a hostile trips value: neither gives a count.
+    writeFileSync(store, JSON.stringify({ 'h:21': { uploadRuns: [{ workMs: 10, samples: 3000, rttMs: 50, trips: -1 }] } }));
+    recordLearnedWork(store, 'h:21', { upload: { workMs: 10, samples: 3000, rttMs: 50 } });
+    expect(readLearnedWork(store, 'h:21')).toEqual({ uploadWorkMs: 10, uploadRttMs: 50 });
+    // Runs ordered by their whole time with their own trips: 10 + 3 × 50 = 160 is faster than 5 + 4 × 50 = 205.
+    const fig = (workMs: number, trips: number) => ({ workMs, samples: 3000, rttMs: 50, trips });
+    expect(medianRun([fig(5, 4), fig(10, 3), fig(20, 3)], 7)).toEqual(fig(20, 3));
+  });
+
   it('on the same network the learned time per transfer stands, whatever the noise in the round trip; on another the work is kept and the round trips scale', () => {
     // Learned at 0.22 ms: 1.5 ms of work + 7 × 0.22 = 3.04 ms per upload.
     const learned = { uploadWorkMs: 1.5, uploadRttMs: 0.22, downloadWorkMs: 2, downloadRttMs: 0.22 };
@@ -145,6 +158,12 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     expect(actionDuration('download', 0, timingFor(1.6, learned))).toBeCloseTo(2 + 4 * 0.22, 6);
     expect(actionDuration('upload', 0, timingFor(1.6, { uploadWorkMs: 0.5, uploadRttMs: 0.22 }))).toBeCloseTo(0.5 + 7 * 0.22, 6);
     expect(actionDuration('upload', 0, timingFor(0.9, { uploadWorkMs: 0.5, uploadRttMs: 0.22 }))).toBeCloseTo(0.5 + 7 * 0.22, 6);
+    // Learned with 3 round trips per upload (plain passive, staged) at 50 ms, 160 ms each; this
+    // plan measured 46 ms, the same network: still 160 ms, not 3 × 46 + 10 + 7 × 4 = 176 (the
+    // fixed count for every upload, which inflated each by 4 × the round-trip noise).
+    const three = { uploadWorkMs: 10, uploadRttMs: 50, uploadTrips: 3 };
+    expect(actionDuration('upload', 0, timingFor(46, three), 3)).toBeCloseTo(160, 6);
+    expect(actionDuration('upload', 0, timingFor(54, three), 3)).toBeCloseTo(160, 6);
     // Without a stored round trip (an older store) the work is taken as it is.
     expect(actionDuration('upload', 0, timingFor(0.12, { uploadWorkMs: 1.5 }))).toBeCloseTo(1.5 + 7 * 0.12, 6);
   });
