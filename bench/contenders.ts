@@ -4,9 +4,10 @@
  * each run from a clean start, each giving one Row.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Lab, LabServerName, SocketCount } from '../lab/lab-client.js';
 import { runLftpScenario } from '../lab/lftp-baseline.js';
 
@@ -68,8 +69,10 @@ export interface Row {
   complete: boolean;
   /** The whole machine's CPU during apply (all cores, every process): time stolen by the hypervisor, and time busy. */
   cpu?: MachineCpu;
+  /** ftpsync's apply process's own CPU (user + system, all its threads: bench/client-cpu.mjs), ms. */
+  clientCpuMs?: number;
   /** Repeated contenders: every run's wall time, plan ETA and T* (the row itself is the median run). */
-  runs?: Array<{ wallMs: number; etaMs: number | null; tStarMs: number | null; rttMs?: number; lockMs?: number; cpu?: MachineCpu }>;
+  runs?: Array<{ wallMs: number; etaMs: number | null; tStarMs: number | null; rttMs?: number; lockMs?: number; cpu?: MachineCpu; clientCpuMs?: number }>;
   /** Repeated contenders: the median over the runs of each run's wall/T* and wall/ETA (each run against its own plan and T*). */
   wallOverTStar?: number | null;
   wallOverEta?: number | null;
@@ -99,6 +102,16 @@ export const cpuSince = (a: MachineCpu | null): MachineCpu | undefined => {
   const b = machineCpuNow();
   return a && b ? { busyMs: b.busyMs - a.busyMs, stealMs: b.stealMs - a.stealMs } : undefined;
 };
+
+/** What bench/client-cpu.mjs wrote as the process exited (absent: it did not get to exit normally). */
+function readClientCpu(file: string): number | undefined {
+  try {
+    const cpuMs = (JSON.parse(readFileSync(file, 'utf8')) as { cpuMs?: unknown }).cpuMs;
+    return typeof cpuMs === 'number' ? cpuMs : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
@@ -263,8 +276,16 @@ export async function ftpsync(
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   })();
-  const r = await run(process.execPath, [CLI, 'apply', '-c', file, '--json'], env, o.timeoutMs ?? 40 * 60_000);
+  const cpuFile = `${file}.client-cpu.json`;
+  rmSync(cpuFile, { force: true });
+  const r = await run(
+    process.execPath,
+    [CLI, 'apply', '-c', file, '--json'],
+    { ...env, NODE_OPTIONS: `--import ${pathToFileURL(join(REPO, 'bench', 'client-cpu.mjs')).href}`, FTPSYNC_BENCH_CPU_FILE: cpuFile },
+    o.timeoutMs ?? 40 * 60_000,
+  );
   const wallMs = Date.now() - started;
+  const clientCpuMs = readClientCpu(cpuFile);
   applying = false;
   await sampling;
   const cpu = cpuSince(cpuAtStart);
@@ -313,6 +334,7 @@ export async function ftpsync(
     ...(sp.parallel !== undefined ? { parallel: sp.parallel } : {}),
     ...(sp.parallelChosen !== undefined ? { parallelChosen: sp.parallelChosen } : {}),
     ...(cpu ? { cpu } : {}),
+    ...(clientCpuMs !== undefined ? { clientCpuMs } : {}),
     ...(fullest ? { fullest: (fullest as SocketCount).byState } : {}),
     complete: r.code === 0 && o.check(),
   };
@@ -473,6 +495,7 @@ export async function medianOf(n: number, prepare: () => void | Promise<void>, o
       ...(r.rttMs !== undefined ? { rttMs: r.rttMs } : {}),
       ...(r.lockMs !== undefined ? { lockMs: r.lockMs } : {}),
       ...(r.cpu ? { cpu: r.cpu } : {}),
+      ...(r.clientCpuMs !== undefined ? { clientCpuMs: r.clientCpuMs } : {}),
     })),
   };
 }

@@ -7,10 +7,12 @@
  * machine is shared, absolutes drift.
  */
 import { cpSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Lab, LabServerName } from '../lab/lab-client.js';
 import { compareTrees, generateTree } from '../lab/fixtures.js';
 import { attempt, ftpsync, manifest, medianOf, overEta, secs, type Row } from './contenders.js';
+import { tlsFloor, type TlsFloor } from './tls-floor.js';
 
 const LIMIT = 100;
 const TIME_WAIT_S = 240;
@@ -29,10 +31,11 @@ export interface FtpsOptions {
   over: () => boolean;
 }
 
-export async function ftpsRows(o: FtpsOptions): Promise<void> {
+/** The rows, then Node's own TLS floor on this machine (bench/tls-floor.ts) to read them against. */
+export async function ftpsRows(o: FtpsOptions): Promise<TlsFloor | undefined> {
   const { lab, work } = o;
   for (const server of o.servers) {
-    if (o.over()) return;
+    if (o.over()) break;
     const root = lab.servers[server].root;
     const seedTree = join(work, `ftps-seed-${server}`);
     generateTree(seedTree, { seed: 1800, files: o.files, dirs: o.dirs, depth: 2, maxSmall: 2048 });
@@ -99,6 +102,17 @@ export async function ftpsRows(o: FtpsOptions): Promise<void> {
     rmSync(seedTree, { recursive: true, force: true });
     await lab.resetRoot(server);
   }
+  const tlsDir = dirname(lab.servers.vsftpd.caFile);
+  return tlsFloor({
+    keyFile: join(tlsDir, 'server.key'),
+    certFile: join(tlsDir, 'server.crt'),
+    caFile: lab.servers.vsftpd.caFile,
+    serverName: 'ftpsync-lab',
+    connections: 1000,
+  }).catch((e: unknown) => {
+    console.log(`TLS floor not measured: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  });
 }
 
 const isFtps = (r: Row) => r.scenario.startsWith('FTPS ');
@@ -106,7 +120,13 @@ const plainOf = (rows: Row[], r: Row) => rows.find((p) => isFtps(p) && p.tls ===
 const ratio = (a: number | null, b: number | null | undefined) => (a !== null && b ? a / b : null);
 const x = (n: number | null) => (n === null ? '—' : `${n.toFixed(2)}×`);
 
-export function ftpsTable(all: Row[]): string {
+/** ftpsync's own CPU per file, ms. */
+const clientPerFile = (r: Row) => (r.clientCpuMs !== undefined && r.files > 0 ? r.clientCpuMs / r.files : null);
+/** Cores the whole machine kept busy during the apply (client, server, simulator, kernel). */
+const coresBusy = (r: Row) => (r.cpu ? r.cpu.busyMs / Math.max(1, r.wallMs) : null);
+const ms = (n: number | null) => (n === null ? '—' : `${n.toFixed(2)} ms`);
+
+export function ftpsTable(all: Row[], floor?: TlsFloor): string {
   const rows = all.filter(isFtps);
   const lines = rows.map((r) => {
     const p = r.tls === 'none' ? undefined : plainOf(rows, r);
@@ -123,18 +143,24 @@ export function ftpsTable(all: Row[]): string {
               : ''
           }`
         : 'never blocked'
-    } | ${r.peak} | ${r.peakTimeWait} | ${r.opened} | ${secs(r.wallMs)} | ${secs(r.etaMs)}${e !== null ? ` (wall/ETA ${e.toFixed(2)})` : ''} | ${wallRatio} | ${etaRatio} | ${r.complete ? 'yes' : 'no'} |`;
+    } | ${r.peak} | ${r.peakTimeWait} | ${r.opened} | ${secs(r.wallMs)} | ${secs(r.etaMs)}${e !== null ? ` (wall/ETA ${e.toFixed(2)})` : ''} | ${wallRatio} | ${etaRatio} | ${ms(clientPerFile(r))} | ${coresBusy(r)?.toFixed(2) ?? '—'} | ${r.complete ? 'yes' : 'no'} |`;
   });
   return [
-    `Limit ${LIMIT}, timeWait ${TIME_WAIT_S}s (init's), headroom 0.8, parallel 2.`,
+    `Limit ${LIMIT}, timeWait ${TIME_WAIT_S}s (init's), headroom 0.8, parallel 2. Client CPU: ftpsync's own per file; machine cores busy: every process and the kernel, over the wall time (the lab's client and servers share ${cpus().length} cores).`,
     '',
-    '| direction | server | contender | files | firewall | peak counted | TIME_WAIT at peak | opened (control + data) | wall | plan ETA | wall FTPS/plain | ETA FTPS/plain | complete |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| direction | server | contender | files | firewall | peak counted | TIME_WAIT at peak | opened (control + data) | wall | plan ETA | wall FTPS/plain | ETA FTPS/plain | client CPU per file | machine cores busy | complete |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...lines,
+    ...(floor
+      ? [
+          '',
+          `Node's own TLS connection (bench/tls-floor.ts, ${floor.connections} each, loopback, 1 KB each): ${ms(floor.tlsMs)} of client CPU, a TCP connection ${ms(floor.tcpMs)}${floor.resumed ? ', every TLS session resumed' : ', **not every TLS session resumed**'}: an FTPS file costs the client at least plain's CPU + ${ms(floor.tlsMs - floor.tcpMs)}.`,
+        ]
+      : []),
   ].join('\n');
 }
 
-export function ftpsTargets(all: Row[]): string {
+export function ftpsTargets(all: Row[], floor?: TlsFloor): string {
   const rows = all.filter(isFtps);
   const ftps = rows.filter((r) => r.tls !== 'none');
   const mark = (ok: boolean) => (ok ? 'met' : '**not met**');
@@ -148,5 +174,12 @@ export function ftpsTargets(all: Row[]): string {
     `- FTPS wall ≤ 2 × plain: ${mark(wallOver.length === 0 && ftps.length > 0)}, met in ${ftps.length - wallOver.length} of ${ftps.length} (${pairs.map(({ r, p }) => `${name(r)} ${x(ratio(r.wallMs, p?.wallMs))}`).join(', ')})`,
     `- FTPS plan ETA ≤ 2 × plain: ${mark(etaOver.length === 0 && ftps.length > 0)}, met in ${ftps.length - etaOver.length} of ${ftps.length} (${pairs.map(({ r, p }) => `${name(r)} ${x(ratio(r.etaMs, p?.etaMs))}`).join(', ')})`,
     `- every FTPS run complete (trees equal, exit 0): ${mark(ftps.every((r) => r.complete))}`,
+    `- client CPU per file, FTPS over plain (${floor ? `Node's TLS floor adds ${ms(floor.tlsMs - floor.tcpMs)}` : 'no TLS floor measured'}): ${pairs
+      .map(({ r, p }) => {
+        const f = clientPerFile(r);
+        const q = p ? clientPerFile(p) : null;
+        return `${name(r)} ${f !== null && q !== null ? `+${ms(f - q)}` : '—'}`;
+      })
+      .join(', ')}`,
   ].join('\n');
 }

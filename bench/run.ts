@@ -33,6 +33,7 @@ import { planBench, type Plan100kResult } from './plan-100k.js';
 import { getLab, type LabServerName } from '../lab/lab-client.js';
 import { compareTrees, generateTree } from '../lab/fixtures.js';
 import { ftpsRows, ftpsTable, ftpsTargets } from './ftps.js';
+import type { TlsFloor } from './tls-floor.js';
 import { mixedRows, mixedTable, mixedTargets } from './mixed.js';
 import { NO_LIMIT, wanRows, wanTable, wanTargets } from './wan.js';
 import {
@@ -155,10 +156,24 @@ async function main(): Promise<void> {
   mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
   const out = join(REPO, 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   let plan100k: Plan100kResult | null = null;
+  let tlsFloorResult: TlsFloor | undefined;
   const writeResults = (o: { partial: boolean }) =>
     writeFileSync(
       out,
-      JSON.stringify({ machine, mode: modeName, partial: o.partial, totalS: Math.round((Date.now() - started) / 1000), rows, plan100k, learned }, null, 2),
+      JSON.stringify(
+        {
+          machine,
+          mode: modeName,
+          partial: o.partial,
+          totalS: Math.round((Date.now() - started) / 1000),
+          rows,
+          plan100k,
+          learned,
+          ...(tlsFloorResult ? { tlsFloor: tlsFloorResult } : {}),
+        },
+        null,
+        2,
+      ),
     );
   plan100k = await planBench(quick ? 20_000 : 100_000);
   console.log(`plan for ${plan100k.files} unchanged files: ${plan100k.planMs} ms, peak RSS ${plan100k.peakRssMb} MB, ${plan100k.actions} actions`);
@@ -189,7 +204,7 @@ async function main(): Promise<void> {
     };
     try {
       if (runs('--ftps'))
-        await ftpsRows({
+        tlsFloorResult = await ftpsRows({
           lab,
           work: dir('ftps'),
           servers: quick ? ['vsftpd'] : serverArgs.length ? serverArgs : ['vsftpd', 'pure-ftpd', 'proftpd'],
@@ -385,7 +400,9 @@ async function main(): Promise<void> {
       `mode: ${modeName}; bench wall time ${Math.floor(totalS / 60)} min ${totalS % 60} s`,
       '',
       classic.length ? `${table(classic)}\n\nTargets (issue 8):\n${targets(classic)}\n` : '',
-      rows.some((r) => r.scenario.startsWith('FTPS ')) ? `FTPS (issue 18):\n\n${ftpsTable(rows)}\n\nTargets:\n${ftpsTargets(rows)}\n` : '',
+      rows.some((r) => r.scenario.startsWith('FTPS '))
+        ? `FTPS (issue 18):\n\n${ftpsTable(rows, tlsFloorResult)}\n\nTargets:\n${ftpsTargets(rows, tlsFloorResult)}\n`
+        : '',
       rows.some((r) => /^RTT \d+ (upload|download)$/.test(r.scenario)) ? `Latency (issue 19):\n\n${wanTable(rows)}\n\nTargets:\n${wanTargets(rows)}\n` : '',
       rows.some((r) => r.scenario.includes('deploy over a release'))
         ? `Mixed window and rollback (issue 20):\n\n${mixedTable(rows)}\n\nTargets:\n${mixedTargets(rows)}\n`
