@@ -26,7 +26,7 @@ import { runTotals, type Reporter } from './progress.js';
 import { releaseSyncLocks, takeSyncLocks, type HeldLocks } from './remote-lock.js';
 import { runRollout } from './rollout.js';
 import { snapshotSync } from './snapshot.js';
-import { learnedFrom, recordLearnedWork, timingKey, timingStorePath } from './timing-store.js';
+import { learnedFrom, recordLearnedWork, timingKey, timingStorePath, workKey } from './timing-store.js';
 import { closeStorePath, recordTlsCloses, tallyCloses } from './close-store.js';
 
 export interface ApplyOptions {
@@ -227,7 +227,7 @@ async function applyServer(name: string, { o, ctx, held, savedPlan, syncs, planS
     // The next plan's ETA uses this server's measured speed instead of the lab's.
     if (r.ok && r.transferTimes) {
       try {
-        recordLearnedWork(timingStorePath(manifest.file), timingKey(server), learnedFrom(r.transferTimes, rttMs));
+        recordLearnedWork(timingStorePath(manifest.file), workKey(server), learnedFrom(r.transferTimes, rttMs));
       } catch (e) {
         reporter.note(name, `could not record its transfer times for the next ETA: ${(e as Error).message}`);
       }

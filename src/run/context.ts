@@ -14,7 +14,7 @@ import { createRemotePool } from '../remote/pool.js';
 import type { RemotePool } from '../remote/types.js';
 import { withLearnedLimits } from './firewall-store.js';
 import { snapshotServers } from './snapshot.js';
-import { readLearnedWork, timingKey, timingStorePath } from './timing-store.js';
+import { readLearnedWork, timingStorePath, workKey } from './timing-store.js';
 import { withObservedTlsCloses } from './close-store.js';
 
 export interface PlanningContext {
@@ -62,6 +62,6 @@ export async function makePlan(manifestAsLoaded: Manifest, digest: string, ctx: 
   const manifest = withObservedTlsCloses(withLearnedLimits(manifestAsLoaded));
   if (servers) assertKnownServers(manifest, servers, '--server');
   const store = timingStorePath(manifest.file);
-  const snapshots = await snapshotServers(manifest, ctx.poolFor, { ...(servers ? { servers } : {}), learnedWork: (s) => readLearnedWork(store, timingKey(s)) });
+  const snapshots = await snapshotServers(manifest, ctx.poolFor, { ...(servers ? { servers } : {}), learnedWork: (s) => readLearnedWork(store, workKey(s)) });
   return buildPlan({ manifest, manifestDigest: digest, toolVersion: packageVersion(), ...(servers ? { servers } : {}), createdAt: new Date(), snapshots });
 }

@@ -5,7 +5,7 @@
  * the recent runs, weighted by how many transfers each measured (see medianRun): one slow spell
  * of the machine or the server does not move the next ETA, and a 50-file incremental run (slower
  * per file: a cold start) barely counts against 3,000 files. Kept beside the journal in
- * .ftpsync/timing.json, keyed by host:port. Servers differ in per-transfer work
+ * .ftpsync/timing.json, keyed by host:port (and tls: workKey). Servers differ in per-transfer work
  * (docs/benchmarks.md); the first apply fixes that.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -93,6 +93,14 @@ interface StoredEntry extends LearnedWork {
 
 export function timingKey(server: { host: string; port: number }): string {
   return `${server.host}:${server.port}`;
+}
+
+/**
+ * The key of a server's transfer speed: plain FTP and FTPS on the same host and port are not the
+ * same speed (a TLS data connection costs a handshake), so a switch of `tls` starts a new record.
+ */
+export function workKey(server: { host: string; port: number; tls: string }): string {
+  return server.tls === 'none' ? timingKey(server) : `${timingKey(server)} tls:${server.tls}`;
 }
 
 export function timingStorePath(manifestFile: string): string {

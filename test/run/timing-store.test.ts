@@ -12,7 +12,9 @@ import {
   readLearnedWork,
   recentRuns,
   recordLearnedWork,
+  timingKey,
   timingStorePath,
+  workKey,
 } from '../../src/run/timing-store.js';
 
 describe('the timing model scales with the measured round trip', () => {
@@ -23,6 +25,11 @@ describe('the timing model scales with the measured round trip', () => {
     expect(actionDuration('upload', 0, wan) - actionDuration('upload', 0, lan)).toBe(210);
     expect(actionDuration('mkdir', 0, wan) - actionDuration('mkdir', 0, lan)).toBe(30);
     expect(actionDuration('download', 1_000_000, lan) - actionDuration('download', 0, lan)).toBe(100);
+  });
+  it('over TLS the lab figures include what a TLS data connection adds; learned work replaces both', () => {
+    expect(actionDuration('upload', 0, timingFor(10, {}, true)) - actionDuration('upload', 0, timingFor(10))).toBe(6);
+    expect(actionDuration('download', 0, timingFor(10, {}, true)) - actionDuration('download', 0, timingFor(10))).toBe(6);
+    expect(actionDuration('download', 0, timingFor(10, { downloadWorkMs: 2 }, true))).toBe(42);
   });
   it('learned work replaces the lab figures; set-up adds the measured listing time', () => {
     expect(actionDuration('download', 0, timingFor(10, { downloadWorkMs: 2 }))).toBe(42);
@@ -42,6 +49,17 @@ describe('learned transfer times (.ftpsync/timing.json)', () => {
     return join(d, 'ftpsync.yml');
   };
 
+  it('plain FTP and FTPS on the same host and port learn apart; the firewall keys stay per host and port', () => {
+    const at = { host: 'h', port: 21 };
+    expect(workKey({ ...at, tls: 'none' })).toBe('h:21');
+    expect(workKey({ ...at, tls: 'explicit' })).toBe('h:21 tls:explicit');
+    expect(timingKey(at)).toBe('h:21');
+    const store = timingStorePath(manifestIn());
+    recordLearnedWork(store, workKey({ ...at, tls: 'none' }), { download: { workMs: 2, samples: 3000, rttMs: 0.2 } });
+    recordLearnedWork(store, workKey({ ...at, tls: 'explicit' }), { download: { workMs: 9, samples: 3000, rttMs: 0.2 } });
+    expect(readLearnedWork(store, workKey({ ...at, tls: 'none' })).downloadWorkMs).toBe(2);
+    expect(readLearnedWork(store, workKey({ ...at, tls: 'explicit' })).downloadWorkMs).toBe(9);
+  });
   it('time per transfer comes from throughput: the span without idle time, times the sessions, over the count', () => {
     // 3,000 transfers in 3.75 s over 2 sessions: 2.5 ms each, however the stopwatch times spread.
     expect(perTransferMs({ firstStartMs: 1000, lastEndMs: 4750, count: 3000, idleMs: 0 }, 2)).toBeCloseTo(2.5, 6);
