@@ -33,12 +33,13 @@ export interface TimingModel {
 export const ROUND_TRIPS = { download: 4, upload: 7, control: 1 } as const;
 
 /**
- * An upload's round trips: EPSV, connect, STOR..150, 226 — or plain passive, where the EPSV went
- * with the previous transfer command and the data goes with the STOR (remote/basic-ftp-internals.ts
- * ownPassiveTransfers): connect, STOR..226, and the round trip vsftpd waits for the ACK of its FIN
- * before the 226 (pure-ftpd and proftpd take 2: docs/benchmarks.md, "Look-ahead EPSV"); RNFR and
- * RNTO unless it is staged (a two-phase upload is renamed by the switch, pipelined); MFMT when it
- * sets the time (size-mtime).
+ * An upload's round trips: EPSV, connect, STOR..150, 226. FTPS passive: the EPSV goes ahead and
+ * the TLS handshake and close take its place (pure-ftpd and proftpd take 4, vsftpd 5). Plain
+ * passive, where the EPSV went with the previous transfer command and the data goes with the STOR
+ * (remote/basic-ftp-internals.ts ownPassiveTransfers): connect, STOR..226, and the round trip
+ * vsftpd waits for the ACK of its FIN before the 226 (pure-ftpd and proftpd take 2:
+ * docs/benchmarks.md, "Look-ahead EPSV"). RNFR and RNTO unless it is staged (a two-phase upload is
+ * renamed by the switch, pipelined); MFMT when it sets the time (size-mtime).
  */
 export function uploadRoundTrips(a: { staged?: string | undefined; mtimeMs?: number | undefined }, server: Pick<ServerConfig, 'tls' | 'mode'>): number {
   return (dataGoesWithStore(server) ? 3 : 4) + (a.staged ? 0 : 2) + (a.mtimeMs !== undefined ? 1 : 0);
