@@ -106,21 +106,20 @@ function workAt(rttMs: number, workMs: number, learnedAtRttMs: number | undefine
 
 /**
  * The model for a measured round trip. The work figures are the lab's means (docs/benchmarks.md,
- * "How the timing model was calibrated"; over TLS plus what a TLS data connection added there),
- * replaced by what earlier applies on the same server measured when there are any.
+ * "How the timing model was calibrated"), replaced by what earlier applies on the same server
+ * (and TLS mode: run/timing-store.ts workKey) measured when there are any.
  */
-export function timingFor(rttMs: number, learned: LearnedWork = {}, tls = false): TimingModel {
-  const tlsWork = tls ? FIRST_CONTACT_TLS_WORK_MS : 0;
+export function timingFor(rttMs: number, learned: LearnedWork = {}): TimingModel {
   return {
     rttMs,
     downloadWorkMs:
       learned.downloadWorkMs !== undefined
         ? workAt(rttMs, learned.downloadWorkMs, learned.downloadRttMs, learned.downloadTrips ?? ROUND_TRIPS.download)
-        : FIRST_CONTACT_WORK_MS.download + tlsWork,
+        : FIRST_CONTACT_WORK_MS.download,
     uploadWorkMs:
       learned.uploadWorkMs !== undefined
         ? workAt(rttMs, learned.uploadWorkMs, learned.uploadRttMs, learned.uploadTrips ?? ROUND_TRIPS.upload)
-        : FIRST_CONTACT_WORK_MS.upload + tlsWork,
+        : FIRST_CONTACT_WORK_MS.upload,
     bytesPerMs: 10_000,
     controlOpWorkMs: 1,
   };
@@ -128,8 +127,6 @@ export function timingFor(rttMs: number, learned: LearnedWork = {}, tls = false)
 
 /** Per-transfer work before any apply on the server has been measured (the lab's means), ms. */
 const FIRST_CONTACT_WORK_MS = { download: 2.1, upload: 2.4 } as const;
-/** What a TLS data connection added to that in the lab (both sides' handshake and close; docs/benchmarks.md, "FTPS"), ms. */
-const FIRST_CONTACT_TLS_WORK_MS = 6;
 
 const DEFAULT_TIMING: TimingModel = timingFor(DEFAULT_RTT_MS);
 

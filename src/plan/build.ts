@@ -98,9 +98,9 @@ export function fingerprintKey(server: string, sync: string): string {
 }
 
 /** The timing model for a server: from the least round trip its listings measured. */
-function timingFromInputs(inputs: SyncInputs[], learned: LearnedWork = {}, tls = false): TimingModel {
+function timingFromInputs(inputs: SyncInputs[], learned: LearnedWork = {}): TimingModel {
   const measured = inputs.map((x) => x.rttMs).filter((r): r is number => r !== null);
-  return timingFor(measured.length ? Math.min(...measured) : DEFAULT_RTT_MS, learned, tls);
+  return timingFor(measured.length ? Math.min(...measured) : DEFAULT_RTT_MS, learned);
 }
 
 /**
@@ -111,7 +111,7 @@ export function planServer(
   server: ServerConfig,
   syncs: SyncConfig[],
   inputs: SyncInputs[],
-  timing: TimingModel = timingFromInputs(inputs, {}, server.tls !== 'none'),
+  timing: TimingModel = timingFromInputs(inputs),
   poolWarnings: string[] = [],
   processStartMs = 0,
 ): ServerPlan {
@@ -237,16 +237,7 @@ export function buildPlan(o: BuildOptions): Plan {
       fingerprint.local[fingerprintKey(snap.server.name, sync.name)] = localDigest(input.local, input.hashes);
       fingerprint.remote[fingerprintKey(snap.server.name, sync.name)] = remoteDigest(input.remote);
     });
-    servers.push(
-      planServer(
-        snap.server,
-        snap.syncs,
-        snap.inputs,
-        timingFromInputs(snap.inputs, snap.learned, snap.server.tls !== 'none'),
-        snap.poolWarnings,
-        snap.processStartMs,
-      ),
-    );
+    servers.push(planServer(snap.server, snap.syncs, snap.inputs, timingFromInputs(snap.inputs, snap.learned), snap.poolWarnings, snap.processStartMs));
   }
   return {
     formatVersion: PLAN_FORMAT_VERSION,

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { pipeline, type Readable, type Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { FTPError, type Client, type FTPContext, type FTPResponse, type TaskResolver } from 'basic-ftp';
+import { whenSecure } from './tls-close.js';
 
 /** The basic-ftp version every override below was checked against. */
 export const BASIC_FTP_CHECKED = '6.2.6';
@@ -118,9 +119,11 @@ export function ownPassiveTransfers(client: Client, lookahead: TransferLookahead
     try {
       const data = await openData(client);
       const task = transferCommand(ftp, `STOR ${await client.protectWhitespace(remotePath)}`, lookahead);
-      pipeline(source, data, (err) => {
-        if (!err) task.dataDone(); // an error reached basic-ftp's handler, which closed the context
-      });
+      whenSecure(data, () =>
+        pipeline(source, data, (err) => {
+          if (!err) task.dataDone(); // an error reached basic-ftp's handler, which closed the context
+        }),
+      );
       return await task.reply;
     } finally {
       source.removeListener('error', onSourceError);

@@ -14,7 +14,7 @@
  */
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, TLSSocket, type ConnectionOptions, type SecureContext } from 'node:tls';
 import type { ServerConfig } from '../manifest/types.js';
 import type { TrackedSocket } from './socket-tracking.js';
 import type { SharedServerFacts } from './types.js';
@@ -41,7 +41,20 @@ export function tlsOverRaw(raw: Socket, options: ConnectionOptions, session: Buf
   tls.on('end', () => {
     if (!tls.writableEnded) tls.end();
   });
+  tls.once('secureConnect', () => secured.add(tls));
   return tls;
+}
+
+const secured = new WeakSet<Socket>();
+
+/**
+ * Run `start` once `socket` can carry data: at once for a plain socket, after the handshake for
+ * ours. An upload that ends before the handshake (an empty file) would otherwise end the TLS
+ * stream under it and the handshake's last message would be written after the end.
+ */
+export function whenSecure(socket: Socket, start: () => void): void {
+  if (socket instanceof TLSSocket && !secured.has(socket)) socket.once('secureConnect', start);
+  else start();
 }
 
 /**

@@ -26,11 +26,6 @@ describe('the timing model scales with the measured round trip', () => {
     expect(actionDuration('mkdir', 0, wan) - actionDuration('mkdir', 0, lan)).toBe(30);
     expect(actionDuration('download', 1_000_000, lan) - actionDuration('download', 0, lan)).toBe(100);
   });
-  it('over TLS the lab figures include what a TLS data connection adds; learned work replaces both', () => {
-    expect(actionDuration('upload', 0, timingFor(10, {}, true)) - actionDuration('upload', 0, timingFor(10))).toBe(6);
-    expect(actionDuration('download', 0, timingFor(10, {}, true)) - actionDuration('download', 0, timingFor(10))).toBe(6);
-    expect(actionDuration('download', 0, timingFor(10, { downloadWorkMs: 2 }, true))).toBe(42);
-  });
   it('learned work replaces the lab figures; set-up adds the measured listing time', () => {
     expect(actionDuration('download', 0, timingFor(10, { downloadWorkMs: 2 }))).toBe(42);
     expect(actionDuration('upload', 0, timingFor(10, { uploadWorkMs: 5 }))).toBe(75);
