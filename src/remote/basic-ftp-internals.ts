@@ -105,8 +105,8 @@ export interface TransferLookahead {
 // 6.2.6: Client.uploadFrom and Client.downloadTo (transfer.js) wait for the server's 150/125 before
 // the data moves, one round trip after the STOR. A passive data connection is open before the
 // command (under TLS its handshake has begun), so ours sends the data with the STOR (the server
-// reads it once it accepts; TLS holds it until the handshake is through) and reads a RETR's data as
-// it comes. Both send the next transfer's EPSV in the same write as the command: the servers read it
+// reads it once it accepts; under TLS from the moment the handshake is through) and reads a RETR's
+// data as it comes. Both send the next transfer's EPSV in the same write as the command: the servers read it
 // with the command and answer it after the transfer's final reply, which saves the EPSV's round
 // trip on the next file (docs/benchmarks.md, "Look-ahead EPSV"). The data socket's errors still go
 // through basic-ftp's handlers (the context closes).
