@@ -62,11 +62,6 @@ export function transferRoundTrips(
   return a.kind === 'download' ? downloadRoundTrips(server) : undefined;
 }
 
-/** Passive mode: each transfer command asks for the next transfer's port (remote/passive-lookahead.ts). */
-export function asksEpsvAhead(server: Pick<ServerConfig, 'mode'>): boolean {
-  return server.mode === 'passive';
-}
-
 /** Plain FTP, passive: the data connection is open when the STOR goes, so the data goes with it. */
 export function dataGoesWithStore(server: Pick<ServerConfig, 'tls' | 'mode'>): boolean {
   return server.tls === 'none' && server.mode === 'passive';

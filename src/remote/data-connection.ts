@@ -13,7 +13,6 @@ import net, { type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { Client, FTPContext, FTPResponse } from 'basic-ftp';
-import { asksEpsvAhead } from '../budget/cost.js';
 import type { ConnectionLedger } from '../budget/ledger.js';
 import type { ServerConfig } from '../manifest/types.js';
 import type { ConnectionGate, SharedServerFacts } from './types.js';
@@ -60,7 +59,7 @@ export function setUpTransfers(
   shared: SharedServerFacts,
   o: Pick<DataConnectionOptions, 'ledger' | 'gate' | 'now' | 'purpose' | 'onOpen'>,
 ): void {
-  const lookahead = asksEpsvAhead(config) ? new PassiveLookahead(() => client.ftp.socket, shared) : undefined;
+  const lookahead = config.mode === 'passive' ? new PassiveLookahead(() => client.ftp.socket, shared) : undefined;
   setTransferStrategy(client, dataStrategyFor(config, { ...o, lookahead, ...tlsCloseControls(config, shared) }));
   if (lookahead) ownPassiveTransfers(client, lookahead);
   guardTransfers(client, config, shared);
