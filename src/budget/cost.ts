@@ -34,7 +34,7 @@ export const ROUND_TRIPS = { download: 4, upload: 7, control: 1 } as const;
 
 /**
  * An upload's round trips: EPSV, connect, STOR..150, 226. FTPS passive: the EPSV goes ahead and
- * the TLS handshake and close take its place (pure-ftpd and proftpd take 4, vsftpd 5). Plain
+ * the TLS handshake and close take its place (pure-ftpd takes 3, proftpd and vsftpd 4). Plain
  * passive, where the EPSV went with the previous transfer command and the data goes with the STOR
  * (remote/basic-ftp-internals.ts ownPassiveTransfers): connect, STOR..226, and the round trip
  * vsftpd waits for the ACK of its FIN before the 226 (pure-ftpd and proftpd take 2:

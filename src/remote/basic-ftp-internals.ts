@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { pipeline, type Readable, type Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { FTPError, type Client, type FTPContext, type FTPResponse, type TaskResolver } from 'basic-ftp';
-import { whenSecure } from './tls-close.js';
+import { keyShareGroups, whenSecure, type TlsDataParams } from './tls-close.js';
 
 /** The basic-ftp version every override below was checked against. */
 export const BASIC_FTP_CHECKED = '6.2.6';
@@ -56,8 +56,9 @@ export async function listRawText(client: Client, command: string): Promise<stri
 }
 
 // 6.2.6: FTPContext.tlsOptions (set by useTLS/connectImplicitTLS) and tlsSessionStore (updated on the control socket's 'session'); data TLS reuses them.
-export function dataTlsParams(ftp: FTPContext): { options: FTPContext['tlsOptions']; session: Buffer | undefined } {
-  return { options: ftp.tlsOptions, session: ftp.tlsSessionStore ?? (ftp.socket as TLSSocket).getSession() };
+export function dataTlsParams(ftp: FTPContext): TlsDataParams {
+  const control = ftp.socket as TLSSocket;
+  return { options: ftp.tlsOptions, session: ftp.tlsSessionStore ?? control.getSession(), groups: keyShareGroups(control) };
 }
 
 // 6.2.6: as above; a data connection's newer session is what the next one resumes.

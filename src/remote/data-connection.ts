@@ -91,8 +91,7 @@ function instrument(ftp: FTPContext, raw: Socket, o: DataConnectionOptions, rese
   const tracked: TrackedSocket = trackSocket(raw, o.ledger, 'data', o.purpose(), o.now, { clientFinRacy: sequence === 'normal', reservation });
   let socket: Socket = raw;
   if (sequence) {
-    const { options, session } = dataTlsParams(ftp);
-    const tls = tlsOverRaw(raw, options, session, { sequence, tracked: () => tracked, ...(o.onTlsHeldTooLong ? { onHeldTooLong: o.onTlsHeldTooLong } : {}) });
+    const tls = tlsOverRaw(raw, dataTlsParams(ftp), { sequence, tracked: () => tracked, ...(o.onTlsHeldTooLong ? { onHeldTooLong: o.onTlsHeldTooLong } : {}) });
     tls.on('session', (s: Buffer) => rememberTlsSession(ftp, s));
     socket = tls;
   } else if (o.closePolicy === 'reset') {

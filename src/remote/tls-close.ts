@@ -32,10 +32,18 @@ export interface TlsDataOptions {
   onHeldTooLong?: () => void;
 }
 
+/** What a data connection's TLS takes from the control connection's. */
+export interface TlsDataParams {
+  options: ConnectionOptions;
+  session: Buffer | undefined;
+  /** Key-share groups, the control connection's first (keyShareGroups); default: Node's. */
+  groups?: string | undefined;
+}
+
 /** Open TLS on `raw` with the close `sequence`; returns the TLS socket transfers use. */
-export function tlsOverRaw(raw: Socket, options: ConnectionOptions, session: Buffer | undefined, o: TlsDataOptions): TLSSocket {
+export function tlsOverRaw(raw: Socket, p: TlsDataParams, o: TlsDataOptions): TLSSocket {
   const pipe = new RawPipe(raw, o);
-  const tls = tlsConnect({ ...options, secureContext: secureContextFor(options), socket: pipe, ...(session ? { session } : {}) });
+  const tls = tlsConnect({ ...p.options, secureContext: secureContextFor(p.options, p.groups), socket: pipe, ...(p.session ? { session: p.session } : {}) });
   // TLS takes allowHalfOpen from the stream it runs over (ours is half-open, to hold the FIN):
   // answer the server's close_notify with ours, as Node does by default (vsftpd waits for it).
   tls.on('end', () => {
@@ -61,11 +69,29 @@ export function whenSecure(socket: Socket, start: () => void): void {
  * One secure context per session's TLS options: without it Node builds one per data connection
  * (the CA store, the cipher lists), a cost paid on every file (docs/benchmarks.md, "FTPS").
  */
-const contexts = new WeakMap<ConnectionOptions, SecureContext>();
-function secureContextFor(options: ConnectionOptions): SecureContext {
-  let ctx = contexts.get(options);
-  if (!ctx) contexts.set(options, (ctx = createSecureContext(options)));
+const contexts = new WeakMap<ConnectionOptions, Map<string, SecureContext>>();
+function secureContextFor(options: ConnectionOptions, groups = 'auto'): SecureContext {
+  let byGroups = contexts.get(options);
+  if (!byGroups) contexts.set(options, (byGroups = new Map()));
+  let ctx = byGroups.get(groups);
+  if (!ctx) byGroups.set(groups, (ctx = createSecureContext({ ...options, ecdhCurve: groups })));
   return ctx;
+}
+
+/** OpenSSL 3.0's default groups, in its order, by the names getEphemeralKeyInfo() reports. */
+const DEFAULT_GROUPS = ['X25519', 'prime256v1', 'X448', 'secp521r1', 'secp384r1', 'ffdhe2048', 'ffdhe3072', 'ffdhe4096', 'ffdhe6144', 'ffdhe8192'];
+
+/**
+ * The groups a data connection offers: the one the control connection agreed on first, then the
+ * defaults. A TLS 1.3 client sends a key share for its first group only; vsftpd and pure-ftpd take
+ * only P-256 and answer Node's X25519 with a HelloRetryRequest, a second ClientHello and one more
+ * round trip on every data connection (docs/benchmarks.md, "Key share"). Undefined: Node's default.
+ */
+export function keyShareGroups(control: TLSSocket): string | undefined {
+  const info = control.getEphemeralKeyInfo();
+  const name = info && 'name' in info ? info.name : undefined;
+  if (!name || name === DEFAULT_GROUPS[0] || !DEFAULT_GROUPS.includes(name)) return undefined;
+  return [name, ...DEFAULT_GROUPS.filter((g) => g !== name)].join(':');
 }
 
 class RawPipe extends Duplex {

@@ -1,7 +1,9 @@
 /**
  * The TLS close sequences of tls-close.ts against a Node TLS server on loopback: the reset close
  * answers the server's FIN (after close_notify both ways) with RST, and a server that never closes
- * gets our FIN after the hold, with the switch to the normal close.
+ * gets our FIN after the hold, with the switch to the normal close. And the key share: a data
+ * connection offers the group the control connection agreed on, so a server that takes only P-256
+ * (as vsftpd and pure-ftpd do) asks for no second ClientHello.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +14,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionLedger } from '../../src/budget/ledger.js';
 import { trackSocket } from '../../src/remote/socket-tracking.js';
-import { tlsOverRaw, type TlsCloseSequence } from '../../src/remote/tls-close.js';
+import { keyShareGroups, tlsOverRaw, type TlsCloseSequence } from '../../src/remote/tls-close.js';
 
 let dir: string;
 let key: Buffer;
@@ -75,12 +77,16 @@ async function exchange(sequence: TlsCloseSequence, o: { payload: string; send?:
   await new Promise<void>((r) => raw.connect(port, '127.0.0.1', r));
   const tracked = trackSocket(raw, ledger, 'data', 'test', Date.now);
   let heldTooLong = false;
-  const t = tlsOverRaw(raw, { ca: cert, host: '127.0.0.1' }, undefined, {
-    sequence,
-    tracked: () => tracked,
-    holdMs: o.holdMs ?? 2000,
-    onHeldTooLong: () => (heldTooLong = true),
-  });
+  const t = tlsOverRaw(
+    raw,
+    { options: { ca: cert, host: '127.0.0.1' }, session: undefined },
+    {
+      sequence,
+      tracked: () => tracked,
+      holdMs: o.holdMs ?? 2000,
+      onHeldTooLong: () => (heldTooLong = true),
+    },
+  );
   const got: Buffer[] = [];
   t.on('data', (d: Buffer) => got.push(d));
   await new Promise<void>((r) => t.once('secureConnect', () => r()));
@@ -118,5 +124,69 @@ describe('the TLS close sequences', () => {
     const r = await exchange('normal', { payload: 'n' });
     expect(r.got).toBe('n');
     expect(['server', 'client']).toContain(r.closedBy);
+  });
+});
+
+/** ClientHello records in what the client wrote before the handshake finished (a HelloRetryRequest makes it 2). */
+function countClientHellos(raw: net.Socket, secured: () => boolean): () => number {
+  let n = 0;
+  const write = raw.write.bind(raw) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  raw.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (!secured() && Buffer.isBuffer(chunk)) {
+      for (let i = 0; i + 5 < chunk.length; i += 5 + chunk.readUInt16BE(i + 3)) if (chunk[i] === 0x16 && chunk[i + 5] === 0x01) n++;
+    }
+    return write(chunk, ...rest);
+  }) as net.Socket['write'];
+  return () => n;
+}
+
+describe('the key share of a data connection', () => {
+  /** A control connection, then a data connection with its groups (or Node's default), to a server that takes only `serverGroups`. */
+  async function connectTwice(serverGroups: string, useControlGroups: boolean) {
+    const server = tls.createServer({ key, cert, ecdhCurve: serverGroups }, (s) => s.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const control = tls.connect({ port, host: '127.0.0.1', ca: cert });
+      await new Promise<void>((r, j) => control.once('secureConnect', r).once('error', j));
+      const groups = keyShareGroups(control);
+      control.destroy();
+      const raw = new net.Socket({ allowHalfOpen: true });
+      await new Promise<void>((r) => raw.connect(port, '127.0.0.1', r));
+      let secured = false;
+      const hellos = countClientHellos(raw, () => secured);
+      const ledger = new ConnectionLedger({ timeWaitMs: 60_000 });
+      const tracked = trackSocket(raw, ledger, 'data', 'test', Date.now);
+      const t = tlsOverRaw(
+        raw,
+        { options: { ca: cert, host: '127.0.0.1' }, session: undefined, groups: useControlGroups ? groups : undefined },
+        { sequence: 'reset', tracked: () => tracked },
+      );
+      const got: Buffer[] = [];
+      t.on('data', (d: Buffer) => got.push(d));
+      await new Promise<void>((r, j) => t.once('secureConnect', () => r()).once('error', j));
+      secured = true;
+      await new Promise<void>((r) => raw.once('close', () => r()));
+      t.destroy();
+      return { groups, hellos: hellos(), got: Buffer.concat(got).toString(), dataGroup: (t.getEphemeralKeyInfo() as { name?: string } | null)?.name };
+    } finally {
+      server.close();
+    }
+  }
+
+  it("a P-256-only server: the control group first, one ClientHello (Node's default makes two)", async () => {
+    const learned = await connectTwice('prime256v1', true);
+    expect(learned.groups?.split(':')[0]).toBe('prime256v1');
+    expect(learned.hellos).toBe(1);
+    expect(learned.got).toBe('ok');
+    const unlearned = await connectTwice('prime256v1', false);
+    expect(unlearned.hellos).toBe(2);
+    expect(unlearned.got).toBe('ok');
+  });
+
+  it("a server that takes Node's first group: nothing to change", async () => {
+    const r = await connectTwice('X25519:prime256v1', true);
+    expect(r.groups).toBeUndefined();
+    expect(r.hellos).toBe(1);
   });
 });
