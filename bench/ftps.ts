@@ -25,6 +25,8 @@ export interface FtpsOptions {
   servers: LabServerName[];
   files: number;
   dirs: number;
+  /** The lab link's round trip for the rows (0: the veth pair); the floor is measured back at 0. */
+  rttMs: number;
   repeats: number;
   say: (r: Row) => void;
   /** True once the bench's time is up: the servers not started yet are left out. */
@@ -33,6 +35,17 @@ export interface FtpsOptions {
 
 /** The rows, then Node's own TLS floor on this machine (bench/tls-floor.ts) to read them against. */
 export async function ftpsRows(o: FtpsOptions): Promise<TlsFloor | undefined> {
+  const before = o.lab.rttMs();
+  if (o.rttMs !== before) await o.lab.setRtt(o.rttMs);
+  try {
+    await serverRows(o);
+  } finally {
+    if (o.lab.rttMs() !== before) await o.lab.setRtt(before);
+  }
+  return floorOf(o.lab);
+}
+
+async function serverRows(o: FtpsOptions): Promise<void> {
   const { lab, work } = o;
   for (const server of o.servers) {
     if (o.over()) break;
@@ -66,6 +79,7 @@ export async function ftpsRows(o: FtpsOptions): Promise<TlsFloor | undefined> {
               }),
           )),
           tls: v.tls,
+          linkRttMs: o.rttMs,
         })),
       );
     }
@@ -95,6 +109,7 @@ export async function ftpsRows(o: FtpsOptions): Promise<TlsFloor | undefined> {
               }),
           )),
           tls: v.tls,
+          linkRttMs: o.rttMs,
         })),
       );
       rmSync(down, { recursive: true, force: true });
@@ -102,6 +117,9 @@ export async function ftpsRows(o: FtpsOptions): Promise<TlsFloor | undefined> {
     rmSync(seedTree, { recursive: true, force: true });
     await lab.resetRoot(server);
   }
+}
+
+function floorOf(lab: Lab): Promise<TlsFloor | undefined> {
   const tlsDir = dirname(lab.servers.vsftpd.caFile);
   return tlsFloor({
     keyFile: join(tlsDir, 'server.key'),
@@ -109,6 +127,8 @@ export async function ftpsRows(o: FtpsOptions): Promise<TlsFloor | undefined> {
     caFile: lab.servers.vsftpd.caFile,
     serverName: 'ftpsync-lab',
     connections: 1000,
+    namespace: lab.serverNamespace,
+    host: lab.serverAddress,
   }).catch((e: unknown) => {
     console.log(`TLS floor not measured: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;
@@ -116,9 +136,15 @@ export async function ftpsRows(o: FtpsOptions): Promise<TlsFloor | undefined> {
 }
 
 const isFtps = (r: Row) => r.scenario.startsWith('FTPS ');
-const plainOf = (rows: Row[], r: Row) => rows.find((p) => isFtps(p) && p.tls === 'none' && p.server === r.server && p.scenario === r.scenario);
+const plainOf = (rows: Row[], r: Row) =>
+  rows.find((p) => isFtps(p) && p.tls === 'none' && p.server === r.server && p.scenario === r.scenario && (p.linkRttMs ?? 0) === (r.linkRttMs ?? 0));
 const ratio = (a: number | null, b: number | null | undefined) => (a !== null && b ? a / b : null);
 const x = (n: number | null) => (n === null ? '—' : `${n.toFixed(2)}×`);
+
+const rtts = (rows: Row[]) => {
+  const at = [...new Set(rows.map((r) => r.linkRttMs ?? 0))];
+  return at.length === 1 && at[0] === 0 ? 'the veth pair (no added round trip)' : `round trip ${at.join(', ')} ms (the lab's latency link)`;
+};
 
 /** ftpsync's own CPU per file, ms. */
 const clientPerFile = (r: Row) => (r.clientCpuMs !== undefined && r.files > 0 ? r.clientCpuMs / r.files : null);
@@ -146,7 +172,7 @@ export function ftpsTable(all: Row[], floor?: TlsFloor): string {
     } | ${r.peak} | ${r.peakTimeWait} | ${r.opened} | ${secs(r.wallMs)} | ${secs(r.etaMs)}${e !== null ? ` (wall/ETA ${e.toFixed(2)})` : ''} | ${wallRatio} | ${etaRatio} | ${ms(clientPerFile(r))} | ${coresBusy(r)?.toFixed(2) ?? '—'} | ${r.complete ? 'yes' : 'no'} |`;
   });
   return [
-    `Limit ${LIMIT}, timeWait ${TIME_WAIT_S}s (init's), headroom 0.8, parallel 2. Client CPU: ftpsync's own per file; machine cores busy: every process and the kernel, over the wall time (the lab's client and servers share ${cpus().length} cores).`,
+    `Limit ${LIMIT}, timeWait ${TIME_WAIT_S}s (init's), headroom 0.8, parallel 2, ${rtts(rows)}. Client CPU: ftpsync's own per file; machine cores busy: every process and the kernel, over the wall time (the lab's client and servers share ${cpus().length} cores).`,
     '',
     '| direction | server | contender | files | firewall | peak counted | TIME_WAIT at peak | opened (control + data) | wall | plan ETA | wall FTPS/plain | ETA FTPS/plain | client CPU per file | machine cores busy | complete |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -154,7 +180,7 @@ export function ftpsTable(all: Row[], floor?: TlsFloor): string {
     ...(floor
       ? [
           '',
-          `Node's own TLS connection (bench/tls-floor.ts, ${floor.connections} each, loopback, 1 KB each): ${ms(floor.tlsMs)} of client CPU, a TCP connection ${ms(floor.tcpMs)}${floor.resumed ? ', every TLS session resumed' : ', **not every TLS session resumed**'}: an FTPS file costs the client at least plain's CPU + ${ms(floor.tlsMs - floor.tcpMs)}.`,
+          `Node's own TLS connection (bench/tls-floor.ts, ${floor.connections} each, ${floor.where ?? 'loopback'}, 1 KB each): ${ms(floor.tlsMs)} of client CPU${floor.heldMs !== undefined ? `, ${ms(floor.heldMs)} over ftpsync's held stream (the reset close)` : ''}, a TCP connection ${ms(floor.tcpMs)}${floor.resumed ? ', every TLS session resumed' : ', **not every TLS session resumed**'}: an FTPS file costs the client at least plain's CPU + ${ms(floor.tlsMs - floor.tcpMs)}${floor.heldMs !== undefined ? ` (+ ${ms(floor.heldMs - floor.tcpMs)} with the reset close)` : ''}.`,
         ]
       : []),
   ].join('\n');
@@ -174,7 +200,7 @@ export function ftpsTargets(all: Row[], floor?: TlsFloor): string {
     `- FTPS wall ≤ 2 × plain: ${mark(wallOver.length === 0 && ftps.length > 0)}, met in ${ftps.length - wallOver.length} of ${ftps.length} (${pairs.map(({ r, p }) => `${name(r)} ${x(ratio(r.wallMs, p?.wallMs))}`).join(', ')})`,
     `- FTPS plan ETA ≤ 2 × plain: ${mark(etaOver.length === 0 && ftps.length > 0)}, met in ${ftps.length - etaOver.length} of ${ftps.length} (${pairs.map(({ r, p }) => `${name(r)} ${x(ratio(r.etaMs, p?.etaMs))}`).join(', ')})`,
     `- every FTPS run complete (trees equal, exit 0): ${mark(ftps.every((r) => r.complete))}`,
-    `- client CPU per file, FTPS over plain (${floor ? `Node's TLS floor adds ${ms(floor.tlsMs - floor.tcpMs)}` : 'no TLS floor measured'}): ${pairs
+    `- client CPU per file, FTPS over plain (${floor ? `Node's TLS floor adds ${ms(floor.tlsMs - floor.tcpMs)}${floor.heldMs !== undefined ? `, ${ms(floor.heldMs - floor.tcpMs)} over the held stream` : ''}` : 'no TLS floor measured'}): ${pairs
       .map(({ r, p }) => {
         const f = clientPerFile(r);
         const q = p ? clientPerFile(p) : null;

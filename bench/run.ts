@@ -22,6 +22,8 @@
  *   --mixed       bench/mixed.ts: deploy over a release and roll back at RTT 50 (full: 3 servers,
  *                 1,000 files, ~5 min; quick: vsftpd, 300 files)
  *   --rtt N       --wan at this round trip only (repeatable); --files N: files for --wan/--mixed/--ftps
+ *   --ftps-rtt N  --ftps across the latency link at this round trip (default 0: the veth pair);
+ *                 with --files 300 at 50 ms, ~6 min
  *   --minutes N   start no FTPS/latency/mixed row after N minutes (each row is bounded on its own)
  * Each contender starts clean: the simulator's peak reset, and the client's server-side sockets
  * from the contender before destroyed (ss -K, TIME_WAIT included) or, on older kernels, expired.
@@ -73,6 +75,8 @@ const named = GROUPS.filter((g) => args.includes(g));
 const runs = (g: (typeof GROUPS)[number]) => named.length === 0 || named.includes(g);
 const rttArgs = args.flatMap((a, i) => (a === '--rtt' ? [Number(args[i + 1])] : []));
 if (rttArgs.some((n) => ![0, 20, 50, 100, 150].includes(n))) throw new Error('--rtt takes 0, 20, 50, 100 or 150');
+const ftpsRttArg = args.flatMap((a, i) => (a === '--ftps-rtt' ? [Number(args[i + 1])] : []))[0] ?? 0;
+if (![0, 20, 50, 100, 150].includes(ftpsRttArg)) throw new Error('--ftps-rtt takes 0, 20, 50, 100 or 150');
 const minutesArg = args.flatMap((a, i) => (a === '--minutes' ? [Number(args[i + 1])] : []))[0];
 if (minutesArg !== undefined && !(minutesArg > 0)) throw new Error('--minutes takes a positive number');
 const filesArg = args.flatMap((a, i) => (a === '--files' ? [Number(args[i + 1])] : []))[0];
@@ -210,6 +214,7 @@ async function main(): Promise<void> {
           servers: quick ? ['vsftpd'] : serverArgs.length ? serverArgs : ['vsftpd', 'pure-ftpd', 'proftpd'],
           files: filesArg ?? (quick ? 1000 : 3000),
           dirs: quick ? 20 : 60,
+          rttMs: ftpsRttArg,
           repeats: repeatArg ?? 1,
           say,
           over,

@@ -61,6 +61,8 @@ export interface FirewallControl {
 export interface Lab {
   clientAddress: string;
   serverAddress: string;
+  /** The network namespace the servers run in. */
+  serverNamespace: string;
   servers: Record<LabServerName, LabServer>;
   firewall: FirewallControl;
   setSessionCap(server: LabServerName, cap: number | null): Promise<void>;
@@ -171,6 +173,7 @@ export function getLab(): Lab {
     },
     clientAddress: state.clientAddress,
     serverAddress: state.serverAddress,
+    serverNamespace: state.nsServer,
     servers: state.servers,
     firewall,
     async setSessionCap(server, cap) {
