@@ -23,7 +23,7 @@
  *                 1,000 files, ~5 min; quick: vsftpd, 300 files)
  *   --rtt N       --wan at this round trip only (repeatable); --files N: files for --wan/--mixed/--ftps
  *   --ftps-rtt N  --ftps across the latency link at this round trip (default 0: the veth pair);
- *                 with --files 300 at 50 ms, ~6 min
+ *                 with --files 300 at 50 ms, ~9 min
  *   --minutes N   start no FTPS/latency/mixed row after N minutes (each row is bounded on its own)
  * Each contender starts clean: the simulator's peak reset, and the client's server-side sockets
  * from the contender before destroyed (ss -K, TIME_WAIT included) or, on older kernels, expired.

@@ -83,9 +83,10 @@ const DEFAULT_GROUPS = ['X25519', 'prime256v1', 'X448', 'secp521r1', 'secp384r1'
 
 /**
  * The groups a data connection offers: the one the control connection agreed on first, then the
- * defaults. A TLS 1.3 client sends a key share for its first group only; vsftpd and pure-ftpd take
- * only P-256 and answer Node's X25519 with a HelloRetryRequest, a second ClientHello and one more
- * round trip on every data connection (docs/benchmarks.md, "Key share"). Undefined: Node's default.
+ * defaults (undefined: Node's default). A TLS 1.3 client sends a key share for its first group
+ * only; vsftpd and pure-ftpd take only P-256 and answer Node's X25519 with a HelloRetryRequest, a
+ * second ClientHello and one more round trip on every data connection (docs/benchmarks.md, "FTPS:
+ * the key share").
  */
 export function keyShareGroups(control: TLSSocket): string | undefined {
   const info = control.getEphemeralKeyInfo();
