@@ -5,7 +5,8 @@
  * Who closes first decides what the firewall keeps counting (docs/firewall.md):
  *  - 'server': the server holds TIME_WAIT -> counted for timeWaitMs (+ slack) after close.
  *  - 'client': the server socket goes CLOSE_WAIT -> LAST_ACK -> CLOSED at once -> counted briefly.
- *  - 'reset':  we answered the server's FIN with RST -> the server socket is CLOSED at once.
+ *  - 'reset':  we answered the server's FIN with RST, or the server reset the connection before
+ *              any FIN -> the server socket is CLOSED at once.
  *  - 'unknown': treat like 'server' (the safe assumption).
  */
 import type { CountedSpan } from './block-diagnosis.js';

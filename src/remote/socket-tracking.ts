@@ -60,6 +60,9 @@ export function trackSocket(
   socket.emit = ((event: string | symbol, ...args: unknown[]) => {
     if (event === 'connect' || event === 'secureConnect') open();
     else if (event === 'end' && first === null) first = 'server';
+    // The server reset it before any FIN (seen on pure-ftpd's FTPS downloads under load: the data,
+    // then RST where the FIN was due): its side is CLOSED at once, as after our own reset.
+    else if (event === 'error' && first === null && (args[0] as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') first = 'reset';
     else if (event === 'finish' && first === null) first = 'client';
     else if (event === 'close') close(first ?? 'unknown');
     return emit(event, ...args);

@@ -79,9 +79,10 @@ syncs:
       expect(r.stdout + r.stderr).not.toMatch(/rejected the TLS reset close/);
       expect(compareTrees(upLocal, join(s.root, 'up'), ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
       expect(compareTrees(dlRemote, dlLocal, ours)).toEqual({ equal: true, missing: [], extra: [], different: [] });
-      // The ledger saw every transfer end with our reset; that is what the next plan counts by.
-      expect(seen.reset).toBeGreaterThanOrEqual(2 * FILES);
-      expect(seen.server! + seen.unknown!).toBeLessThanOrEqual(2);
+      // The ledger saw the transfers end with a reset (ours, or under load now and then the
+      // server's, racing our close_notify), at most 2 otherwise; that is what the next plan counts by.
+      expect(seen.server! + seen.unknown! + seen.client!).toBeLessThanOrEqual(2);
+      expect(seen.reset).toBeGreaterThanOrEqual(2 * FILES - 2);
       // Nothing waited out a TIME_WAIT (245 s each).
       expect(wallMs).toBeLessThan(60_000);
     }, 170_000);
