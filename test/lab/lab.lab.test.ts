@@ -18,7 +18,8 @@ async function connect(lab: Lab, name: LabServerName, opts: { tls?: 'explicit' |
   const s = lab.servers[name];
   const client = new Client(opts.timeoutMs ?? 10_000);
   const tls = opts.tls ?? 'none';
-  const secureOptions = { ca: readFileSync(s.caFile), servername: s.host };
+  // An IP host: verified against the certificate's IP SAN by `host` (an IP as SNI servername is deprecated, DEP0123).
+  const secureOptions = { ca: readFileSync(s.caFile), host: s.host };
   await client.access({
     host: s.host,
     port: tls === 'implicit' ? (s.implicitTlsPort ?? s.port) : s.port,
