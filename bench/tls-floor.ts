@@ -96,7 +96,7 @@ export async function tlsFloor(o: {
     const overHeldStream = () =>
       new Promise<void>((resolve, reject) => {
         const raw = net.connect({ port: ports.tls, host: o.host, allowHalfOpen: true }, () => {
-          const s = tlsOverRaw(raw, { options, session, groups }, { sequence: 'reset', tracked: () => null });
+          const s = tlsOverRaw(raw, { options, session, groups: () => groups }, { sequence: 'reset', tracked: () => null });
           secured(s);
           s.on('data', () => {});
           s.on('error', reject);

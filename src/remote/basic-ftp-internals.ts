@@ -58,7 +58,7 @@ export async function listRawText(client: Client, command: string): Promise<stri
 // 6.2.6: FTPContext.tlsOptions (set by useTLS/connectImplicitTLS) and tlsSessionStore (updated on the control socket's 'session'); data TLS reuses them.
 export function dataTlsParams(ftp: FTPContext): TlsDataParams {
   const control = ftp.socket as TLSSocket;
-  return { options: ftp.tlsOptions, session: ftp.tlsSessionStore ?? control.getSession(), groups: keyShareGroups(control) };
+  return { options: ftp.tlsOptions, session: ftp.tlsSessionStore ?? control.getSession(), groups: () => keyShareGroups(control) };
 }
 
 // 6.2.6: as above; a data connection's newer session is what the next one resumes.

@@ -36,8 +36,11 @@ export interface TlsDataOptions {
 export interface TlsDataParams {
   options: ConnectionOptions;
   session: Buffer | undefined;
-  /** Key-share groups, the control connection's first (keyShareGroups); default: Node's. */
-  groups?: string | undefined;
+  /**
+   * Key-share groups, the control connection's first (keyShareGroups); default: Node's. Asked once,
+   * when the first data connection of the session builds the TLS context.
+   */
+  groups?: (() => string | undefined) | undefined;
 }
 
 /** Open TLS on `raw` with the close `sequence`; returns the TLS socket transfers use. */
@@ -68,13 +71,13 @@ export function whenSecure(socket: Socket, start: () => void): void {
 /**
  * One secure context per session's TLS options: without it Node builds one per data connection
  * (the CA store, the cipher lists), a cost paid on every file (docs/benchmarks.md, "FTPS").
+ * basic-ftp sets the options with the control connection's TLS (useTLS, connectImplicitTLS), so
+ * one options object belongs to one control connection, and so do its groups.
  */
-const contexts = new WeakMap<ConnectionOptions, Map<string, SecureContext>>();
-function secureContextFor(options: ConnectionOptions, groups = 'auto'): SecureContext {
-  let byGroups = contexts.get(options);
-  if (!byGroups) contexts.set(options, (byGroups = new Map()));
-  let ctx = byGroups.get(groups);
-  if (!ctx) byGroups.set(groups, (ctx = createSecureContext({ ...options, ecdhCurve: groups })));
+const contexts = new WeakMap<ConnectionOptions, SecureContext>();
+function secureContextFor(options: ConnectionOptions, groups: TlsDataParams['groups']): SecureContext {
+  let ctx = contexts.get(options);
+  if (!ctx) contexts.set(options, (ctx = createSecureContext({ ...options, ecdhCurve: groups?.() ?? 'auto' })));
   return ctx;
 }
 
