@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionLedger } from '../../src/budget/ledger.js';
 import { trackSocket } from '../../src/remote/socket-tracking.js';
 import { keyShareGroups, tlsOverRaw, type TlsCloseSequence } from '../../src/remote/tls-close.js';
+import { clientHellosIn } from './tls-records.js';
 
 let dir: string;
 let key: Buffer;
@@ -132,9 +133,7 @@ function countClientHellos(raw: net.Socket, secured: () => boolean): () => numbe
   let n = 0;
   const write = raw.write.bind(raw) as (chunk: unknown, ...rest: unknown[]) => boolean;
   raw.write = ((chunk: unknown, ...rest: unknown[]) => {
-    if (!secured() && Buffer.isBuffer(chunk)) {
-      for (let i = 0; i + 5 < chunk.length; i += 5 + chunk.readUInt16BE(i + 3)) if (chunk[i] === 0x16 && chunk[i + 5] === 0x01) n++;
-    }
+    if (!secured() && Buffer.isBuffer(chunk)) n += clientHellosIn(chunk);
     return write(chunk, ...rest);
   }) as net.Socket['write'];
   return () => n;

@@ -16,6 +16,7 @@ import { FtpSession } from '../../src/remote/ftp-session.js';
 import { labServerConfig } from '../../lab/lab-config.js';
 import { describeLab } from '../lab/harness.js';
 import { LAB_SERVERS } from '../../lab/lab-client.js';
+import { clientHellosIn } from './tls-records.js';
 
 const FILES = 6;
 
@@ -26,9 +27,7 @@ async function countingClientHellos<T>(fn: () => Promise<T>): Promise<{ result: 
   const original = proto.write;
   let hellos = 0;
   proto.write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
-    if (!(this instanceof TLSSocket) && Buffer.isBuffer(chunk)) {
-      for (let i = 0; i + 5 < chunk.length; i += 5 + chunk.readUInt16BE(i + 3)) if (chunk[i] === 0x16 && chunk[i + 5] === 0x01) hellos++;
-    }
+    if (!(this instanceof TLSSocket) && Buffer.isBuffer(chunk)) hellos += clientHellosIn(chunk);
     return original.call(this, chunk, ...rest);
   };
   try {
